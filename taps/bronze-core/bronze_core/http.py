@@ -1,0 +1,200 @@
+"""HTTP behaviour shared by every REST tap: timeouts, retries, rate limits, auth errors.
+
+singer-sdk retries 5xx and 429 with exponential backoff but ignores the
+server's ``Retry-After``, and its error messages include response bodies and
+paths verbatim. Here:
+
+- a 429 (or any retriable status) waits what ``Retry-After`` asks, when given,
+  else exponential backoff with jitter; a wait longer than
+  ``backoff_max_seconds`` fails the run cleanly instead of hanging for hours;
+- 401/403 are fatal with a message naming the setting to fix (a tap may first
+  try to refresh its token through ``on_unauthorized``);
+- a 2xx whose body is not JSON (an HTML error page, a cut-off body) is retried;
+- nothing that reaches a log line or an exception carries a secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+from typing import Any, Iterable
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk import typing as th
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+
+from bronze_core.redact import redact_params, scrub
+from bronze_core.streams import BronzeStream
+
+#: Settings every REST tap offers; tests turn the waits down to milliseconds.
+HTTP_SETTINGS = [
+    th.Property("request_timeout", th.NumberType, default=60,
+                description="Seconds to wait for a response before retrying."),
+    th.Property("max_retries", th.IntegerType, default=5,
+                description="Retries of one request on 5xx, 429, timeouts and connection errors."),
+    th.Property("backoff_base_seconds", th.NumberType, default=2,
+                description="First wait of the exponential backoff (doubles each retry)."),
+    th.Property("backoff_max_seconds", th.NumberType, default=300,
+                description="Longest single wait. A Retry-After asking for more fails the run "
+                            "cleanly (state kept) instead of blocking."),
+]
+
+BODY_PREVIEW_CHARS = 300
+
+
+class TokenRefreshed(RetriableAPIError):
+    """The tap refreshed its credentials; retry the request at once."""
+
+
+class RateLimitTooLong(FatalAPIError):
+    """The server asked for a longer pause than this run is allowed to wait."""
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After`` as delta or HTTP date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def retry_waits(base: float, cap: float):
+    """Backoff wait generator fed the exception of each failed try.
+
+    Honours ``Retry-After``; otherwise doubles from ``base`` with jitter.
+    """
+    exc = yield  # primed by backoff
+    attempt = 0
+    while True:
+        if isinstance(exc, TokenRefreshed):
+            delay = 0.0
+        else:
+            asked = retry_after_seconds(getattr(exc, "response", None))
+            if asked is not None and asked > cap:
+                raise RateLimitTooLong(
+                    f"rate limited: the server asks to wait {asked:.0f} s, more than "
+                    f"backoff_max_seconds={cap:.0f}; state is saved, run again later"
+                )
+            if asked is not None:
+                delay = asked
+            else:
+                delay = min(cap, base * (2**attempt)) * random.uniform(0.75, 1.0)
+            attempt += 1
+        exc = yield delay
+
+
+class BronzeRESTStream(BronzeStream, RESTStream):
+    """A REST stream that emits bronze envelopes and behaves well on errors."""
+
+    #: The setting a user must fix when the API rejects the credentials.
+    auth_setting: str = "api_token"
+    #: JSONPath of the payloads inside a response body.
+    records_jsonpath = "$[*]"
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout", 60))
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 5)) + 1
+
+    def backoff_wait_generator(self):
+        return retry_waits(
+            float(self.config.get("backoff_base_seconds", 2)),
+            float(self.config.get("backoff_max_seconds", 300)),
+        )
+
+    def backoff_jitter(self, value: float) -> float:
+        # Jitter is applied in retry_waits, where a Retry-After can be left exact.
+        return value
+
+    def backoff_handler(self, details) -> None:
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        self.logger.warning(
+            "%s: %s on %s, retry %d in %.2f s",
+            self.name, what, self.path, details.get("tries", 0), details.get("wait") or 0,
+        )
+
+    # --- responses ----------------------------------------------------------
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            self.on_unauthorized(response)
+            raise FatalAPIError(self.auth_error_message(response))
+        if status in self.extra_retry_statuses or status >= 500:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if 400 <= status < 500:
+            raise FatalAPIError(self.response_error_message(response))
+        if status != 204 and response.content:
+            try:
+                response._bronze_json = response.json()  # parsed once, reused below
+            except (ValueError, json.JSONDecodeError):
+                raise RetriableAPIError(
+                    self.response_error_message(response, "answered with a body that is not JSON"),
+                    response,
+                ) from None
+
+    def on_unauthorized(self, response: requests.Response) -> None:
+        """Hook for taps that can refresh credentials (raise ``TokenRefreshed``)."""
+
+    def auth_error_message(self, response: requests.Response) -> str:
+        return (
+            f"{self.source}: the API rejected the credentials (HTTP {response.status_code}) "
+            f"on {urlsplit(response.url).path}. Check the `{self.auth_setting}` setting."
+        )
+
+    def response_error_message(self, response: requests.Response, what: str | None = None) -> str:
+        """Status, path and a short body preview, with secrets scrubbed."""
+        body = scrub(response.text[:BODY_PREVIEW_CHARS]) if response.content else ""
+        what = what or f"answered HTTP {response.status_code} {response.reason or ''}".rstrip()
+        return f"{self.source}: {urlsplit(response.url).path} {what}" + (f": {body}" if body else "")
+
+    def response_json(self, response: requests.Response) -> Any:
+        """The decoded body (``None`` for an empty one)."""
+        if hasattr(response, "_bronze_json"):
+            return response._bronze_json
+        return response.json() if response.content else None
+
+    def extract_payloads(self, response: requests.Response) -> Iterable[Any]:
+        """The source payloads in a response; taps override for odd shapes."""
+        body = self.response_json(response)
+        if body is None:
+            return []
+        return extract_jsonpath(self.records_jsonpath, input=body)
+
+    def request_lineage(self, response: requests.Response) -> dict[str, Any]:
+        """Where a payload came from: endpoint, parameters, HTTP status."""
+        parts = urlsplit(response.request.url if response.request else response.url)
+        return {
+            "endpoint": parts.path,
+            "params": redact_params(dict(parse_qsl(parts.query))),
+            "http_status": response.status_code,
+        }
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        lineage = self.request_lineage(response)
+        for payload in self.extract_payloads(response):
+            yield self.to_bronze(payload, lineage)
+
+
+logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines print full URLs

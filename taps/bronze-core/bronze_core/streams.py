@@ -1,0 +1,123 @@
+"""The base every bronze stream inherits: envelope schema, key, cursor, lineage.
+
+A tap's stream says only what is specific to its source: which payload schema
+file checks it (``schemas/<entity>.json`` next to the tap), how to read the
+payload's natural id (``payload_id``) and when it happened (``payload_time``).
+Everything else (the record shape, the key, hashing, validation, lineage) is
+decided here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+
+from singer_sdk import Stream
+from singer_sdk.helpers._typing import TypeConformanceLevel
+
+from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA, PayloadValidator, build_envelope
+from bronze_core.hashing import payload_hash
+
+#: One id per tap process, so every row can be traced to the run that landed it.
+#: Meltano's own run id is used when Meltano provides one.
+RUN_ID = os.environ.get("MELTANO_RUN_ID") or str(uuid.uuid4())
+
+
+class BronzeStream(Stream):
+    """A stream whose records are bronze envelopes around untouched payloads.
+
+    Stream names are ``<source>__<entity>`` (``garmin__sleep``), which is also
+    the bronze table name, so nothing needs renaming between tap and table.
+    """
+
+    #: The source name stored in every row, e.g. ``garmin``.
+    source: str = ""
+    #: Folder holding the payload JSON Schemas of the tap (``schemas/``).
+    schemas_dir: Path | None = None
+
+    schema = BRONZE_SCHEMA
+    primary_keys = BRONZE_KEY
+    replication_key = "source_timestamp"
+    # The envelope is built here with the right types already; conforming it
+    # again would only cost time and risk touching the payload.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def entity(self) -> str:
+        """The part of the stream name after ``<source>__``."""
+        return self.name.split("__", 1)[-1]
+
+    @cached_property
+    def payload_validator(self) -> PayloadValidator | None:
+        """Validator for this stream's payload schema, if the tap ships one."""
+        if self.schemas_dir is None:
+            return None
+        path = Path(self.schemas_dir) / f"{self.entity}.json"
+        if not path.exists():
+            return None
+        return PayloadValidator(json.loads(path.read_text(encoding="utf-8")))
+
+    # --- what a tap's stream provides -------------------------------------
+    def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> Any:
+        """The payload's natural id at the source (entry id, calendar date...)."""
+        raise NotImplementedError
+
+    def payload_time(self, payload: Any) -> dt.datetime | None:
+        """When the thing in the payload happened (aware datetime), if known."""
+        return None
+
+    # --- shared -----------------------------------------------------------
+    @cached_property
+    def base_metadata(self) -> dict[str, Any]:
+        """Lineage that is the same for every record of this run and stream."""
+        return {
+            "run_id": RUN_ID,
+            "tap": self._tap.name,
+            "tap_version": self._tap.plugin_version,
+            "stream": self.name,
+        }
+
+    def to_bronze(self, payload: Any, lineage: Mapping[str, Any]) -> dict:
+        """Wrap one payload as a bronze record; never raises on bad payloads.
+
+        A payload whose id or time cannot be read is still emitted: it is
+        marked ``invalid`` (no id: keyed by its hash so it still lands once) or
+        ``warning`` (unreadable time), with the reason.
+        """
+        problems: list[str] = []
+        warnings: list[str] = []
+        try:
+            raw_id = self.payload_id(payload, lineage)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raw_id = None
+            problems.append(f"no natural id: {exc!r}")
+        if raw_id is None or raw_id == "":
+            raw_id = "hash:" + payload_hash(payload)
+            if not problems:
+                problems.append("no natural id in payload")
+        try:
+            when = self.payload_time(payload)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+            when = None
+            warnings.append(f"unreadable source time: {exc}")
+        record = build_envelope(
+            payload,
+            raw_id=raw_id,
+            source=self.source,
+            source_timestamp=when,
+            validator=self.payload_validator,
+            metadata={**self.base_metadata, **lineage},
+            warnings=warnings,
+        )
+        if problems:
+            reasons = "; ".join(problems)
+            record["validation_status"] = "invalid"
+            record["error_message"] = (
+                f"{reasons}; {record['error_message']}" if record["error_message"] else reasons
+            )
+        return record

@@ -1,0 +1,139 @@
+"""Garmin Connect web API streams, one class per stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from singer_sdk.pagination import OffsetPaginator
+
+from bronze_core.timestamps import parse_timestamp
+
+from tap_garmin.client import GarminDailyStream, GarminStream, calendar_day, gmt
+
+
+class SleepStream(GarminDailyStream):
+    """One night per calendar (wake) date, with sleep stages, scores and movement."""
+
+    name = "garmin__sleep"
+    path = "/wellness-service/wellness/dailySleepData/{display_name}"
+    extra_params = {"nonSleepBufferMinutes": 60}
+    records_jsonpath = "$"
+
+    def payload_time(self, payload):
+        dto = payload.get("dailySleepDTO") or {}
+        return gmt(dto.get("sleepStartTimestampGMT")) or calendar_day(dto.get("calendarDate"))
+
+
+class DailySummaryStream(GarminDailyStream):
+    """The day's totals: steps, calories, distance, heart rate, stress, intensity minutes."""
+
+    name = "garmin__daily_summary"
+    path = "/usersummary-service/usersummary/daily/{display_name}"
+    date_param = "calendarDate"
+    records_jsonpath = "$"
+
+    def payload_time(self, payload):
+        return gmt(payload.get("wellnessStartTimeGmt")) or calendar_day(payload.get("calendarDate"))
+
+
+class HeartRateStream(GarminDailyStream):
+    """The day's heart-rate samples (``heartRateValues``: [epoch ms, bpm])."""
+
+    name = "garmin__heart_rate"
+    path = "/wellness-service/wellness/dailyHeartRate/{display_name}"
+    records_jsonpath = "$"
+
+    def payload_time(self, payload):
+        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("calendarDate"))
+
+
+class HrvStream(GarminDailyStream):
+    """Overnight heart-rate variability (summary and readings); 204 on days without."""
+
+    name = "garmin__hrv"
+    path = "/hrv-service/hrv/{date}"
+    date_param = None
+    records_jsonpath = "$"
+
+    def payload_time(self, payload):
+        summary = payload.get("hrvSummary") or {}
+        return gmt(payload.get("startTimestampGMT")) or calendar_day(summary.get("calendarDate"))
+
+
+class StressStream(GarminDailyStream):
+    """The day's stress levels (``stressValuesArray``: [epoch ms, level])."""
+
+    name = "garmin__stress"
+    path = "/wellness-service/wellness/dailyStress/{date}"
+    date_param = None
+    records_jsonpath = "$"
+
+    def payload_time(self, payload):
+        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("calendarDate"))
+
+
+class BodyBatteryStream(GarminDailyStream):
+    """Body Battery per day; the report endpoint takes a date range, asked in 28-day windows."""
+
+    name = "garmin__body_battery"
+    path = "/wellness-service/wellness/bodyBattery/reports/daily"
+    date_param = None
+    window_days = 28
+    records_jsonpath = "$[*]"
+
+    def get_http_request(self, *, page):
+        request = super().get_http_request(page=page)
+        window = page.next_page_token
+        request.params.update(startDate=window.first.isoformat(), endDate=window.last.isoformat())
+        return request
+
+    def payload_id(self, payload, lineage):
+        return payload["date"]
+
+    def payload_time(self, payload):
+        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("date"))
+
+
+class ActivitiesStream(GarminStream):
+    """Recorded activities (runs, rides, walks...), newest first, offset-paged.
+
+    The list endpoint filters on ``startDate``; a run asks from the bookmark
+    minus ``lookback_days`` so activities edited after upload are re-read.
+    """
+
+    name = "garmin__activities"
+    path = "/activitylist-service/activities/search/activities"
+    records_jsonpath = "$[*]"
+    is_sorted = False  # newest first
+
+    def get_new_paginator(self):
+        return OffsetPaginator(start_value=0, page_size=int(self.config["activities_page_size"]))
+
+    def get_url_params(self, context, next_page_token):
+        since = self.start_day()
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        if bookmark:
+            lookback = dt.timedelta(days=int(self.config["lookback_days"]))
+            since = max(since, parse_timestamp(bookmark).date() - lookback)
+        return {
+            "start": next_page_token or 0,
+            "limit": int(self.config["activities_page_size"]),
+            "startDate": since.isoformat(),
+        }
+
+    def payload_id(self, payload, lineage):
+        return payload["activityId"]
+
+    def payload_time(self, payload):
+        return gmt(payload.get("startTimeGMT")) or gmt(payload.get("beginTimestamp"))
+
+
+API_STREAMS = [
+    SleepStream,
+    DailySummaryStream,
+    HeartRateStream,
+    HrvStream,
+    StressStream,
+    BodyBatteryStream,
+    ActivitiesStream,
+]
