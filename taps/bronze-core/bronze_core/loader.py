@@ -54,8 +54,11 @@ def apply_sql(connection, directory: Path) -> None:
     files = sorted(directory.glob("*.sql"))
     if not files:
         raise RuntimeError(f"target-postgres-bronze: no .sql files in {directory}")
-    for path in files:
-        connection.exec_driver_sql(path.read_text(encoding="utf-8"))
+    # Straight to the driver: the DDL holds '%' (format() in plpgsql), which
+    # SQLAlchemy would take for bind placeholders.
+    with connection.connection.cursor() as cursor:
+        for path in files:
+            cursor.execute(path.read_text(encoding="utf-8"))
 
 
 class BronzeSink(PostgresSink):

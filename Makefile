@@ -1,0 +1,39 @@
+# The commands users, tests and CI rely on. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install up down status demo test clean about
+
+help: ## List the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	cd $(CURDIR) && $(BIN)/meltano install
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv, install Meltano, the taps and the loader
+
+up: install ## Start the project's PostgreSQL (embedded unless .env points at one) and leave it running
+	$(BIN)/python scripts/dbctl.py up
+
+down: ## Stop the embedded PostgreSQL
+	@test -x $(BIN)/python && $(BIN)/python scripts/dbctl.py down || true
+
+status: install ## Say which PostgreSQL is used and whether it answers
+	$(BIN)/python scripts/dbctl.py status
+
+demo: up ## Run every source end to end against local fakes and samples, then count bronze rows
+	$(BIN)/python scripts/demo.py
+
+test: install ## Run the whole test suite against a real PostgreSQL
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+about: install ## Print each tap's settings table (for the README)
+	$(BIN)/tap-garmin --about --format=markdown
+
+clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
+	rm -rf $(VENV) .meltano .pgdata
