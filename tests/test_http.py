@@ -1,0 +1,65 @@
+"""Shared HTTP behaviour: Retry-After, backoff, and keeping secrets out of text."""
+
+import email.utils
+import logging
+import time
+
+import pytest
+import requests
+
+from bronze_core.http import RateLimitTooLong, TokenRefreshed, retry_after_seconds, retry_waits
+from bronze_core.redact import SecretFilter, redact_params, redact_url, register_secret, scrub
+
+
+def response_with(headers):
+    response = requests.Response()
+    response.status_code = 429
+    response.headers.update(headers)
+    return response
+
+
+class Failure(Exception):
+    def __init__(self, response=None):
+        self.response = response
+
+
+def test_retry_after_as_seconds_and_as_http_date():
+    assert retry_after_seconds(response_with({"Retry-After": "7"})) == 7
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= retry_after_seconds(response_with({"Retry-After": later})) <= 31
+    assert retry_after_seconds(response_with({})) is None
+    assert retry_after_seconds(None) is None
+
+
+def test_waits_follow_retry_after_else_double():
+    waits = retry_waits(base=1, cap=100)
+    next(waits)
+    assert waits.send(Failure(response_with({"Retry-After": "3"}))) == 3
+    first = waits.send(Failure())
+    second = waits.send(Failure())
+    assert 0.75 * 2 <= first <= 2 and 0.75 * 4 <= second <= 4  # attempts 1 and 2 double
+    assert waits.send(TokenRefreshed("refreshed")) == 0
+
+
+def test_retry_after_longer_than_allowed_fails_clearly():
+    waits = retry_waits(base=1, cap=60)
+    next(waits)
+    with pytest.raises(RateLimitTooLong, match="3600 s"):
+        waits.send(Failure(response_with({"Retry-After": "3600"})))
+
+
+def test_secret_values_and_names_are_masked():
+    register_secret("s3cr3t-token-value")
+    assert scrub("Bearer s3cr3t-token-value failed") == "Bearer *** failed"
+    assert redact_params({"password": "x", "date": "2024-01-01"}) == {"password": "***", "date": "2024-01-01"}
+    assert redact_url("https://u:p@h/login?username=me&password=pw") == "https://h/login?username=me&password=%2A%2A%2A"
+
+
+def test_log_filter_masks_registered_secrets(caplog):
+    register_secret("another-secret-1234")
+    logger = logging.getLogger("bronze-test")
+    caplog.handler.addFilter(SecretFilter())
+    with caplog.at_level(logging.INFO):
+        logger.info("token is %s", "another-secret-1234")
+    assert "another-secret-1234" not in caplog.text
+    assert "token is ***" in caplog.text

@@ -1,0 +1,24 @@
+"""The README must stay true: its settings table is what the tap itself says."""
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_table(executable: str) -> str:
+    about = subprocess.run([str(ROOT / ".venv/bin" / executable), "--about", "--format=markdown"],
+                           capture_output=True, text=True, check=True).stdout
+    start = about.index("| Setting |")
+    return about[start:].split("\n\n", 1)[0].strip()
+
+
+def test_readme_lists_every_tap_garmin_setting():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert settings_table("tap-garmin") in readme, (
+        "README's tap-garmin settings table is stale: paste `make about` output")
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci/run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text()

@@ -1,0 +1,27 @@
+"""singer-sdk's standard tap tests for tap-garmin, against the local fake Garmin API."""
+
+from __future__ import annotations
+
+import atexit
+
+from singer_sdk.testing import get_tap_test_class
+
+from tap_garmin.tap import TapGarmin
+from tests.fakes.garmin_api import FakeGarmin
+
+# The standard test class is built at import time from a config, so the fake
+# server has to be up by then; it is stopped when the test process exits.
+_FAKE = FakeGarmin(days=5).start()
+atexit.register(_FAKE.stop)
+
+CONFIG = {
+    "api_url": _FAKE.url,
+    "auth_url": _FAKE.url + "/di-oauth2-service/oauth/token",
+    "access_token": _FAKE.access_token,
+    "refresh_token": _FAKE.refresh_token,
+    "start_date": _FAKE.days_list[0].isoformat(),
+    "end_date": _FAKE.days_list[-1].isoformat(),
+    "backoff_base_seconds": 0.01,
+}
+
+TestTapGarmin = get_tap_test_class(tap_class=TapGarmin, config=CONFIG)
