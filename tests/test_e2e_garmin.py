@@ -39,7 +39,7 @@ def garmin_env(fake, **extra):
         "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
         "TAP_GARMIN_START_DATE": first.isoformat(),
         "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
-        "TAP_GARMIN_BACKOFF_BASE_SECONDS": "0.01",
+        "TAP_GARMIN_BACKOFF_BASE_MS": "10",
         "TAP_GARMIN_MAX_RETRIES": "2",
         **extra,
     }

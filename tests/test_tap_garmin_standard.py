@@ -21,7 +21,7 @@ CONFIG = {
     "refresh_token": _FAKE.refresh_token,
     "start_date": _FAKE.days_list[0].isoformat(),
     "end_date": _FAKE.days_list[-1].isoformat(),
-    "backoff_base_seconds": 0.01,
+    "backoff_base_ms": 10,
 }
 
 TestTapGarmin = get_tap_test_class(tap_class=TapGarmin, config=CONFIG)

@@ -33,14 +33,15 @@ from bronze_core.redact import redact_params, scrub
 from bronze_core.streams import BronzeStream
 
 #: Settings every REST tap offers; tests turn the waits down to milliseconds.
+#: All integers: Meltano's `decimal` setting kind cannot serialise its own values.
 HTTP_SETTINGS = [
-    th.Property("request_timeout", th.NumberType, default=60,
+    th.Property("request_timeout", th.IntegerType, default=60,
                 description="Seconds to wait for a response before retrying."),
     th.Property("max_retries", th.IntegerType, default=5,
                 description="Retries of one request on 5xx, 429, timeouts and connection errors."),
-    th.Property("backoff_base_seconds", th.NumberType, default=2,
-                description="First wait of the exponential backoff (doubles each retry)."),
-    th.Property("backoff_max_seconds", th.NumberType, default=300,
+    th.Property("backoff_base_ms", th.IntegerType, default=2000,
+                description="First wait of the exponential backoff in milliseconds (doubles each retry)."),
+    th.Property("backoff_max_seconds", th.IntegerType, default=300,
                 description="Longest single wait. A Retry-After asking for more fails the run "
                             "cleanly (state kept) instead of blocking."),
 ]
@@ -118,7 +119,7 @@ class BronzeRESTStream(BronzeStream, RESTStream):
 
     def backoff_wait_generator(self):
         return retry_waits(
-            float(self.config.get("backoff_base_seconds", 2)),
+            int(self.config.get("backoff_base_ms", 2000)) / 1000.0,
             float(self.config.get("backoff_max_seconds", 300)),
         )
 
