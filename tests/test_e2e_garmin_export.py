@@ -1,0 +1,107 @@
+"""tap-garmin export mode end to end: real `meltano run` into real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fakes.garmin_export import expected_counts, write_export
+
+STATE_ID = "dev:tap-garmin-export-to-target-postgres"
+TABLES = {"sleep": "garmin__export_sleep", "daily_summary": "garmin__export_daily_summary",
+          "activities": "garmin__export_activities"}
+
+
+def run_export(meltano, path, check=True):
+    return meltano.run("run", "tap-garmin-export", "target-postgres", check=check,
+                       extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)})
+
+
+def counts(meltano):
+    return {kind: meltano.query(f"SELECT count(*) FROM bronze.{table}")[0][0]
+            for kind, table in TABLES.items()}
+
+
+def sleep_file(folder):
+    return next(folder.rglob("*_sleepData.json"))
+
+
+def test_zip_export_lands_and_unchanged_files_are_skipped(meltano, tmp_path):
+    archive = write_export(tmp_path / "garmin.zip", days=14, as_zip=True)
+    run_export(meltano, archive)
+    assert counts(meltano) == expected_counts(days=14)
+
+    (meta,) = meltano.query("SELECT metadata FROM bronze.garmin__export_sleep LIMIT 1")[0]
+    assert meta["file"].endswith("_sleepData.json") and len(meta["file_sha256"]) == 64
+    assert "item" in meta
+
+    files = {k: v["files"] for k, v in meltano.state(STATE_ID)["singer_state"]["bookmarks"].items()}
+    assert len(files["garmin__export_daily_summary"]) == 2  # the two overlapping UDS files
+
+    second = run_export(meltano, archive)
+    assert counts(meltano) == expected_counts(days=14)
+    assert second.stderr.count("unchanged, skipped") == 4
+
+
+def test_appended_night_lands_alone(meltano, tmp_path):
+    folder = write_export(tmp_path / "export", days=10)
+    run_export(meltano, folder)
+    before = meltano.query("SELECT raw_id, raw_hash, ingested_at FROM bronze.garmin__export_sleep")
+
+    path = sleep_file(folder)
+    nights = json.loads(path.read_text())
+    nights.append({"calendarDate": "2024-05-21", "sleepStartTimestampGMT": "2024-05-20T22:30:00.0",
+                   "deepSleepSeconds": 4200})
+    path.write_text("[\n" + ",\n".join(json.dumps(n) for n in nights) + "\n]\n")
+    run_export(meltano, folder)
+
+    after = meltano.query("SELECT raw_id, raw_hash, ingested_at FROM bronze.garmin__export_sleep")
+    assert set(after) - set(before) == {r for r in after if r[0] == "2024-05-21"}
+    assert len(after) == len(before) + 1
+
+
+def test_broken_file_is_reported_and_the_rest_lands(meltano, tmp_path):
+    folder = write_export(tmp_path / "export", days=10)
+    path = sleep_file(folder)
+    text = path.read_text()
+    lines = text.splitlines()
+    path.write_text("\n".join(lines[:5]) + '\n{"calendarDate": "2024-05-1')  # cut mid-item
+
+    result = run_export(meltano, folder)
+    log = result.stderr
+    assert str(path) in log and "line 6" in log, log[-3000:]
+    got = counts(meltano)
+    assert got["sleep"] == 4  # the items before the break
+    assert got["daily_summary"] == 10 and got["activities"] == expected_counts(days=10)["activities"]
+
+    files = meltano.state(STATE_ID)["singer_state"]["bookmarks"]["garmin__export_sleep"]["files"]
+    assert files == {}, "a broken file must be read again next run"
+
+    path.write_text(text)  # the user fixes the file
+    run_export(meltano, folder)
+    assert counts(meltano)["sleep"] == 10
+
+
+def test_invalid_items_land_marked_invalid(meltano, tmp_path):
+    folder = write_export(tmp_path / "export", days=5)
+    path = sleep_file(folder)
+    nights = json.loads(path.read_text())
+    nights[0]["deepSleepSeconds"] = "lots"
+    del nights[1]["calendarDate"]
+    path.write_text(json.dumps(nights))
+    run_export(meltano, folder)
+    rows = meltano.query("SELECT raw_id, validation_status, error_message FROM bronze.garmin__export_sleep "
+                         "WHERE validation_status <> 'valid' ORDER BY raw_id")
+    assert len(rows) == 2
+    reasons = " ".join(r[2] for r in rows)
+    assert "deepSleepSeconds" in reasons and "calendarDate" in reasons
+    assert counts(meltano)["sleep"] == 5
+
+
+def test_truncated_zip_fails_with_its_path(meltano, tmp_path):
+    archive = write_export(tmp_path / "garmin.zip", days=5, as_zip=True)
+    archive.write_bytes(archive.read_bytes()[:-200])
+    result = run_export(meltano, archive, check=False)
+    assert result.returncode != 0
+    assert str(archive) in result.stderr and "zip" in result.stderr
