@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import random
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -358,7 +359,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _log(self, path: str, query: dict, status: int) -> None:
         with self.fake._lock:
-            self.fake.requests.append({"method": self.command, "path": path, "query": query, "status": status})
+            self.fake.requests.append({"method": self.command, "path": path, "query": query,
+                                       "status": status, "at": time.monotonic()})
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)

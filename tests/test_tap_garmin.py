@@ -1,0 +1,124 @@
+"""tap-garmin as a standalone process: Singer output, retries, auth, secrets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.garmin_api import FakeGarmin
+
+TAP = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "tap-garmin")
+
+
+@pytest.fixture
+def fake():
+    with FakeGarmin(days=4) as server:
+        yield server
+
+
+def run_tap(fake, tmp_path, state=None, **overrides):
+    config = {
+        "api_url": fake.url,
+        "auth_url": fake.url + "/di-oauth2-service/oauth/token",
+        "access_token": fake.access_token,
+        "refresh_token": fake.refresh_token,
+        "start_date": fake.days_list[0].isoformat(),
+        "end_date": fake.days_list[-1].isoformat(),
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        **overrides,
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    args = [TAP, "--config", str(tmp_path / "config.json")]
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(tmp_path / "state.json")]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result, messages
+
+
+def test_writes_valid_singer_messages(fake, tmp_path):
+    result, messages = run_tap(fake, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen_schema = set()
+    for message in messages:
+        assert message["type"] in {"SCHEMA", "RECORD", "STATE"}
+        if message["type"] == "SCHEMA":
+            assert message["key_properties"] == ["raw_id", "raw_hash"]
+            seen_schema.add(message["stream"])
+        if message["type"] == "RECORD":
+            assert message["stream"] in seen_schema, "RECORD before its SCHEMA"
+            assert set(message["record"]) >= {"raw_id", "raw_hash", "source", "raw_data", "validation_status"}
+    assert messages[-1]["type"] == "STATE"
+    bookmarks = messages[-1]["value"]["bookmarks"]
+    assert set(bookmarks) == seen_schema and len(seen_schema) == 7
+
+
+def test_state_limits_the_days_requested(fake, tmp_path):
+    _, messages = run_tap(fake, tmp_path)
+    state = messages[-1]["value"]
+    fake.reset_log()
+    run_tap(fake, tmp_path, state=state, lookback_days=1)
+    asked = sorted({r["query"]["date"] for r in fake.data_requests() if "dailySleepData" in r["path"]})
+    assert asked == [d.isoformat() for d in fake.days_list[-3:]]  # bookmark night - 1 day .. today
+
+
+def test_retry_after_is_honoured(fake, tmp_path):
+    fake.fail_next(429, path_contains="dailySleepData", headers={"Retry-After": "1"})
+    result, _ = run_tap(fake, tmp_path)
+    assert result.returncode == 0
+    sleep = [r for r in fake.requests if "dailySleepData" in r["path"]]
+    assert sleep[0]["status"] == 429 and sleep[1]["status"] == 200
+    assert sleep[1]["at"] - sleep[0]["at"] >= 0.95, "the retry did not wait what Retry-After asked"
+
+
+def test_server_errors_are_retried_then_fatal(fake, tmp_path):
+    fake.fail_next(503, times=2, path_contains="dailyStress")
+    result, messages = run_tap(fake, tmp_path)
+    assert result.returncode == 0
+    assert sum(1 for m in messages if m.get("stream") == "garmin__stress" and m["type"] == "RECORD") == 4
+
+    fake.fail_next(500, times=10, path_contains="dailyStress")
+    result, _ = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    assert "dailyStress" in result.stderr and "500" in result.stderr
+
+
+def test_forbidden_names_the_setting(fake, tmp_path):
+    fake.fail_next(403, times=5)
+    result, _ = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    assert "token_file" in result.stderr and "HTTP 403" in result.stderr
+
+
+def test_tokens_never_reach_output_even_when_echoed(fake, tmp_path):
+    echoed = json.dumps({"error": f"bad request for Bearer {fake.access_token}"})
+    fake.fail_next(500, times=10, path_contains="dailySleepData", body=echoed)
+    result, messages = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    everything = result.stdout + result.stderr
+    assert fake.access_token not in everything and fake.refresh_token not in everything
+    assert "***" in result.stderr
+
+
+def test_token_file_refresh_is_written_back(fake, tmp_path):
+    token_file = tmp_path / "tokens.json"
+    token_file.write_text(json.dumps({"access_token": fake.access_token, "refresh_token": fake.refresh_token,
+                                      "expires_at": 1}))  # already expired: refresh before the first call
+    result, _ = run_tap(fake, tmp_path, access_token=None, refresh_token=None, token_file=str(token_file))
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = json.loads(token_file.read_text())
+    assert fake.refresh_count == 1
+    assert (saved["access_token"], saved["refresh_token"]) == (fake.access_token, fake.refresh_token)
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert fake.requests[0]["path"].endswith("/oauth/token")
+
+
+def test_missing_tokens_is_a_clear_error(fake, tmp_path):
+    result, _ = run_tap(fake, tmp_path, access_token=None, refresh_token=None)
+    assert result.returncode != 0
+    assert "token_file" in result.stderr
