@@ -92,7 +92,7 @@ def main() -> None:
             "TAP_GARMIN_REFRESH_TOKEN": "fake-refresh-0",
             "TAP_GARMIN_START_DATE": start,
         }
-        result = subprocess.run([MELTANO, "--environment=demo", "run", *DEMO_RUN], cwd=ROOT, env=env)
+        result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:
             raise SystemExit(f"demo: meltano run failed (exit {result.returncode})")
     finally:
