@@ -103,17 +103,18 @@ def create_database(name: str) -> None:
     """CREATE DATABASE name, unless it exists."""
     from psycopg import sql
 
+    name = _checked_name(name)
     with connect("postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (_checked_name(name),)).fetchone():
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(name: str) -> None:
     from psycopg import sql
 
+    name = _checked_name(name)
     with connect("postgres") as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(_checked_name(name))))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- the embedded server -------------------------------------------------------------

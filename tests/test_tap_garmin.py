@@ -122,3 +122,17 @@ def test_missing_tokens_is_a_clear_error(fake, tmp_path):
     result, _ = run_tap(fake, tmp_path, access_token=None, refresh_token=None)
     assert result.returncode != 0
     assert "token_file" in result.stderr
+
+
+def test_a_day_without_data_does_not_stop_the_walk(fake, tmp_path):
+    import datetime as dt
+
+    before_data = fake.days_list[0] - dt.timedelta(days=1)  # HRV answers 204 No Content here
+    result, messages = run_tap(fake, tmp_path, start_date=before_data.isoformat())
+    assert result.returncode == 0
+    hrv_days = [m["record"]["raw_id"] for m in messages if m.get("stream") == "garmin__hrv" and m["type"] == "RECORD"]
+    assert hrv_days == [d.isoformat() for d in fake.days_list]
+    sleep = {m["record"]["raw_id"]: m["record"] for m in messages
+             if m.get("stream") == "garmin__sleep" and m["type"] == "RECORD"}
+    assert len(sleep) == len(fake.days_list) + 1
+    assert sleep[before_data.isoformat()]["raw_data"]["dailySleepDTO"]["sleepTimeSeconds"] is None
