@@ -19,11 +19,11 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from bronze_core.pgsettings import DEFAULTS, connection_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS = {"PG_HOST": "127.0.0.1", "PG_PORT": "55432", "PG_DB": "bronze",
-            "PG_USER": "postgres", "PG_PASS": ""}
 SERVICE_USER = "pgserver"
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # pgserver's import asks platformdirs for a runtime dir it never uses here.
@@ -31,45 +31,9 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 # --- settings ------------------------------------------------------------------
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file; comments, blanks and `export ` are allowed."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
 def settings() -> dict:
     """Effective PG_* settings, whether they are embedded, and the URL."""
-    source = {**read_dotenv(ROOT / ".env"), **os.environ}
-    result = dict(DEFAULTS)
-    external = bool(source.get("DATABASE_URL") or source.get("PG_HOST"))
-    if source.get("DATABASE_URL"):
-        parts = urlsplit(source["DATABASE_URL"])
-        result.update(PG_HOST=parts.hostname or DEFAULTS["PG_HOST"],
-                      PG_PORT=str(parts.port or 5432),
-                      PG_DB=parts.path.lstrip("/") or DEFAULTS["PG_DB"],
-                      PG_USER=unquote(parts.username or DEFAULTS["PG_USER"]),
-                      PG_PASS=unquote(parts.password or ""))
-    else:
-        result.update({k: source[k] for k in DEFAULTS if source.get(k)})
-    result["embedded"] = not external
-    result["url"] = url_for(result)
-    return result
-
-
-def url_for(s: dict, database: str | None = None) -> str:
-    auth = quote(s["PG_USER"], safe="") + (":" + quote(s["PG_PASS"], safe="") if s["PG_PASS"] else "")
-    return f"postgresql://{auth}@{s['PG_HOST']}:{s['PG_PORT']}/{database or s['PG_DB']}"
+    return connection_settings(dotenv=ROOT / ".env")
 
 
 def data_dir() -> Path:
@@ -81,8 +45,11 @@ def connect(dbname: str | None = None, timeout: int = 10):
     """An autocommit psycopg connection to the effective server."""
     import psycopg
 
-    s = settings()
-    return psycopg.connect(url_for(s, dbname), autocommit=True, connect_timeout=timeout)
+    url = settings()["url"]
+    if dbname:  # same server and options, another database
+        parts = urlsplit(url)
+        url = urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+    return psycopg.connect(url, autocommit=True, connect_timeout=timeout)
 
 
 def is_reachable(timeout: int = 3) -> bool:

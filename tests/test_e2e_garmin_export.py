@@ -105,3 +105,14 @@ def test_truncated_zip_fails_with_its_path(meltano, tmp_path):
     result = run_export(meltano, archive, check=False)
     assert result.returncode != 0
     assert str(archive) in result.stderr and "zip" in result.stderr
+
+
+def test_database_from_pg_parts_when_no_url(meltano, tmp_path, pg_server):
+    """PG_HOST/PG_PORT/PG_DB/... (as in .env) reach the loader when DATABASE_URL is unset."""
+    folder = write_export(tmp_path / "export", days=3)
+    database = meltano.database_url.rsplit("/", 1)[1]
+    meltano.run("run", "tap-garmin-export", "target-postgres", extra_env={
+        "TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), "DATABASE_URL": "",
+        "PG_HOST": pg_server["PG_HOST"], "PG_PORT": pg_server["PG_PORT"], "PG_DB": database,
+        "PG_USER": pg_server["PG_USER"], "PG_PASS": pg_server["PG_PASS"]})
+    assert counts(meltano)["sleep"] == 3

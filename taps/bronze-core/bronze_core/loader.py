@@ -4,15 +4,18 @@ target-postgres creates a missing table from the stream's JSON Schema, which
 would give ``timestamp without time zone`` time columns and no indexes. This
 thin wrapper (same settings, same code path for loading) applies the project's
 ``sql/`` files once per run and calls ``bronze.ensure_table`` for each stream
-before target-postgres prepares it. It also accepts the ``postgresql://`` URLs
-people put in ``DATABASE_URL`` by pointing them at the psycopg 3 driver that
-``use_copy`` needs.
+before target-postgres prepares it. It also finds the database the way every
+command of the project does (``bronze_core.pgsettings``: ``DATABASE_URL``, else
+``PG_*``, else the embedded server) unless target-postgres's own connection
+settings are given, and points ``postgresql://`` URLs at the psycopg 3 driver
+that ``use_copy`` needs.
 
 Runs inside target-postgres's own virtualenv (``bronze-core[loader]``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -20,6 +23,8 @@ from pathlib import Path
 from sqlalchemy import text
 from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
+
+from bronze_core.pgsettings import connection_settings
 
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
 _applied_lock = threading.Lock()
@@ -83,10 +88,30 @@ class TargetPostgresBronze(TargetPostgres):
 
     default_sink_class = BronzeSink
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # An empty DATABASE_URL expands to "", which means "use host/port/...".
-        self._config["sqlalchemy_url"] = normalise_url(self._config.get("sqlalchemy_url"))
+    def __init__(self, config=None, *args, **kwargs):
+        super().__init__(with_connection(load_config(config)), *args, **kwargs)
+
+
+def load_config(config) -> dict:
+    """The target's config as one dict (it may arrive as file paths)."""
+    if config is None or isinstance(config, dict):
+        return dict(config or {})
+    paths = [config] if isinstance(config, (str, os.PathLike)) else list(config)
+    merged: dict = {}
+    for path in paths:
+        merged.update(json.loads(Path(path).read_text(encoding="utf-8")))
+    return merged
+
+
+def with_connection(config: dict) -> dict:
+    """Fill in the project's database unless target-postgres's own settings name one."""
+    url = config.get("sqlalchemy_url")
+    if not url and not config.get("host"):
+        root = os.environ.get("MELTANO_PROJECT_ROOT")
+        url = connection_settings(dotenv=Path(root) / ".env" if root else None)["url"]
+    if url:
+        config["sqlalchemy_url"] = normalise_url(url)
+    return config
 
 
 cli = TargetPostgresBronze.cli
