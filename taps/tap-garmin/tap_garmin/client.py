@@ -101,16 +101,13 @@ class GarminDailyStream(GarminStream):
         return HTTPRequest(url=url, method="GET", headers=self.http_headers, params=params)
 
     def request_lineage(self, response) -> dict[str, Any]:
+        """Adds the date asked for (from the query, or the path's last segment)."""
         lineage = super().request_lineage(response)
-        lineage["requested_date"] = self._requested_date(response)
+        if self.date_param:
+            lineage["requested_date"] = lineage["params"].get(self.date_param)
+        elif self.path.endswith("{date}"):
+            lineage["requested_date"] = lineage["endpoint"].rsplit("/", 1)[-1]
         return lineage
-
-    def _requested_date(self, response) -> str | None:
-        """The date asked for, read back from the request (path or query)."""
-        params = super().request_lineage(response)["params"]
-        if self.date_param and self.date_param in params:
-            return params[self.date_param]
-        return response.request.path_url.split("?")[0].rsplit("/", 1)[-1]
 
     def payload_id(self, payload, lineage) -> str:
         return lineage["requested_date"]
