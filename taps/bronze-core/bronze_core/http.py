@@ -49,6 +49,38 @@ HTTP_SETTINGS = [
 BODY_PREVIEW_CHARS = 300
 
 
+class SyncStopped(Exception):
+    """Ends the run early but cleanly: what was fetched lands and state is saved.
+
+    ``failed`` says whether the tap should exit non-zero once its state is out
+    (a quota answer from the API) or not (the run's own request budget).
+    """
+
+    def __init__(self, message: str, *, failed: bool):
+        super().__init__(message)
+        self.failed = failed
+
+
+class RequestBudget:
+    """Counts a run's requests and stops the run before a quota is crossed.
+
+    Some APIs allow a handful of requests an hour (Toggl's free plan: 30).
+    Stopping at our own limit, with state saved, beats being locked out.
+    """
+
+    def __init__(self, limit: int | None):
+        self.limit, self.used = limit, 0
+
+    def take(self) -> None:
+        if self.limit is not None and self.used >= self.limit:
+            raise SyncStopped(
+                f"stopping: this run's request budget ({self.limit}, setting "
+                "`max_requests_per_run`) is used up; state is saved and the next run continues",
+                failed=False,
+            )
+        self.used += 1
+
+
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
 
@@ -135,6 +167,38 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             "%s: %s on %s, retry %d in %.2f s",
             self.name, what, self.path, details.get("tries", 0), details.get("wait") or 0,
         )
+
+    # --- requests -----------------------------------------------------------
+    def _request(self, prepared_request, context):
+        budget = getattr(self._tap, "request_budget", None)
+        if budget is not None:
+            budget.take()
+        return super()._request(prepared_request, context)
+
+    def fetch(self, url: str, params: dict | None = None, *, method: str = "GET",
+              json_body: Any = None) -> Iterable[dict]:
+        """One request outside the paginator (with retries), as bronze records."""
+        request = self.build_prepared_request(method=method, url=url, params=params or {},
+                                              headers=self.http_headers, json=json_body)
+        response = self.request_decorator(self._request)(request, None)
+        yield from self.parse_response(response)
+
+    def get_records(self, context):
+        """Records, unless the run was stopped; a stop ends the stream cleanly."""
+        stopped = getattr(self._tap, "stopped", None)
+        if stopped is not None:
+            self.logger.warning("%s: skipped, the run stopped early (%s)", self.name, stopped)
+            return
+        try:
+            yield from self.fetch_records(context)
+        except SyncStopped as exc:
+            self._tap.stopped = exc
+            log = self.logger.error if exc.failed else self.logger.warning
+            log("%s: %s", self.name, exc)
+
+    def fetch_records(self, context):
+        """The stream's records; override for streams that are not one paginated walk."""
+        yield from super().get_records(context)
 
     # --- responses ----------------------------------------------------------
     def validate_response(self, response: requests.Response) -> None:

@@ -5,22 +5,19 @@ from __future__ import annotations
 from functools import cached_property
 
 import requests
-from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from bronze_core.http import HTTP_SETTINGS
-from bronze_core.redact import install_log_filter, register_config_secrets
+from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
 from tap_garmin.streams import API_STREAMS
 
-SECRET_SETTINGS = ("access_token", "refresh_token")
-
-
-class TapGarmin(Tap):
+class TapGarmin(BronzeTap):
     """Garmin Connect sleep, daily summaries, heart rate, HRV, stress, Body Battery, activities."""
 
     name = "tap-garmin"
     package_name = "tap-garmin"
+    secret_settings = ("access_token", "refresh_token")
 
     config_jsonschema = th.PropertiesList(
         th.Property("token_file", th.StringType,
@@ -58,11 +55,6 @@ class TapGarmin(Tap):
                                 "instead of the API."),
         *HTTP_SETTINGS,
     ).to_dict()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        register_config_secrets(self.config, SECRET_SETTINGS)
-        install_log_filter()
 
     @cached_property
     def garmin_auth(self) -> GarminTokenAuth:
