@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import random
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http_fake import FakeAPI, Request
 
 UTC = dt.timezone.utc
 LOCAL_OFFSET = dt.timedelta(hours=1)  # the fake user lives in UTC+1
@@ -46,12 +44,15 @@ def _day_start_gmt(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=UTC) - LOCAL_OFFSET
 
 
-class FakeGarmin:
-    """The fake server: data, tokens, a request log and fault injection."""
+class FakeGarmin(FakeAPI):
+    """The fake server: data, tokens, fault injection (see FakeAPI for the log)."""
+
+    meta_paths = (TOKEN_PATH, PROFILE_PATH)
 
     def __init__(self, days: int = 21, seed: int = 7, end_date: dt.date | None = None,
                  access_token: str = "fake-access-0", refresh_token: str = "fake-refresh-0",
                  display_name: str = "b1f5e2c0-fake-user", activities_per_day: float = 0.7):
+        super().__init__()
         self.seed = seed
         self.end_date = end_date or dt.datetime.now(UTC).date()
         self.days_list = [self.end_date - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
@@ -60,53 +61,8 @@ class FakeGarmin:
         self.activities_per_day = activities_per_day
         self.access_token, self.refresh_token = access_token, refresh_token
         self.refresh_count = 0
-        self.requests: list[dict] = []
-        self.url = ""
-        self._lock = threading.Lock()
-        self._failures: list[dict] = []
         self._revoked = False
-        self._die_after: int | None = None
         self._sleep_overrides: dict[dt.date, dict] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ---------------------------------------------------------------
-    def start(self, port: int = 0) -> "FakeGarmin":
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeGarmin":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    # --- log ---------------------------------------------------------------------------
-    def reset_log(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def data_requests(self) -> list[dict]:
-        with self._lock:
-            return [r for r in self.requests if r["path"] not in (TOKEN_PATH, PROFILE_PATH)]
-
-    # --- fault injection ---------------------------------------------------------------
-    def fail_next(self, status: int, times: int = 1, path_contains: str = "",
-                  headers: dict | None = None, body: str | None = None) -> None:
-        with self._lock:
-            self._failures.append({"status": status, "times": times, "path": path_contains,
-                                   "headers": headers or {}, "body": body})
 
     def expire_access_token(self) -> None:
         with self._lock:
@@ -115,10 +71,6 @@ class FakeGarmin:
     def revoke(self) -> None:
         with self._lock:
             self._revoked = True
-
-    def die_after(self, n: int | None) -> None:
-        with self._lock:
-            self._die_after = n
 
     def set_sleep_override(self, day: dt.date, changes: dict) -> None:
         with self._lock:
@@ -273,24 +225,7 @@ class FakeGarmin:
             })
         return sorted(found, key=lambda a: a["beginTimestamp"], reverse=True)
 
-    # --- request handling ------------------------------------------------------------
-    def _take_failure(self, path: str) -> dict | None:
-        with self._lock:
-            for failure in self._failures:
-                if failure["path"] in path and failure["times"] > 0:
-                    failure["times"] -= 1
-                    return failure
-        return None
-
-    def _should_die(self, path: str) -> bool:
-        with self._lock:
-            if self._die_after is None or path in (TOKEN_PATH, PROFILE_PATH):
-                return False
-            if self._die_after <= 0:
-                return True
-            self._die_after -= 1
-            return False
-
+    # --- the API ---------------------------------------------------------------------
     def refresh(self, form: dict) -> tuple[int, object]:
         with self._lock:
             if self._revoked or form.get("refresh_token") != self.refresh_token:
@@ -305,6 +240,13 @@ class FakeGarmin:
     def authorized(self, header: str | None) -> bool:
         with self._lock:
             return not self._revoked and header == f"Bearer {self.access_token}"
+
+    def answer(self, request: Request) -> tuple[int, object, dict]:
+        if request.path == TOKEN_PATH and request.method == "POST":
+            return (*self.refresh(request.form()), {})
+        if not self.authorized(request.headers.get("Authorization")):
+            return 401, {"message": "HTTP 401 Unauthorized", "error": "Unauthorized"}, {}
+        return (*self.route(request.path, request.query), {})
 
     def route(self, path: str, query: dict) -> tuple[int, object]:
         """(status, body) for an authorised GET; body None means no content."""
@@ -338,58 +280,6 @@ class FakeGarmin:
             start, limit = int(query.get("start", 0)), int(query.get("limit", 20))
             return 200, items[start:start + limit]
         return 404, {"message": f"no such endpoint: {path}"}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeGarmin
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args) -> None:  # quiet: tests read the request log instead
-        pass
-
-    def _answer(self, status: int, body=None, headers: dict | None = None, raw: str | None = None) -> None:
-        data = raw.encode() if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _log(self, path: str, query: dict, status: int) -> None:
-        with self.fake._lock:
-            self.fake.requests.append({"method": self.command, "path": path, "query": query,
-                                       "status": status, "at": time.monotonic()})
-
-    def _handle(self) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        if self.fake._should_die(path):
-            self._log(path, query, 0)
-            self.close_connection = True
-            self.connection.close()
-            return
-        failure = self.fake._take_failure(path)
-        if failure:
-            self._log(path, query, failure["status"])
-            return self._answer(failure["status"], {"message": "injected failure"},
-                                failure["headers"], failure["body"])
-        if path == TOKEN_PATH and self.command == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-            status, body = self.fake.refresh(form)
-            self._log(path, {}, status)
-            return self._answer(status, body)
-        if not self.fake.authorized(self.headers.get("Authorization")):
-            self._log(path, query, 401)
-            return self._answer(401, {"message": "HTTP 401 Unauthorized", "error": "Unauthorized"})
-        status, body = self.fake.route(path, query)
-        self._log(path, query, status)
-        self._answer(status, body)
-
-    do_GET = do_POST = _handle
 
 
 def main() -> None:

@@ -1,0 +1,117 @@
+"""Toggl Track API v9 streams, one class per stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from bronze_core.paging import DateWindowPaginator
+from bronze_core.timestamps import UTC, parse_timestamp
+from tap_toggl.client import TogglFullStream, TogglStream
+
+#: `since` may reach back about three months; stay well inside.
+SINCE_REACH_DAYS = 80
+#: Re-ask a minute before the last `since`: clocks and in-flight edits.
+SINCE_SLACK_SECONDS = 60
+BACKFILL_WINDOW_DAYS = 30
+DEFAULT_HISTORY_DAYS = 90
+
+
+class TimeEntriesStream(TogglStream):
+    """Time entries, incremental on modification time.
+
+    ``GET /me/time_entries?since=<unix>`` returns every entry modified since
+    then, deleted ones included (with ``server_deleted_at``), running ones with
+    a negative ``duration``: all land as they are. ``since`` only reaches back
+    about three months, so a first run, or a run after a long pause, walks
+    ``start_date``/``end_date`` windows first. State:
+
+    - ``backfill_through``: last day of the last fully read window (while a
+      backfill is under way), ``backfill_started``: when it began;
+    - ``since``: unix time to ask from next run (set when a run completes).
+
+    A run stopped by the request budget or a 402 keeps the windows it finished
+    and resumes after them; a window is only marked done once it was read.
+    """
+
+    name = "toggl__time_entries"
+    path = "/me/time_entries"
+    replication_key = None
+
+    def payload_time(self, payload):
+        return parse_timestamp(payload.get("start"))
+
+    def fetch_records(self, context):
+        state = self.stream_state
+        now = int(time.time())
+        since = state.get("since")
+        if since and now - since < SINCE_REACH_DAYS * 86400 and "backfill_through" not in state:
+            yield from self.fetch(self.url_base + self.path, {"since": since - SINCE_SLACK_SECONDS})
+            state["since"] = now
+            return
+        yield from self.backfill(state, now)
+
+    def backfill(self, state: dict, now: int):
+        today = dt.datetime.now(UTC).date()
+        if state.get("backfill_through"):
+            first = dt.date.fromisoformat(state["backfill_through"]) + dt.timedelta(days=1)
+        elif state.get("since"):  # paused too long for `since`: walk from where it stopped
+            first = dt.datetime.fromtimestamp(state["since"], UTC).date() - dt.timedelta(days=1)
+        else:
+            first = self.start_day()
+        state.setdefault("backfill_started", now)
+        windows = DateWindowPaginator(first, today, BACKFILL_WINDOW_DAYS)
+        while not windows.finished:
+            window = windows.current_value
+            params = {"start_date": window.first.isoformat(),
+                      "end_date": (window.last + dt.timedelta(days=1)).isoformat()}
+            yield from self.fetch(self.url_base + self.path, params)
+            state["backfill_through"] = window.last.isoformat()
+            windows.advance(None)
+        state["since"] = state.pop("backfill_started")
+        state.pop("backfill_through", None)
+
+    def start_day(self) -> dt.date:
+        if self.config.get("start_date"):
+            return parse_timestamp(self.config["start_date"]).date()
+        return dt.datetime.now(UTC).date() - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+
+
+class WorkspacesStream(TogglFullStream):
+    """The workspaces the user belongs to; parent of projects, clients and tags."""
+
+    name = "toggl__workspaces"
+    path = "/me/workspaces"
+
+    def get_child_context(self, record, context):
+        return {"workspace_id": record["raw_data"]["id"]}
+
+
+class ProjectsStream(TogglFullStream):
+    """Projects of each workspace (archived ones included)."""
+
+    name = "toggl__projects"
+    path = "/workspaces/{workspace_id}/projects"
+    parent_stream_type = WorkspacesStream
+
+    def get_url_params(self, context, next_page_token):
+        return {"active": "both"}
+
+
+class ClientsStream(TogglFullStream):
+    """Clients of each workspace."""
+
+    name = "toggl__clients"
+    path = "/workspaces/{workspace_id}/clients"
+    parent_stream_type = WorkspacesStream
+
+
+class TagsStream(TogglFullStream):
+    """Tags of each workspace."""
+
+    name = "toggl__tags"
+    path = "/workspaces/{workspace_id}/tags"
+    parent_stream_type = WorkspacesStream
+
+
+STREAMS = [TimeEntriesStream, WorkspacesStream, ProjectsStream, ClientsStream, TagsStream]

@@ -1,0 +1,45 @@
+"""tap-toggl: Toggl Track into bronze, within Toggl's small hourly quotas."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from singer_sdk import typing as th
+
+from bronze_core.http import HTTP_SETTINGS, RequestBudget
+from bronze_core.tap import BronzeTap
+from tap_toggl.streams import STREAMS
+
+
+class TapToggl(BronzeTap):
+    """Toggl Track time entries, workspaces, projects, clients and tags."""
+
+    name = "tap-toggl"
+    package_name = "tap-toggl"
+    secret_settings = ("api_token",)
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_token", th.StringType, required=True, secret=True,
+                    description="Toggl Track API token (Profile settings, API Token)."),
+        th.Property("start_date", th.DateType,
+                    description="First day of time entries to read on a first run "
+                                "(default: 90 days ago; Toggl serves about three months)."),
+        th.Property("max_requests_per_run", th.IntegerType, default=25,
+                    description="Stop cleanly, state saved, after this many requests. Toggl "
+                                "allows 30 requests an hour on the free plan (and 30 an hour to "
+                                "/me on every plan); over quota it answers HTTP 402."),
+        th.Property("api_url", th.StringType, default="https://api.track.toggl.com/api/v9",
+                    description="Toggl Track API base URL (a local fake server in tests)."),
+        *HTTP_SETTINGS,
+    ).to_dict()
+
+    @cached_property
+    def request_budget(self) -> RequestBudget:
+        return RequestBudget(self.config.get("max_requests_per_run"))
+
+    def discover_streams(self):
+        return [stream(tap=self) for stream in STREAMS]
+
+
+if __name__ == "__main__":
+    TapToggl.cli()
