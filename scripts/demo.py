@@ -1,8 +1,8 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin web API is replaced by the local
-fake server of the tests (tests/fakes/garmin_api.py, payloads shaped like the
-real API), and the Garmin export mode reads the bundled sample export in
+No internet is needed or used: the Garmin and Toggl APIs are replaced by the
+local fake servers of the tests (tests/fakes/, payloads shaped like the real
+APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
 and its own Meltano environment (`demo`), so it never mixes with real data or
 real bookmarks.
@@ -23,8 +23,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import dbctl  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
-DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres"]
-FAKE_DAYS = 21
+DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
+            "tap-toggl", "target-postgres"]
+FAKES = ("garmin", "toggl")
+GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
 
 COUNTS_SQL = """
 SELECT table_name FROM information_schema.tables
@@ -32,17 +34,18 @@ WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' ORDER BY table_name
 """
 
 
-def start_fake_garmin() -> tuple[subprocess.Popen, str]:
-    """Start the fake Garmin API on a free port; return the process and its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.garmin_api", "--port", "0", "--days", str(FAKE_DAYS)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    line = proc.stdout.readline().strip()
-    if "http://" not in line:
-        proc.kill()
-        raise SystemExit(f"demo: the fake Garmin server did not start (said: {line!r})")
-    return proc, line[line.index("http://"):].split()[0]
+def start_fakes() -> tuple[subprocess.Popen, dict[str, str]]:
+    """Start the fake APIs on free ports; return the process and each fake's URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", *FAKES],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    urls: dict[str, str] = {}
+    for line in proc.stdout:
+        if line.strip() == "ready":
+            return proc, urls
+        name, url = line.split()
+        urls[name] = url
+    proc.kill()
+    raise SystemExit("demo: the fake API servers did not start")
 
 
 def demo_database_url(name: str) -> str:
@@ -75,29 +78,33 @@ def main() -> None:
     database = dbctl.settings()["PG_DB"] + "_demo"
     dbctl.create_database(database)
     url = demo_database_url(database)
-    fake, fake_url = start_fake_garmin()
+    fakes, urls = start_fakes()
     try:
-        print("Sources in this demo:")
-        print(f"  garmin         replays payloads shaped like the Garmin Connect API from a local "
-              f"fake server ({fake_url}), {FAKE_DAYS} days")
-        print("  garmin export  reads the bundled sample export samples/garmin-export")
+        print("Sources in this demo (nothing here reaches the internet):")
+        print(f"  garmin         payloads shaped like the Garmin Connect API, from a local fake "
+              f"server ({urls['garmin']}), {GARMIN_DAYS} days")
+        print("  garmin export  the bundled sample export in samples/garmin-export")
+        print(f"  toggl          payloads shaped like the Toggl Track API v9, from a local fake "
+              f"server ({urls['toggl']})")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
-        start = (dt.date.today() - dt.timedelta(days=FAKE_DAYS - 1)).isoformat()
+        start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
             **os.environ,
             "DATABASE_URL": url,
-            "TAP_GARMIN_API_URL": fake_url,
-            "TAP_GARMIN_AUTH_URL": fake_url + "/di-oauth2-service/oauth/token",
+            "TAP_GARMIN_API_URL": urls["garmin"],
+            "TAP_GARMIN_AUTH_URL": urls["garmin"] + "/di-oauth2-service/oauth/token",
             "TAP_GARMIN_ACCESS_TOKEN": "fake-access-0",
             "TAP_GARMIN_REFRESH_TOKEN": "fake-refresh-0",
             "TAP_GARMIN_START_DATE": start,
+            "TAP_TOGGL_API_URL": urls["toggl"] + "/api/v9",
+            "TAP_TOGGL_API_TOKEN": "fake-toggl-token-1234",
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:
             raise SystemExit(f"demo: meltano run failed (exit {result.returncode})")
     finally:
-        fake.terminate()
-        fake.wait(timeout=10)
+        fakes.terminate()
+        fakes.wait(timeout=10)
     print_counts(url)
 
 

@@ -1,6 +1,8 @@
 """The README must stay true: its settings table is what the tap itself says."""
 
 import subprocess
+
+import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,10 +15,10 @@ def settings_table(executable: str) -> str:
     return about[start:].split("\n\n", 1)[0].strip()
 
 
-def test_readme_lists_every_tap_garmin_setting():
+@pytest.mark.parametrize("tap", ["tap-garmin", "tap-toggl"])
+def test_readme_lists_every_setting(tap):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert settings_table("tap-garmin") in readme, (
-        "README's tap-garmin settings table is stale: paste `make about` output")
+    assert settings_table(tap) in readme, f"README's {tap} settings table is stale: paste `make about` output"
 
 
 def test_ci_runs_the_readme_test_command():

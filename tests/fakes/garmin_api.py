@@ -10,13 +10,11 @@ and across two instances with the same arguments.
 
 Fault injection (``fail_next``, ``expire_access_token``, ``revoke``,
 ``die_after``) lets tests drive retries, refreshes and mid-run failures.
-
-    python -m tests.fakes.garmin_api --port 8765 --days 21
+``python -m tests.fakes.serve garmin`` serves it by hand.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import threading
@@ -280,18 +278,3 @@ class FakeGarmin(FakeAPI):
             start, limit = int(query.get("start", 0)), int(query.get("limit", 20))
             return 200, items[start:start + limit]
         return 404, {"message": f"no such endpoint: {path}"}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve a fake Garmin Connect API until killed.")
-    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--days", type=int, default=21, help="days of data, ending today (UTC)")
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    fake = FakeGarmin(days=args.days, seed=args.seed).start(args.port)
-    print(f"fake garmin listening on {fake.url}", flush=True)
-    threading.Event().wait()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,34 @@
+"""Serve the fake APIs for the demo (or for poking at by hand) until killed.
+
+    python -m tests.fakes.serve garmin toggl
+
+prints one line per fake, ``<name> <base url>``, then a line ``ready``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from tests.fakes.garmin_api import FakeGarmin
+from tests.fakes.toggl_api import FakeToggl
+
+FAKES = {
+    "garmin": lambda: FakeGarmin(days=21),
+    "toggl": lambda: FakeToggl(days=60),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="+", choices=sorted(FAKES))
+    args = parser.parse_args()
+    for name in args.names:
+        fake = FAKES[name]().start()
+        print(f"{name} {fake.url}", flush=True)
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
