@@ -35,6 +35,7 @@ test: install ## Run the whole test suite against a real PostgreSQL
 about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-garmin --about --format=markdown
 	$(BIN)/tap-toggl --about --format=markdown
+	$(BIN)/tap-notion --about --format=markdown
 
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
 	rm -rf $(VENV) .meltano .pgdata

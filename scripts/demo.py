@@ -1,6 +1,6 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin and Toggl APIs are replaced by the
+No internet is needed or used: the Garmin, Toggl and Notion APIs are replaced by the
 local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
@@ -11,6 +11,7 @@ real bookmarks.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -24,8 +25,8 @@ import dbctl  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
-            "tap-toggl", "target-postgres"]
-FAKES = ("garmin", "toggl")
+            "tap-toggl", "target-postgres", "tap-notion", "target-postgres"]
+FAKES = ("garmin", "toggl", "notion")
 GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
 
 COUNTS_SQL = """
@@ -42,8 +43,10 @@ def start_fakes() -> tuple[subprocess.Popen, dict[str, str]]:
     for line in proc.stdout:
         if line.strip() == "ready":
             return proc, urls
-        name, url = line.split()
+        name, url, *extra = line.split()
         urls[name] = url
+        if extra:
+            urls[name + "_ids"] = extra[0]
     proc.kill()
     raise SystemExit("demo: the fake API servers did not start")
 
@@ -86,6 +89,8 @@ def main() -> None:
         print("  garmin export  the bundled sample export in samples/garmin-export")
         print(f"  toggl          payloads shaped like the Toggl Track API v9, from a local fake "
               f"server ({urls['toggl']})")
+        print(f"  notion         pages shaped like the Notion API (2025-09-03), from a local fake "
+              f"server ({urls['notion']})")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -98,6 +103,9 @@ def main() -> None:
             "TAP_GARMIN_START_DATE": start,
             "TAP_TOGGL_API_URL": urls["toggl"] + "/api/v9",
             "TAP_TOGGL_API_TOKEN": "fake-toggl-token-1234",
+            "TAP_NOTION_API_URL": urls["notion"] + "/v1",
+            "TAP_NOTION_API_TOKEN": "ntn_fake_integration_token",
+            "TAP_NOTION_DATABASE_IDS": json.dumps(urls["notion_ids"].split(",")),
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:

@@ -2,7 +2,8 @@
 
     python -m tests.fakes.serve garmin toggl
 
-prints one line per fake, ``<name> <base url>``, then a line ``ready``.
+prints one line per fake, ``<name> <base url>`` (Notion adds its comma-separated
+database ids), then a line ``ready``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import argparse
 import threading
 
 from tests.fakes.garmin_api import FakeGarmin
+from tests.fakes.notion_api import FakeNotion
 from tests.fakes.toggl_api import FakeToggl
 
 FAKES = {
     "garmin": lambda: FakeGarmin(days=21),
     "toggl": lambda: FakeToggl(days=60),
+    "notion": lambda: FakeNotion(pages_per_source=60),
 }
 
 
@@ -25,7 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.names:
         fake = FAKES[name]().start()
-        print(f"{name} {fake.url}", flush=True)
+        extra = " " + ",".join(fake.database_ids()) if name == "notion" else ""
+        print(f"{name} {fake.url}{extra}", flush=True)
     print("ready", flush=True)
     threading.Event().wait()
 

@@ -1,0 +1,1 @@
+"""tap-notion: pages of Notion databases (trackers, habits, journals) as bronze rows."""
