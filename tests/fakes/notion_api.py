@@ -39,7 +39,8 @@ class FakeNotion(FakeAPI):
         super().__init__()
         self.token = token
         rng = random.Random(seed)
-        self.now = dt.datetime.now(UTC)
+        # Midnight today: the same data all day, so re-running the demo lands nothing new.
+        self.now = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         self.databases: dict[str, dict] = {}
         self.pages: dict[str, list[dict]] = {}  # data source id -> pages
         for title, sources in (("Habits", ["2025", "2026"]), ("Journal", ["Entries"])):

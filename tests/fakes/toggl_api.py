@@ -31,7 +31,8 @@ class FakeToggl(FakeAPI):
     def __init__(self, api_token: str = "fake-toggl-token-1234", days: int = 60, seed: int = 3):
         super().__init__()
         self.api_token = api_token
-        self.now = dt.datetime.now(UTC).replace(microsecond=0)
+        # Midnight today: the same data all day, so re-running the demo lands nothing new.
+        self.now = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         rng = random.Random(seed)
         created = _iso(self.now - dt.timedelta(days=400))
         self.workspaces = [{"id": WORKSPACE_ID, "name": "Personal", "organization_id": 9_000_001,
