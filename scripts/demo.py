@@ -1,6 +1,6 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin, Toggl and Notion APIs are replaced by the
+No internet is needed or used: the Garmin, Toggl, Notion and Airtable APIs are replaced by the
 local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
@@ -25,8 +25,10 @@ import dbctl  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
-            "tap-toggl", "target-postgres", "tap-notion", "target-postgres"]
-FAKES = ("garmin", "toggl", "notion")
+            "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
+            "tap-airtable", "target-postgres"]
+FAKES = ("garmin", "toggl", "notion", "airtable")
+AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
 
 COUNTS_SQL = """
@@ -91,6 +93,8 @@ def main() -> None:
               f"server ({urls['toggl']})")
         print(f"  notion         pages shaped like the Notion API (2025-09-03), from a local fake "
               f"server ({urls['notion']})")
+        print(f"  airtable       records shaped like the Airtable Web API, from a local fake "
+              f"server ({urls['airtable']})")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -106,6 +110,10 @@ def main() -> None:
             "TAP_NOTION_API_URL": urls["notion"] + "/v1",
             "TAP_NOTION_API_TOKEN": "ntn_fake_integration_token",
             "TAP_NOTION_DATABASE_IDS": json.dumps(urls["notion_ids"].split(",")),
+            "TAP_AIRTABLE_API_URL": urls["airtable"] + "/v0",
+            "TAP_AIRTABLE_API_TOKEN": "patFAKE.token0123456789",
+            "TAP_AIRTABLE_BASE_ID": "appFAKEbase00001",
+            "TAP_AIRTABLE_TABLES": json.dumps(AIRTABLE_TABLES),
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import threading
 
+from tests.fakes.airtable_api import FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.notion_api import FakeNotion
 from tests.fakes.toggl_api import FakeToggl
@@ -19,6 +20,7 @@ FAKES = {
     "garmin": lambda: FakeGarmin(days=21),
     "toggl": lambda: FakeToggl(days=60),
     "notion": lambda: FakeNotion(pages_per_source=60),
+    "airtable": lambda: FakeAirtable(rows=40),
 }
 
 

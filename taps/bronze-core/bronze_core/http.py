@@ -20,6 +20,8 @@ import email.utils
 import json
 import logging
 import random
+import threading
+import time
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -95,6 +97,25 @@ class BearerAuth(requests.auth.AuthBase):
         return request
 
 
+class RequestThrottle:
+    """Spaces requests to stay under a per-second limit (Airtable: 5/s, Notion: ~3/s)."""
+
+    def __init__(self, per_second: float | None):
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            time.sleep(delay)
+
+
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
 
@@ -123,10 +144,12 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
 
 
-def retry_waits(base: float, cap: float):
+def retry_waits(base: float, cap: float, wait_on_429: float | None = None):
     """Backoff wait generator fed the exception of each failed try.
 
-    Honours ``Retry-After``; otherwise doubles from ``base`` with jitter.
+    Honours ``Retry-After``; a 429 without one waits ``wait_on_429`` when the
+    API documents a fixed pause (Airtable: 30 s); otherwise doubles from
+    ``base`` with jitter.
     """
     exc = yield  # primed by backoff
     attempt = 0
@@ -134,7 +157,10 @@ def retry_waits(base: float, cap: float):
         if isinstance(exc, TokenRefreshed):
             delay = 0.0
         else:
-            asked = retry_after_seconds(getattr(exc, "response", None))
+            response = getattr(exc, "response", None)
+            asked = retry_after_seconds(response)
+            if asked is None and wait_on_429 is not None and getattr(response, "status_code", None) == 429:
+                asked = wait_on_429
             if asked is not None and asked > cap:
                 raise RateLimitTooLong(
                     f"rate limited: the server asks to wait {asked:.0f} s, more than "
@@ -163,10 +189,14 @@ class BronzeRESTStream(BronzeStream, RESTStream):
     def backoff_max_tries(self) -> int:
         return int(self.config.get("max_retries", 5)) + 1
 
+    #: Fixed pause after a 429 without Retry-After, where the API documents one.
+    wait_on_429_seconds: float | None = None
+
     def backoff_wait_generator(self):
         return retry_waits(
             int(self.config.get("backoff_base_ms", 2000)) / 1000.0,
             float(self.config.get("backoff_max_seconds", 300)),
+            self.wait_on_429_seconds,
         )
 
     def backoff_jitter(self, value: float) -> float:
@@ -187,6 +217,9 @@ class BronzeRESTStream(BronzeStream, RESTStream):
         budget = getattr(self._tap, "request_budget", None)
         if budget is not None:
             budget.take()
+        throttle = getattr(self._tap, "request_throttle", None)
+        if throttle is not None:
+            throttle.wait()
         return super()._request(prepared_request, context)
 
     def fetch(self, url: str, params: dict | None = None, *, method: str = "GET",

@@ -39,6 +39,8 @@ class BronzeStream(Stream):
     source: str = ""
     #: Folder holding the payload JSON Schemas of the tap (``schemas/``).
     schemas_dir: Path | None = None
+    #: Schema file name (without .json) when it is not the entity name.
+    payload_schema_name: str | None = None
 
     schema = BRONZE_SCHEMA
     primary_keys = BRONZE_KEY
@@ -57,7 +59,7 @@ class BronzeStream(Stream):
         """Validator for this stream's payload schema, if the tap ships one."""
         if self.schemas_dir is None:
             return None
-        path = Path(self.schemas_dir) / f"{self.entity}.json"
+        path = Path(self.schemas_dir) / f"{self.payload_schema_name or self.entity}.json"
         if not path.exists():
             return None
         return PayloadValidator(json.loads(path.read_text(encoding="utf-8")))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import HTTP_SETTINGS, RequestThrottle
 from bronze_core.tap import BronzeTap
 from tap_notion.streams import STREAMS
 
@@ -25,10 +27,16 @@ class TapNotion(BronzeTap):
                     description="Only pages edited on or after this time on a first run (default: all)."),
         th.Property("notion_version", th.StringType, default="2025-09-03",
                     description="Notion-Version header; 2025-09-03 and later query data sources."),
+        th.Property("requests_per_second", th.NumberType, default=3,
+                    description="Notion allows an average of about 3 requests per second."),
         th.Property("api_url", th.StringType, default="https://api.notion.com/v1",
                     description="Notion API base URL (a local fake server in tests)."),
         *HTTP_SETTINGS,
     ).to_dict()
+
+    @cached_property
+    def request_throttle(self) -> RequestThrottle:
+        return RequestThrottle(self.config.get("requests_per_second"))
 
     def discover_streams(self):
         return [stream(tap=self) for stream in STREAMS]

@@ -1,0 +1,1 @@
+"""tap-airtable: records of Airtable tables (inventories, body measurements) as bronze rows."""

@@ -1,0 +1,61 @@
+"""tap-airtable: Airtable tables into bronze, one stream (and table) per Airtable table."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from singer_sdk import typing as th
+
+from bronze_core.http import HTTP_SETTINGS, RequestThrottle
+from bronze_core.tap import BronzeTap
+from tap_airtable.streams import TableStream
+
+TABLE = th.CustomType({
+    "anyOf": [
+        {"type": "string"},
+        {"type": "object", "required": ["name"],
+         "properties": {"name": {"type": "string"}, "last_modified_field": {"type": ["string", "null"]}}},
+    ]
+})
+
+
+class TapAirtable(BronzeTap):
+    """Records of Airtable tables (inventories, body measurements...)."""
+
+    name = "tap-airtable"
+    package_name = "tap-airtable"
+    secret_settings = ("api_token",)
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_token", th.StringType, required=True, secret=True,
+                    description="Airtable personal access token (scope data.records:read, access to the base)."),
+        th.Property("base_id", th.StringType, required=True, description="The base id (app...)."),
+        th.Property("tables", th.ArrayType(TABLE), required=True,
+                    description='Tables to read: names or ids, or objects {"name": ..., '
+                                '"last_modified_field": ...} naming a "Last modified time" field '
+                                "to read only changed records."),
+        th.Property("requests_per_second", th.NumberType, default=5,
+                    description="Airtable allows 5 requests per second per base."),
+        th.Property("rate_limit_wait_seconds", th.IntegerType, default=30,
+                    description="Pause after a 429 (Airtable asks for 30 seconds)."),
+        th.Property("api_url", th.StringType, default="https://api.airtable.com/v0",
+                    description="Airtable API base URL (a local fake server in tests)."),
+        *HTTP_SETTINGS,
+    ).to_dict()
+
+    @cached_property
+    def request_throttle(self) -> RequestThrottle:
+        return RequestThrottle(self.config.get("requests_per_second"))
+
+    def discover_streams(self):
+        tables = [t if isinstance(t, dict) else {"name": t} for t in self.config["tables"]]
+        streams = [TableStream(self, table) for table in tables]
+        names = [s.name for s in streams]
+        clashes = {n for n in names if names.count(n) > 1}
+        if clashes:
+            raise ValueError(f"airtable: these tables map to the same stream name: {sorted(clashes)}")
+        return streams
+
+
+if __name__ == "__main__":
+    TapAirtable.cli()
