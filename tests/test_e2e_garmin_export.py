@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from tests.fakes.garmin_export import expected_counts, write_export
 

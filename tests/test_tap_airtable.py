@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from singer_sdk.testing import get_tap_test_class
@@ -13,8 +10,8 @@ from singer_sdk.testing import get_tap_test_class
 from tap_airtable.streams import stream_name
 from tap_airtable.tap import TapAirtable
 from tests.fakes.airtable_api import BASE_ID, FakeAirtable
+from tests import tap_runner
 
-TAP = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "tap-airtable")
 TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 
 _FAKE = FakeAirtable(rows=12).start()
@@ -35,15 +32,7 @@ def fake():
 def run_tap(fake, tmp_path, state=None, **overrides):
     config = {"api_token": fake.token, "base_id": BASE_ID, "api_url": fake.url + "/v0", "tables": TABLES,
               "backoff_base_ms": 10, "max_retries": 2, "rate_limit_wait_seconds": 1, **overrides}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [TAP, "--config", str(tmp_path / "config.json")]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return result, messages, states[-1] if states else None
+    return tap_runner.run_tap("tap-airtable", config, tmp_path, state)
 
 
 def ids(messages, stream):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.garmin_api import FakeGarmin
-
-TAP = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "tap-garmin")
+from tests import tap_runner
 
 
 @pytest.fixture
@@ -31,13 +28,7 @@ def run_tap(fake, tmp_path, state=None, **overrides):
         "max_retries": 2,
         **overrides,
     }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [TAP, "--config", str(tmp_path / "config.json")]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    result, messages, _ = tap_runner.run_tap("tap-garmin", config, tmp_path, state)
     return result, messages
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import atexit
-import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_notion.tap import TapNotion
 from tests.fakes.notion_api import FakeNotion
+from tests import tap_runner
+from tests.tap_runner import records
 
-TAP = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "tap-notion")
 
 _FAKE = FakeNotion(pages_per_source=5).start()
 atexit.register(_FAKE.stop)
@@ -32,16 +30,8 @@ def fake():
 def run_tap(fake, tmp_path, state=None, **overrides):
     config = {"api_token": fake.token, "database_ids": fake.database_ids(), "api_url": fake.url + "/v1",
               "backoff_base_ms": 10, "max_retries": 2, **overrides}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [TAP, "--config", str(tmp_path / "config.json")]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    pages = [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "notion__pages"]
-    return result, pages, states[-1] if states else None
+    result, messages, state = tap_runner.run_tap("tap-notion", config, tmp_path, state)
+    return result, records(messages, "notion__pages"), state
 
 
 def queries(fake):

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import atexit
-import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_toggl.tap import TapToggl
 from tests.fakes.toggl_api import FakeToggl
+from tests import tap_runner
 
-TAP = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "tap-toggl")
 
 _FAKE = FakeToggl(days=20).start()
 atexit.register(_FAKE.stop)
@@ -33,15 +30,7 @@ def fake():
 def run_tap(fake, tmp_path, state=None, **overrides):
     config = {"api_token": fake.api_token, "api_url": fake.url + "/api/v9", "backoff_base_ms": 10,
               "max_retries": 1, **overrides}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [TAP, "--config", str(tmp_path / "config.json")]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return result, messages, states[-1] if states else None
+    return tap_runner.run_tap("tap-toggl", config, tmp_path, state)
 
 
 def records(messages, stream):

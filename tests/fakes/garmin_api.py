@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 
 from tests.fakes.http_fake import FakeAPI, Request
 

@@ -183,6 +183,16 @@ class BronzeRESTStream(BronzeStream, RESTStream):
     records_jsonpath = "$[*]"
 
     @property
+    def url_base(self) -> str:
+        """Every tap names its base URL ``api_url`` (so tests can point it at a fake)."""
+        return self.config["api_url"].rstrip("/")
+
+    @property
+    def authenticator(self):
+        """Bearer token from the ``auth_setting`` setting; taps with other schemes override."""
+        return BearerAuth(self.config[self.auth_setting])
+
+    @property
     def timeout(self) -> float:  # type: ignore[override]
         return float(self.config.get("request_timeout", 60))
 
@@ -214,7 +224,7 @@ class BronzeRESTStream(BronzeStream, RESTStream):
 
     # --- requests -----------------------------------------------------------
     def _request(self, prepared_request, context):
-        budget = getattr(self._tap, "request_budget", None)
+        budget = getattr(self._tap, "request_budget", None)  # both set by BronzeTap
         if budget is not None:
             budget.take()
         throttle = getattr(self._tap, "request_throttle", None)

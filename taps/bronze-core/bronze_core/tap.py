@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from singer_sdk import Tap
 
-from bronze_core.http import SyncStopped
+from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
 
 
 class BronzeTap(Tap):
-    """A singer-sdk Tap that keeps secrets out of its output and can stop early.
+    """A singer-sdk Tap that keeps secrets out of its output, paces itself and can stop early.
 
     ``secret_settings`` are registered as secrets as soon as the config is
     read, so no log line or error can carry them. ``stopped`` is set by a
@@ -18,12 +20,28 @@ class BronzeTap(Tap):
     """
 
     secret_settings: tuple[str, ...] = ()
+    #: The stream classes of the tap (taps with config-dependent streams override
+    #: ``discover_streams`` instead).
+    stream_types: tuple = ()
     stopped: SyncStopped | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
+
+    @cached_property
+    def request_budget(self) -> RequestBudget:
+        """Requests this run may make (setting ``max_requests_per_run``; unlimited if absent)."""
+        return RequestBudget(self.config.get("max_requests_per_run"))
+
+    @cached_property
+    def request_throttle(self) -> RequestThrottle:
+        """Spacing of requests (setting ``requests_per_second``; none if absent)."""
+        return RequestThrottle(self.config.get("requests_per_second"))
+
+    def discover_streams(self):
+        return [stream_type(tap=self) for stream_type in self.stream_types]
 
     def sync_all(self) -> None:
         super().sync_all()

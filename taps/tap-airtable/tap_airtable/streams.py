@@ -8,7 +8,7 @@ from typing import Any
 
 from singer_sdk.pagination import JSONPathPaginator
 
-from bronze_core.http import BearerAuth, BronzeRESTStream
+from bronze_core.http import BronzeRESTStream
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -48,14 +48,6 @@ class TableStream(BronzeRESTStream):
             raise ValueError(f"airtable: field name {self.last_modified_field!r} cannot be used in a formula")
         super().__init__(tap=tap, name=stream_name(self.table))
         self.wait_on_429_seconds = float(tap.config.get("rate_limit_wait_seconds", 30))
-
-    @property
-    def url_base(self) -> str:
-        return self.config["api_url"].rstrip("/")
-
-    @property
-    def authenticator(self):
-        return BearerAuth(self.config["api_token"])
 
     def get_url(self, context) -> str:
         return f"{self.url_base}/{self._url_encode(self.config['base_id'])}/{self._url_encode(self.table)}"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS, RequestThrottle
+from bronze_core.http import HTTP_SETTINGS
 from bronze_core.tap import BronzeTap
 from tap_airtable.streams import TableStream
 
@@ -42,10 +40,6 @@ class TapAirtable(BronzeTap):
                     description="Airtable API base URL (a local fake server in tests)."),
         *HTTP_SETTINGS,
     ).to_dict()
-
-    @cached_property
-    def request_throttle(self) -> RequestThrottle:
-        return RequestThrottle(self.config.get("requests_per_second"))
 
     def discover_streams(self):
         tables = [t if isinstance(t, dict) else {"name": t} for t in self.config["tables"]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,6 @@ class GarminStream(BronzeRESTStream):
     source = "garmin"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "token_file"
-
-    @property
-    def url_base(self) -> str:
-        return self.config["api_url"].rstrip("/")
 
     @property
     def authenticator(self):

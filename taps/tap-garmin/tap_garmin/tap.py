@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cached_property
 
-import requests
 from singer_sdk import typing as th
 
 from bronze_core.http import HTTP_SETTINGS
@@ -74,12 +73,14 @@ class TapGarmin(BronzeTap):
         response = stream.request_decorator(stream._request)(request, None)
         return stream.response_json(response)["displayName"]
 
-    def discover_streams(self):
+    @property
+    def stream_types(self):
+        """The export streams when ``export_path`` is set, else the API streams."""
         if self.config.get("export_path"):
             from tap_garmin.export_streams import EXPORT_STREAMS
 
-            return [stream(tap=self) for stream in EXPORT_STREAMS]
-        return [stream(tap=self) for stream in API_STREAMS]
+            return EXPORT_STREAMS
+        return API_STREAMS
 
 
 if __name__ == "__main__":

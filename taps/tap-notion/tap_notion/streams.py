@@ -7,7 +7,7 @@ from pathlib import Path
 
 from singer_sdk.pagination import JSONPathPaginator
 
-from bronze_core.http import BearerAuth, BronzeRESTStream
+from bronze_core.http import BronzeRESTStream
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -20,14 +20,6 @@ class NotionStream(BronzeRESTStream):
     source = "notion"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "api_token"
-
-    @property
-    def url_base(self) -> str:
-        return self.config["api_url"].rstrip("/")
-
-    @property
-    def authenticator(self):
-        return BearerAuth(self.config["api_token"])
 
     @property
     def http_headers(self) -> dict:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS, RequestThrottle
+from bronze_core.http import HTTP_SETTINGS
 from bronze_core.tap import BronzeTap
 from tap_notion.streams import STREAMS
 
@@ -17,6 +15,7 @@ class TapNotion(BronzeTap):
     name = "tap-notion"
     package_name = "tap-notion"
     secret_settings = ("api_token",)
+    stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_token", th.StringType, required=True, secret=True,
@@ -33,13 +32,6 @@ class TapNotion(BronzeTap):
                     description="Notion API base URL (a local fake server in tests)."),
         *HTTP_SETTINGS,
     ).to_dict()
-
-    @cached_property
-    def request_throttle(self) -> RequestThrottle:
-        return RequestThrottle(self.config.get("requests_per_second"))
-
-    def discover_streams(self):
-        return [stream(tap=self) for stream in STREAMS]
 
 
 if __name__ == "__main__":

@@ -24,10 +24,6 @@ class TogglStream(BronzeRESTStream):
     records_jsonpath = "$[*]"
 
     @property
-    def url_base(self) -> str:
-        return self.config["api_url"].rstrip("/")
-
-    @property
     def authenticator(self):
         # Toggl's documented form: the token as user name, "api_token" as password.
         return HTTPBasicAuth(self.config["api_token"], "api_token")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS, RequestBudget
+from bronze_core.http import HTTP_SETTINGS
 from bronze_core.tap import BronzeTap
 from tap_toggl.streams import STREAMS
 
@@ -17,6 +15,7 @@ class TapToggl(BronzeTap):
     name = "tap-toggl"
     package_name = "tap-toggl"
     secret_settings = ("api_token",)
+    stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_token", th.StringType, required=True, secret=True,
@@ -32,13 +31,6 @@ class TapToggl(BronzeTap):
                     description="Toggl Track API base URL (a local fake server in tests)."),
         *HTTP_SETTINGS,
     ).to_dict()
-
-    @cached_property
-    def request_budget(self) -> RequestBudget:
-        return RequestBudget(self.config.get("max_requests_per_run"))
-
-    def discover_streams(self):
-        return [stream(tap=self) for stream in STREAMS]
 
 
 if __name__ == "__main__":
