@@ -126,4 +126,4 @@ class FakeNotion(FakeAPI):
         chunk = found[start:start + size]
         more = start + size < len(found)
         return {"object": "list", "results": chunk, "next_cursor": found[start + size]["id"] if more else None,
-                "has_more": more, "type": "page_or_data_source", "page_or_data_source": {}}
+                "has_more": more, "type": "page_or_database", "page_or_database": {}}
