@@ -1,6 +1,6 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin, Toggl, Notion and Airtable APIs are replaced by the
+No internet is needed or used: the Garmin, Toggl, Notion, Airtable and Open-Meteo APIs are replaced by the
 local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
@@ -26,8 +26,10 @@ import dbctl  # noqa: E402
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
             "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
-            "tap-airtable", "target-postgres"]
-FAKES = ("garmin", "toggl", "notion", "airtable")
+            "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres"]
+FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo")
+DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
+               {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
 AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
 
@@ -95,6 +97,8 @@ def main() -> None:
               f"server ({urls['notion']})")
         print(f"  airtable       records shaped like the Airtable Web API, from a local fake "
               f"server ({urls['airtable']})")
+        print(f"  openmeteo      weather shaped like the Open-Meteo archive API, from a local fake "
+              f"server ({urls['openmeteo']})")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -114,6 +118,8 @@ def main() -> None:
             "TAP_AIRTABLE_API_TOKEN": "patFAKE.token0123456789",
             "TAP_AIRTABLE_BASE_ID": "appFAKEbase00001",
             "TAP_AIRTABLE_TABLES": json.dumps(AIRTABLE_TABLES),
+            "TAP_OPENMETEO_API_URL": urls["openmeteo"] + "/v1",
+            "TAP_OPENMETEO_LOCATIONS": json.dumps(DEMO_PLACES),
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:

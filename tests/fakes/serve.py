@@ -14,6 +14,7 @@ import threading
 from tests.fakes.airtable_api import FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.notion_api import FakeNotion
+from tests.fakes.openmeteo_api import FakeOpenMeteo
 from tests.fakes.toggl_api import FakeToggl
 
 FAKES = {
@@ -21,6 +22,7 @@ FAKES = {
     "toggl": lambda: FakeToggl(days=60),
     "notion": lambda: FakeNotion(pages_per_source=60),
     "airtable": lambda: FakeAirtable(rows=40),
+    "openmeteo": FakeOpenMeteo,
 }
 
 

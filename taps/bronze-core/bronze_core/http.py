@@ -116,6 +116,13 @@ class RequestThrottle:
             time.sleep(delay)
 
 
+class NoAuth(requests.auth.AuthBase):
+    """For keyless APIs (Open-Meteo): requests go out as they are."""
+
+    def __call__(self, request):
+        return request
+
+
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
 

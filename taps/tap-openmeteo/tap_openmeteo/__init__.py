@@ -1,0 +1,1 @@
+"""tap-openmeteo: historical weather per named location and day, as bronze rows."""

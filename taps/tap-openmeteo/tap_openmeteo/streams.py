@@ -1,0 +1,112 @@
+"""Open-Meteo historical weather: one bronze row per location and day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterable
+
+from bronze_core.http import BronzeRESTStream, NoAuth
+from bronze_core.paging import DateWindowPaginator
+from bronze_core.timestamps import UTC, parse_timestamp
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+#: Response fields describing the place, kept with every day's slice.
+PLACE_FIELDS = ("latitude", "longitude", "utc_offset_seconds", "timezone", "timezone_abbreviation", "elevation")
+
+
+class WeatherStream(BronzeRESTStream):
+    """Daily and hourly weather of each configured location, one row per location and day.
+
+    The archive API answers column-oriented arrays for a date range. Each day's
+    slice is kept in the API's own shape (``hourly``/``daily`` with their
+    ``time`` arrays, the ``*_units`` and the place fields such as
+    ``utc_offset_seconds``), nothing renamed or computed. ``generationtime_ms``
+    changes on every request, so it goes to ``metadata``, not ``raw_data``:
+    otherwise every refetch of an unchanged day would land as a new version.
+
+    ERA5 lags about five days and recent days are revised, so each run asks
+    again for the last ``trailing_days`` before the location's bookmark, in
+    date windows of ``chunk_days``.
+    """
+
+    name = "openmeteo__weather"
+    source = "openmeteo"
+    schemas_dir = SCHEMAS_DIR
+    path = "/archive"
+    replication_key = None
+    auth_setting = "api_url"  # no credentials: a 401/403 can only mean a wrong URL
+
+    @property
+    def authenticator(self):
+        return NoAuth()
+
+    def fetch_records(self, context):
+        state = self.stream_state.setdefault("through", {})
+        today = dt.datetime.now(UTC).date()
+        for location in self.config["locations"]:
+            first, last = self.first_day(state.get(location["name"])), today
+            windows = DateWindowPaginator(first, last, int(self.config["chunk_days"]))
+            self._location = location
+            while not windows.finished:
+                window = windows.current_value
+                yield from self.fetch(self.url_base + self.path, self.params(location, window))
+                windows.advance(None)
+            state[location["name"]] = last.isoformat()
+
+    def first_day(self, through: str | None) -> dt.date:
+        if through:
+            return dt.date.fromisoformat(through) - dt.timedelta(days=int(self.config["trailing_days"]))
+        if self.config.get("start_date"):
+            return parse_timestamp(self.config["start_date"]).date()
+        return dt.datetime.now(UTC).date() - dt.timedelta(days=30)
+
+    def params(self, location: dict, window) -> dict[str, Any]:
+        return {
+            "latitude": location["latitude"], "longitude": location["longitude"],
+            "start_date": window.first.isoformat(), "end_date": window.last.isoformat(),
+            "hourly": ",".join(self.config["hourly"]), "daily": ",".join(self.config["daily"]),
+            "timezone": self.config["timezone"],
+        }
+
+    def request_lineage(self, response):
+        lineage = super().request_lineage(response)
+        lineage["location"] = self._location["name"]
+        body = self.response_json(response) or {}
+        lineage["generationtime_ms"] = body.get("generationtime_ms")
+        return lineage
+
+    def extract_payloads(self, response) -> Iterable[dict]:
+        """Cut the column arrays into one slice per day, in the API's shape."""
+        body = self.response_json(response) or {}
+        place = {key: body[key] for key in PLACE_FIELDS if key in body}
+        hourly, daily = body.get("hourly") or {}, body.get("daily") or {}
+        hours_by_day: dict[str, list[int]] = {}
+        for index, stamp in enumerate(hourly.get("time") or []):
+            hours_by_day.setdefault(stamp[:10], []).append(index)
+        days = list(daily.get("time") or []) or list(hours_by_day)
+        for day in days:
+            payload = dict(place)
+            if hourly:
+                picks = hours_by_day.get(day, [])
+                payload["hourly_units"] = body.get("hourly_units")
+                payload["hourly"] = {key: [values[i] for i in picks] for key, values in hourly.items()}
+            if daily:
+                index = daily["time"].index(day)
+                payload["daily_units"] = body.get("daily_units")
+                payload["daily"] = {key: [values[index]] for key, values in daily.items()}
+            yield payload
+
+    def payload_id(self, payload, lineage):
+        return f"{lineage['location']}:{self._day(payload)}"
+
+    def payload_time(self, payload):
+        """Local midnight of the day, in UTC (the times carry no offset; the response says it)."""
+        midnight = dt.datetime.fromisoformat(self._day(payload)).replace(tzinfo=UTC)
+        return midnight - dt.timedelta(seconds=payload.get("utc_offset_seconds") or 0)
+
+    @staticmethod
+    def _day(payload) -> str:
+        if payload.get("daily"):
+            return payload["daily"]["time"][0]
+        return payload["hourly"]["time"][0][:10]
