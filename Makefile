@@ -38,6 +38,7 @@ about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-notion --about --format=markdown
 	$(BIN)/tap-airtable --about --format=markdown
 	$(BIN)/tap-openmeteo --about --format=markdown
+	$(BIN)/tap-hidrate --about --format=markdown
 
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
 	rm -rf $(VENV) .meltano .pgdata

@@ -13,6 +13,7 @@ import threading
 
 from tests.fakes.airtable_api import FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
+from tests.fakes.hidrate_api import FakeHidrate
 from tests.fakes.notion_api import FakeNotion
 from tests.fakes.openmeteo_api import FakeOpenMeteo
 from tests.fakes.toggl_api import FakeToggl
@@ -23,6 +24,7 @@ FAKES = {
     "notion": lambda: FakeNotion(pages_per_source=60),
     "airtable": lambda: FakeAirtable(rows=40),
     "openmeteo": FakeOpenMeteo,
+    "hidrate": FakeHidrate,
 }
 
 

@@ -1,0 +1,58 @@
+"""HidrateSpark's Parse server session: log in once per run, again once if it expires.
+
+The app talks to a Parse server; there is no official API. A login
+(``GET /login?username=&password=`` with the app's Parse application id and
+client key headers) returns a ``sessionToken``, sent back as
+``X-Parse-Session-Token``. The password travels in the query string, as the
+app sends it: it is registered as a secret so it is masked everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from singer_sdk.exceptions import FatalAPIError
+
+from bronze_core.redact import register_secret
+
+
+class HidrateSession(requests.auth.AuthBase):
+    """Parse headers plus a session token obtained by logging in."""
+
+    def __init__(self, config: dict, timeout: float):
+        self._config = config
+        self._timeout = timeout
+        self._token: str | None = None
+        self._lock = threading.Lock()
+        self.logins = 0
+        for name in ("password", "app_id", "client_key"):
+            register_secret(config.get(name))
+
+    def parse_headers(self) -> dict[str, str]:
+        return {"X-Parse-Application-Id": self._config["app_id"],
+                "X-Parse-Client-Key": self._config["client_key"]}
+
+    def login(self) -> None:
+        with self._lock:
+            try:
+                response = requests.get(
+                    self._config["api_url"].rstrip("/") + "/login",
+                    params={"username": self._config["username"], "password": self._config["password"]},
+                    headers=self.parse_headers(), timeout=self._timeout)
+            except requests.RequestException as exc:
+                raise FatalAPIError(f"hidrate: could not reach the login endpoint ({type(exc).__name__})") from None
+            if response.status_code != 200 or "sessionToken" not in (response.json() or {}):
+                raise FatalAPIError(
+                    f"hidrate: login refused (HTTP {response.status_code}). Check the `username` and "
+                    "`password` settings, and `app_id`/`client_key` (the app's Parse keys).")
+            self._token = response.json()["sessionToken"]
+            register_secret(self._token)
+            self.logins += 1
+
+    def __call__(self, request):
+        if self._token is None:
+            self.login()
+        request.headers.update(self.parse_headers())
+        request.headers["X-Parse-Session-Token"] = self._token
+        return request

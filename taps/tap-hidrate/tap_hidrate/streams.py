@@ -1,0 +1,126 @@
+"""HidrateSpark Parse classes, one stream each: sips, days, bottles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from singer_sdk.pagination import BaseAPIPaginator
+
+from bronze_core.http import BronzeRESTStream, TokenRefreshed
+from bronze_core.timestamps import parse_timestamp
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+INVALID_SESSION = 209  # Parse's error code for an expired or revoked session token
+
+
+class SkipPaginator(BaseAPIPaginator[int]):
+    """Parse's ``skip``/``limit`` paging: stop at a short page."""
+
+    def __init__(self, limit: int):
+        super().__init__(0)
+        self._limit = limit
+
+    def get_next(self, response) -> int | None:
+        results = (response.json() or {}).get("results") or []
+        return self.current_value + self._limit if len(results) == self._limit else None
+
+
+class ParseClassStream(BronzeRESTStream):
+    """Objects of one Parse class, incremental on ``updatedAt``.
+
+    Asks ``where={"updatedAt": {"$gte": <cursor>}}`` ordered by ``updatedAt``;
+    ``$gte`` re-reads objects updated at the cursor instant itself, which are
+    unchanged and land as no-ops.
+    """
+
+    source = "hidrate"
+    schemas_dir = SCHEMAS_DIR
+    auth_setting = "username"
+    records_jsonpath = "$.results[*]"
+    replication_key = None
+    parse_class = ""
+
+    @property
+    def authenticator(self):
+        return self._tap.hidrate_session
+
+    def get_new_paginator(self):
+        return SkipPaginator(int(self.config["page_size"]))
+
+    def get_url_params(self, context, next_page_token):
+        params = {"order": "updatedAt,objectId", "limit": int(self.config["page_size"]),
+                  "skip": next_page_token or 0}
+        since = self.cursor(context) or (self.config.get("start_date") and
+                                         parse_timestamp(self.config["start_date"]).isoformat())
+        if since:
+            iso = parse_timestamp(since).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            params["where"] = json.dumps({"updatedAt": {"$gte": {"__type": "Date", "iso": iso}}})
+        return params
+
+    def validate_response(self, response) -> None:
+        if self._session_expired(response) and not getattr(response.request, "_bronze_after_login", False):
+            self.authenticator.login()
+            response.request._bronze_after_login = True
+            raise TokenRefreshed("hidrate: session expired, logged in again", response)
+        super().validate_response(response)
+
+    @staticmethod
+    def _session_expired(response) -> bool:
+        if response.status_code == 401:
+            return True
+        if response.status_code in (400, 403):
+            try:
+                return (response.json() or {}).get("code") == INVALID_SESSION
+            except ValueError:
+                return False
+        return False
+
+    def payload_id(self, payload, lineage):
+        return payload["objectId"]
+
+    def payload_time(self, payload):
+        return parse_timestamp(payload.get("createdAt"))
+
+    def payload_cursor(self, payload):
+        return parse_timestamp(payload.get("updatedAt"))
+
+
+def parse_date(value):
+    """A Parse Date (``{"__type": "Date", "iso": ...}``) or an ISO string."""
+    if isinstance(value, dict):
+        value = value.get("iso")
+    return parse_timestamp(value)
+
+
+class SipsStream(ParseClassStream):
+    """Each sip the bottle measured (amount in ml, ``time``)."""
+
+    name = "hidrate__sips"
+    path = "/classes/Sip"
+    parse_class = "Sip"
+
+    def payload_time(self, payload):
+        return parse_date(payload.get("time")) or super().payload_time(payload)
+
+
+class DaysStream(ParseClassStream):
+    """Daily totals (``date``, ``totalAmount`` in ml, goal)."""
+
+    name = "hidrate__days"
+    path = "/classes/Day"
+    parse_class = "Day"
+
+    def payload_time(self, payload):
+        return parse_date(payload.get("date")) or super().payload_time(payload)
+
+
+class BottlesStream(ParseClassStream):
+    """The user's bottles (serial number, battery level, last sync)."""
+
+    name = "hidrate__bottles"
+    path = "/classes/Bottle"
+    parse_class = "Bottle"
+
+
+STREAMS = (SipsStream, DaysStream, BottlesStream)
