@@ -1,6 +1,6 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin, Toggl, Notion, Airtable, Open-Meteo and HidrateSpark APIs are replaced by the
+No internet is needed or used: the Garmin, Toggl, Notion, Airtable, Open-Meteo, HidrateSpark and HubSpot APIs are replaced by the
 local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
@@ -27,8 +27,8 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
             "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
             "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres",
-            "tap-hidrate", "target-postgres"]
-FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate")
+            "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres"]
+FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate", "hubspot")
 DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
                {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
 AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
@@ -102,6 +102,8 @@ def main() -> None:
               f"server ({urls['openmeteo']})")
         print(f"  hidrate        objects shaped like HidrateSpark's Parse server, from a local fake "
               f"server ({urls['hidrate']})")
+        print(f"  hubspot        CRM objects shaped like HubSpot's v3 search API, from a local fake "
+              f"server ({urls['hubspot']})")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -128,6 +130,8 @@ def main() -> None:
             "TAP_HIDRATE_PASSWORD": "fake-pass-word-42",
             "TAP_HIDRATE_APP_ID": "fake-hidrate-app-id",
             "TAP_HIDRATE_CLIENT_KEY": "fake-hidrate-client-key",
+            "TAP_HUBSPOT_API_URL": urls["hubspot"],
+            "TAP_HUBSPOT_API_TOKEN": "pat-na1-fake-hubspot-token",
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:

@@ -14,6 +14,7 @@ import threading
 from tests.fakes.airtable_api import FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.hidrate_api import FakeHidrate
+from tests.fakes.hubspot_api import FakeHubspot
 from tests.fakes.notion_api import FakeNotion
 from tests.fakes.openmeteo_api import FakeOpenMeteo
 from tests.fakes.toggl_api import FakeToggl
@@ -25,6 +26,7 @@ FAKES = {
     "airtable": lambda: FakeAirtable(rows=40),
     "openmeteo": FakeOpenMeteo,
     "hidrate": FakeHidrate,
+    "hubspot": FakeHubspot,
 }
 
 

@@ -1,0 +1,1 @@
+"""tap-hubspot: HubSpot CRM contacts, companies and engagements as bronze rows."""
