@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install up down status demo test clean about
+.PHONY: help install up down db-status status crontab demo test clean about
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,8 +23,14 @@ up: install ## Start the project's PostgreSQL (embedded unless .env points at on
 down: ## Stop the embedded PostgreSQL
 	@test -x $(BIN)/python && $(BIN)/python scripts/dbctl.py down || true
 
-status: install ## Say which PostgreSQL is used and whether it answers
+db-status: install ## Say which PostgreSQL is used and whether it answers
 	$(BIN)/python scripts/dbctl.py status
+
+status: install ## Is my data fresh? One row per bronze table; exit 1 if stale or failed
+	$(BIN)/python scripts/status.py
+
+crontab: install ## Print crontab lines for the schedules in meltano.yml
+	$(BIN)/python scripts/crontab.py
 
 demo: up ## Run every source end to end against local fakes and samples, then count bronze rows
 	$(BIN)/python scripts/demo.py

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts"))  # dbctl, status, metrics, crontab
 
 import dbctl  # noqa: E402
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 from tests.fakes.garmin_export import expected_counts, write_export
 
@@ -115,3 +117,32 @@ def test_database_from_pg_parts_when_no_url(meltano, tmp_path, pg_server):
         "PG_HOST": pg_server["PG_HOST"], "PG_PORT": pg_server["PG_PORT"], "PG_DB": database,
         "PG_USER": pg_server["PG_USER"], "PG_PASS": pg_server["PG_PASS"]})
     assert counts(meltano)["sleep"] == 3
+
+
+@pytest.mark.parametrize("flag", ["FORCE_FULL_REFRESH", "GARMIN_FULL_REFRESH"])
+def test_full_refresh_overrides_reread_everything_without_duplicates(meltano, tmp_path, flag):
+    folder = write_export(tmp_path / "export", days=6)
+    run_export(meltano, folder)
+    before = counts(meltano)
+    result = meltano.run("run", "tap-garmin-export", "target-postgres", extra_env={
+        "TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), flag: "true"})
+    assert "unchanged, skipped" not in result.stderr  # every file was read again
+    assert f"{flag}=true" in result.stderr
+    assert counts(meltano) == before
+
+
+def test_state_and_run_history_in_postgres(meltano, tmp_path):
+    """MELTANO_DATABASE_URI on the same server, own schema: state survives and is used."""
+    import psycopg
+
+    with psycopg.connect(meltano.database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA meltano")
+    uri = meltano.database_url.replace("postgresql://", "postgresql+psycopg://") + "?options=-csearch_path%3Dmeltano"
+    folder = write_export(tmp_path / "export", days=4)
+    env = {"TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), "MELTANO_DATABASE_URI": uri}
+    meltano.run("run", "tap-garmin-export", "target-postgres", extra_env=env)
+    second = meltano.run("run", "tap-garmin-export", "target-postgres", extra_env=env)
+    assert second.stderr.count("unchanged, skipped") == 4  # the state came back from PostgreSQL
+    runs = meltano.query("SELECT state FROM meltano.runs WHERE job_name = %s", STATE_ID)
+    assert [r[0] for r in runs] == ["SUCCESS", "SUCCESS"]
+    assert not (tmp_path / "meltano.db").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from singer_sdk import Tap
@@ -29,6 +30,26 @@ class BronzeTap(Tap):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
+
+    def full_refresh_flag(self) -> str | None:
+        """The environment variable asking for a full refresh, if one is set to true.
+
+        ``FORCE_FULL_REFRESH`` for every tap, ``<SOURCE>_FULL_REFRESH`` (e.g.
+        ``GARMIN_FULL_REFRESH``) for one: scheduled jobs can be told to start
+        over without editing them. Same effect as ``meltano run --full-refresh``.
+        """
+        source = self.name.removeprefix("tap-").replace("-", "_").upper()
+        for name in ("FORCE_FULL_REFRESH", f"{source}_FULL_REFRESH"):
+            if os.environ.get(name, "").strip().lower() in ("1", "true", "yes"):
+                return name
+        return None
+
+    def load_state(self, state) -> None:
+        flag = self.full_refresh_flag()
+        if flag and state:
+            self.logger.warning("%s=true: ignoring the saved state, reading everything again", flag)
+            state = {}
+        super().load_state(state)
 
     @cached_property
     def request_budget(self) -> RequestBudget:
