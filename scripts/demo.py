@@ -5,7 +5,8 @@ local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
 samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
 and its own Meltano environment (`demo`), so it never mixes with real data or
-real bookmarks.
+real bookmarks, and it always runs as a full refresh, so it lands the whole
+demo data set whatever was run before (re-running it lands no duplicates).
 """
 
 from __future__ import annotations
@@ -133,13 +134,16 @@ def main() -> None:
             "TAP_HUBSPOT_API_URL": urls["hubspot"],
             "TAP_HUBSPOT_API_TOKEN": "pat-na1-fake-hubspot-token",
         }
-        result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", *DEMO_RUN], cwd=ROOT, env=env)
+        result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", "--full-refresh", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:
             raise SystemExit(f"demo: meltano run failed (exit {result.returncode})")
     finally:
         fakes.terminate()
         fakes.wait(timeout=10)
     print_counts(url)
+    print("\nFreshness (make status, for the demo database):", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py")], cwd=ROOT,
+                   env={**os.environ, "DATABASE_URL": url})
 
 
 if __name__ == "__main__":

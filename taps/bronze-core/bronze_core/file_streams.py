@@ -42,6 +42,7 @@ class BronzeFileStream(BronzeStream):
             if done.get(source.relative_path) == digest:
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
                 continue
+            self.logger.info("%s: reading %s (%.1f MB)", self.name, source.display_path, source.size / 1e6)
             lineage = {"file": source.relative_path, "archive": source.root, "file_sha256": digest}
             try:
                 for position, payload in self.read_items(source):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 import uuid
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
@@ -74,6 +76,21 @@ class BronzeStream(Stream):
         return None
 
     # --- shared -----------------------------------------------------------
+    def sync(self, context=None):
+        """Sync, then one summary line: records by validation status and duration.
+
+        (Requests and their timings are in singer-sdk's METRIC lines already.)
+        """
+        self._statuses: Counter = Counter()
+        started = time.monotonic()
+        try:
+            return super().sync(context)
+        finally:
+            counts = self._statuses
+            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s", self.name,
+                             sum(counts.values()), counts["invalid"], counts["warning"],
+                             time.monotonic() - started)
+
     @cached_property
     def base_metadata(self) -> dict[str, Any]:
         """Lineage that is the same for every record of this run and stream."""
@@ -122,4 +139,7 @@ class BronzeStream(Stream):
             record["error_message"] = (
                 f"{reasons}; {record['error_message']}" if record["error_message"] else reasons
             )
+        statuses = getattr(self, "_statuses", None)
+        if statuses is not None:
+            statuses[record["validation_status"]] += 1
         return record
