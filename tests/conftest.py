@@ -80,5 +80,6 @@ def meltano(fresh_db, tmp_path):
             "DATABASE_URL": fresh_db,
             "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "COLUMNS": "1000",  # Meltano's error panels wrap at the terminal width; keep paths whole
         },
     )

@@ -4,7 +4,8 @@ State keeps each file's sha256 under ``files`` in the stream's state, so a
 re-run skips unchanged files and re-reads changed ones (whose unchanged rows
 are no-ops in bronze). A file that cannot be parsed is reported with its path
 and line, its good items still land, and it is not marked done, so it is read
-again next time. The state is written by singer-sdk when the stream ends: a
+again next time; the tap then exits non-zero once everything else has landed,
+so the run shows as failed (and `make status` says so) until the file is fixed. The state is written by singer-sdk when the stream ends: a
 run that dies part-way re-reads its files on the next run, which lands
 nothing twice because rows are keyed by (raw_id, raw_hash).
 """
@@ -50,5 +51,8 @@ class BronzeFileStream(BronzeStream):
             except FileFormatError as exc:
                 self.logger.error("%s: %s (the rows before it landed; the file will be read "
                                   "again on the next run)", self.name, exc)
+                problems = getattr(self._tap, "problems", None)
+                if problems is not None:
+                    problems.append(str(exc))
                 continue
             done[source.relative_path] = digest

@@ -25,11 +25,14 @@ class BronzeTap(Tap):
     #: ``discover_streams`` instead).
     stream_types: tuple = ()
     stopped: SyncStopped | None = None
+    #: Problems that did not stop the run but must not pass unnoticed (broken files).
+    problems: list[str]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
+        self.problems = []
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
@@ -65,6 +68,9 @@ class BronzeTap(Tap):
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
     def sync_all(self) -> None:
+        """Sync every stream; then, with all state written, exit non-zero if anything went wrong."""
         super().sync_all()
         if self.stopped is not None and self.stopped.failed:
             raise SystemExit(f"{self.name}: {self.stopped}")
+        if self.problems:
+            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems))
