@@ -1,22 +1,71 @@
 """The base of every stream that reads files (exports, drop folders).
 
-State keeps each file's sha256 under ``files`` in the stream's state, so a
-re-run skips unchanged files and re-reads changed ones (whose unchanged rows
-are no-ops in bronze). A file that cannot be parsed is reported with its path
-and line, its good items still land, and it is not marked done, so it is read
-again next time; the tap then exits non-zero once everything else has landed,
-so the run shows as failed (and `make status` says so) until the file is fixed. The state is written by singer-sdk when the stream ends: a
-run that dies part-way re-reads its files on the next run, which lands
-nothing twice because rows are keyed by (raw_id, raw_hash).
+State keeps, for each file, its sha256, size and line count under ``files``
+in the stream's state, so a re-run skips unchanged files and re-reads changed
+ones (whose unchanged rows are no-ops in bronze). Line-based files that only
+grew (a CSV or JSON Lines log appended to) are read from where the last run
+stopped, once the bytes already read are proven unchanged by their checksum.
+
+A file that cannot be parsed is reported with its path and line, its good
+items still land, and it is not marked done, so it is read again next time;
+the tap then exits non-zero once everything else has landed, so the run shows
+as failed (and `make status` says so) until the file is fixed. The state is
+written by singer-sdk when the stream ends: a run that dies part-way re-reads
+its files on the next run, which lands nothing twice because rows are keyed
+by (raw_id, raw_hash).
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from bronze_core.files import FileFormatError, SourceFile, iter_json_array, list_files
+from bronze_core.files import (FileFormatError, FileRow, ResumePoint, SourceFile,
+                               iter_json_array, list_files)
 from bronze_core.streams import BronzeStream
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a run remembers of a file it has read completely."""
+
+    sha256: str
+    size: int
+    lines: int
+    #: sha256 of the first ``previous size`` bytes, to prove an append.
+    prefix_sha256: str | None = None
+    #: Whether the byte just before ``previous size`` is a newline.
+    prefix_ends_line: bool = False
+
+    def as_state(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "bytes": self.size, "lines": self.lines}
+
+
+def fingerprint(source: SourceFile, prefix_size: int | None = None,
+                chunk_size: int = 1 << 20) -> Fingerprint:
+    """Hash a file in one streaming pass, also hashing its first ``prefix_size`` bytes."""
+    digest, prefix_hex, ends_line, size, lines, last = hashlib.sha256(), None, False, 0, 0, b""
+    with source.open() as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            if prefix_size is not None and prefix_hex is None and size + len(chunk) >= prefix_size:
+                cut = prefix_size - size
+                digest.update(chunk[:cut])
+                prefix_hex = digest.hexdigest()
+                ends_line = (chunk[:cut][-1:] or last) == b"\n"
+                digest.update(chunk[cut:])
+            else:
+                digest.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return Fingerprint(digest.hexdigest(), size, lines, prefix_hex, ends_line)
+
+
+def _remembered(entry: Any) -> Mapping[str, Any]:
+    """State entries were plain sha256 strings before sizes were kept."""
+    return {"sha256": entry} if isinstance(entry, str) else (entry or {})
 
 
 class BronzeFileStream(BronzeStream):
@@ -26,28 +75,48 @@ class BronzeFileStream(BronzeStream):
     file_patterns: Sequence[str] = ()
     #: Files are tracked by checksum, not by a record cursor.
     replication_key = None
+    #: Line-based formats can continue an appended file where it stopped.
+    appendable = False
 
     def files_root(self) -> Path:
         """The folder or zip to search; taps say which setting holds it."""
         raise NotImplementedError
 
-    def read_items(self, source: SourceFile) -> Iterable[tuple[dict[str, Any], Any]]:
-        """``(position, payload)`` pairs of a file; JSON arrays by default."""
+    def list_sources(self) -> list[SourceFile]:
+        """The files this stream reads; taps may filter or report others."""
+        return list_files(self.files_root(), self.file_patterns)
+
+    def read_items(self, source: SourceFile,
+                   resume: ResumePoint | None = None) -> Iterable[tuple[dict[str, Any], Any]]:
+        """``(position, payload)`` pairs of a file, or ``FileRow``s; JSON arrays by default."""
         for index, item in iter_json_array(source):
             yield {"item": index}, item
 
+    def resume_point(self, before: Mapping[str, Any], now: Fingerprint) -> ResumePoint | None:
+        """Where to continue a file that only grew since it was read, if it did."""
+        if (self.appendable and before.get("bytes") and now.size > before["bytes"]
+                and now.prefix_sha256 == before.get("sha256") and now.prefix_ends_line
+                and before.get("lines") is not None):
+            return ResumePoint(offset=before["bytes"], line=before["lines"] + 1)
+        return None
+
     def get_records(self, context) -> Iterator[dict]:
-        done: dict[str, str] = self.stream_state.setdefault("files", {})
-        for source in list_files(self.files_root(), self.file_patterns):
-            digest = source.sha256()
-            if done.get(source.relative_path) == digest:
+        done: dict[str, Any] = self.stream_state.setdefault("files", {})
+        for source in self.list_sources():
+            before = _remembered(done.get(source.relative_path))
+            now = fingerprint(source, before.get("bytes") if self.appendable else None)
+            if before.get("sha256") == now.sha256:
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
                 continue
-            self.logger.info("%s: reading %s (%.1f MB)", self.name, source.display_path, source.size / 1e6)
-            lineage = {"file": source.relative_path, "archive": source.root, "file_sha256": digest}
+            resume = self.resume_point(before, now)
+            self.logger.info("%s: reading %s (%.1f MB)%s", self.name, source.display_path,
+                             source.size / 1e6,
+                             f" from line {resume.line} (appended)" if resume else "")
+            lineage = {"file": source.relative_path, "archive": source.root,
+                       "file_sha256": now.sha256}
             try:
-                for position, payload in self.read_items(source):
-                    yield self.to_bronze(payload, {**lineage, **position})
+                for item in self.read_items(source, resume):
+                    yield self._file_record(source, item, lineage)
             except FileFormatError as exc:
                 self.logger.error("%s: %s (the rows before it landed; the file will be read "
                                   "again on the next run)", self.name, exc)
@@ -55,4 +124,13 @@ class BronzeFileStream(BronzeStream):
                 if problems is not None:
                     problems.append(str(exc))
                 continue
-            done[source.relative_path] = digest
+            done[source.relative_path] = now.as_state()
+
+    def _file_record(self, source: SourceFile, item: Any, lineage: dict) -> dict:
+        if isinstance(item, FileRow):
+            for defect in item.defects:
+                self.logger.warning("%s: %s (kept as invalid)", self.name, defect)
+            return self.to_bronze(item.payload, {**lineage, "line": item.line},
+                                  defects=item.defects)
+        position, payload = item
+        return self.to_bronze(payload, {**lineage, **position})

@@ -14,8 +14,10 @@ an unpacked folder. So:
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import hashlib
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +140,140 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
                 source.display_path, counter.lines,
                 f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
             ) from None
+
+
+# --- line-based files: CSV and JSON Lines -------------------------------------
+
+#: A CSV field may be long (a note, an embedded JSON blob), but not unbounded.
+MAX_FIELD_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+@dataclass
+class FileRow:
+    """One row of a line-based file, with what was wrong with its bytes.
+
+    ``defects`` are reasons the row cannot be trusted as it stands (invalid
+    UTF-8, a NUL byte, a wrong column count). The row still lands, marked
+    ``invalid`` with those reasons, so nothing is dropped; its payload keeps
+    what could be read, with undecodable bytes and NULs written as ``\\xNN``.
+    """
+
+    line: int
+    payload: Any
+    defects: list[str]
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where to continue an append-only file: its old size and line count."""
+
+    offset: int
+    line: int
+
+
+def _decoded_lines(raw: IO[bytes], path: str, first_line: int,
+                   defects: dict[int, list[str]]) -> Iterator[tuple[int, str]]:
+    """Decode a byte stream line by line, so a bad byte is pinned to its line.
+
+    Undecodable bytes and NULs (which PostgreSQL text and jsonb refuse) are
+    escaped as ``\\xNN`` and recorded in ``defects`` under their line number.
+    """
+    number = first_line - 1
+    for number, chunk in enumerate(raw, start=first_line):
+        if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]  # a UTF-8 byte order mark is not data
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = chunk.decode("utf-8", "backslashreplace")
+            defects.setdefault(number, []).append(
+                f"{path}, line {number}: invalid UTF-8 at byte {exc.start + 1} of the line")
+        if "\x00" in text:
+            text = text.replace("\x00", "\\x00")
+            defects.setdefault(number, []).append(f"{path}, line {number}: NUL byte")
+        yield number, text
+
+
+def _open_at(source: SourceFile, resume: ResumePoint | None) -> IO[bytes]:
+    handle = source.open()
+    if resume is not None:
+        handle.seek(resume.offset)
+    return handle
+
+
+def csv_header(source: SourceFile) -> list[str]:
+    """The header row of a CSV file (its first line); empty if the file is empty."""
+    with source.open() as raw:
+        first = raw.readline()
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    text = first.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    row = next(csv.reader([text]), [])
+    return [name.strip() for name in row]
+
+
+def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
+    """Stream the rows of a CSV file with a header, as dicts of strings, in constant memory.
+
+    Values are kept as the strings the file holds; reading them is silver's
+    job. A row with more or fewer fields than the header is kept (extra values
+    under ``_extra``) and flagged; so are invalid UTF-8 and NUL bytes. Quoting
+    the parser cannot close raises ``FileFormatError`` with the line.
+    ``resume`` continues an appended file after the part already read.
+    """
+    header = csv_header(source)
+    if not header:
+        return
+    with _open_at(source, resume) as raw:
+        defects: dict[int, list[str]] = {}
+        lines = _decoded_lines(raw, source.display_path, resume.line if resume else 1, defects)
+        position = {"next": resume.line if resume else 1}
+
+        def texts() -> Iterator[str]:
+            for number, text in lines:
+                position["next"] = number + 1
+                yield text
+
+        reader = csv.reader(texts())
+        if resume is None:
+            next(reader, None)  # the header
+        while True:
+            start = position["next"]
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileFormatError(source.display_path, start, f"unreadable CSV ({exc})") from None
+            if not values or values == [""]:
+                continue  # blank line
+            problems = [p for n in range(start, position["next"]) for p in defects.pop(n, [])]
+            payload = dict(zip(header, values))
+            if len(values) != len(header):
+                problems.append(f"{source.display_path}, line {start}: {len(values)} fields, "
+                                f"the header has {len(header)}")
+                if len(values) > len(header):
+                    payload["_extra"] = values[len(header):]
+            yield FileRow(start, payload, problems)
+
+
+def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
+    """Stream a JSON Lines file: one JSON value per line, blank lines skipped.
+
+    A line that is not JSON is kept as ``{"_line": text}`` and flagged, so a
+    hand-edited typo costs one invalid row, not the file.
+    """
+    with _open_at(source, resume) as raw:
+        defects: dict[int, list[str]] = {}
+        for number, text in _decoded_lines(raw, source.display_path,
+                                           resume.line if resume else 1, defects):
+            problems = defects.pop(number, [])
+            if not text.strip():
+                continue
+            try:
+                payload = json.loads(text)
+            except ValueError as exc:
+                payload = {"_line": text.rstrip("\r\n")}
+                problems.append(f"{source.display_path}, line {number}: invalid JSON ({exc})")
+            yield FileRow(number, payload, problems)

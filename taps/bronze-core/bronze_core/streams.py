@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from singer_sdk import Stream
 from singer_sdk.helpers._typing import TypeConformanceLevel
@@ -101,14 +101,17 @@ class BronzeStream(Stream):
             "stream": self.name,
         }
 
-    def to_bronze(self, payload: Any, lineage: Mapping[str, Any]) -> dict:
+    def to_bronze(self, payload: Any, lineage: Mapping[str, Any],
+                  defects: Iterable[str] = ()) -> dict:
         """Wrap one payload as a bronze record; never raises on bad payloads.
 
         A payload whose id or time cannot be read is still emitted: it is
         marked ``invalid`` (no id: keyed by its hash so it still lands once) or
-        ``warning`` (unreadable time), with the reason.
+        ``warning`` (unreadable time), with the reason. ``defects`` are reasons
+        found before the payload existed (a file row with bad bytes or a wrong
+        column count); they make the row ``invalid`` too.
         """
-        problems: list[str] = []
+        problems: list[str] = list(defects)
         warnings: list[str] = []
         try:
             raw_id = self.payload_id(payload, lineage)
@@ -117,7 +120,7 @@ class BronzeStream(Stream):
             problems.append(f"no natural id: {exc!r}")
         if raw_id is None or raw_id == "":
             raw_id = "hash:" + payload_hash(payload)
-            if not problems:
+            if not any(p.startswith("no natural id") for p in problems):
                 problems.append("no natural id in payload")
         try:
             when = self.payload_time(payload)

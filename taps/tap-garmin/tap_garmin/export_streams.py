@@ -56,7 +56,7 @@ class ExportActivitiesStream(GarminExportStream):
     name = "garmin__export_activities"
     file_patterns = ("*DI-Connect-Fitness/*_summarizedActivities.json",)
 
-    def read_items(self, source):
+    def read_items(self, source, resume=None):
         # The file is [{"summarizedActivitiesExport": [activity, ...]}].
         for index, item in iter_json_array(source, prefix="item.summarizedActivitiesExport.item"):
             yield {"item": index}, item

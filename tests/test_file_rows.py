@@ -1,0 +1,108 @@
+"""Line-based file readers (CSV, JSON Lines) and the append-aware fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from bronze_core.file_streams import BronzeFileStream, fingerprint
+from bronze_core.files import (FileFormatError, ResumePoint, iter_csv_rows, iter_json_lines,
+                               list_files)
+
+
+def one_file(tmp_path, name, data: bytes):
+    (tmp_path / name).write_bytes(data)
+    (found,) = list_files(tmp_path, [name])
+    return found
+
+
+def test_csv_rows_are_strings_keyed_by_header_with_their_line(tmp_path):
+    source = one_file(tmp_path, "a.csv", b"\xef\xbb\xbfId,Time,Value\r\n"
+                      b"2022484408,4/12/2016 7:21:00 AM,97\r\n\r\n"
+                      b'1503960366,"4/12/2016 12:00:00 AM","multi\nline"\n')
+    rows = list(iter_csv_rows(source))
+    assert [(r.line, r.payload, r.defects) for r in rows] == [
+        (2, {"Id": "2022484408", "Time": "4/12/2016 7:21:00 AM", "Value": "97"}, []),
+        (4, {"Id": "1503960366", "Time": "4/12/2016 12:00:00 AM", "Value": "multi\nline"}, []),
+    ]
+
+
+def test_csv_bad_bytes_and_wrong_column_counts_are_kept_and_flagged(tmp_path):
+    source = one_file(tmp_path, "b.csv", b"Id,Value\n1,ok\n2,caf\xe9\n3,a\x00b\n4\n5,x,y\n6,fine\n")
+    rows = list(iter_csv_rows(source))
+    assert [r.payload["Id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    by_id = {r.payload["Id"]: r for r in rows}
+    assert by_id["1"].defects == [] and by_id["6"].defects == []
+    assert by_id["2"].payload["Value"] == "caf\\xe9"
+    assert by_id["2"].defects == [f"{source.display_path}, line 3: invalid UTF-8 at byte 6 of the line"]
+    assert by_id["3"].payload["Value"] == "a\\x00b"
+    assert "line 4: NUL byte" in by_id["3"].defects[0]
+    assert "line 5: 1 fields, the header has 2" in by_id["4"].defects[0]
+    assert by_id["5"].payload["_extra"] == ["y"] and "line 6: 3 fields" in by_id["5"].defects[0]
+
+
+def test_csv_that_cannot_be_parsed_names_path_and_line(tmp_path):
+    source = one_file(tmp_path, "c.csv", b"Id,Value\n1,ok\n" + b"2," + b"x" * 100 + b"\n")
+    import csv
+    limit = csv.field_size_limit(50)
+    try:
+        with pytest.raises(FileFormatError) as err:
+            list(iter_csv_rows(source))
+    finally:
+        csv.field_size_limit(limit)
+    assert err.value.path.endswith("c.csv") and err.value.line == 3
+
+
+def test_json_lines_keep_bad_lines_as_invalid_rows(tmp_path):
+    source = one_file(tmp_path, "d.jsonl", b'{"id": 1}\n\n{"id": 2,\n[1, 2]\n')
+    rows = list(iter_json_lines(source))
+    assert [(r.line, r.payload) for r in rows] == [(1, {"id": 1}), (3, {"_line": '{"id": 2,'}),
+                                                   (4, [1, 2])]
+    assert rows[0].defects == [] and "line 3: invalid JSON" in rows[1].defects[0]
+
+
+def test_resume_reads_only_the_appended_rows_with_true_line_numbers(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(b"Id,Value\n1,a\n2,b\n")
+    (source,) = list_files(tmp_path, ["e.csv"])
+    first = fingerprint(source)
+    assert (first.size, first.lines) == (17, 3)
+    with open(path, "ab") as handle:
+        handle.write(b"3,c\n")
+    (source,) = list_files(tmp_path, ["e.csv"])
+    now = fingerprint(source, prefix_size=first.size)
+    assert now.prefix_sha256 == first.sha256 and now.prefix_ends_line
+    assert now.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+    class Appendable(BronzeFileStream):
+        appendable = True
+
+    resume = Appendable.resume_point(Appendable.__new__(Appendable), first.as_state(), now)
+    assert resume == ResumePoint(offset=17, line=4)
+    assert [(r.line, r.payload) for r in iter_csv_rows(source, resume)] == [(4, {"Id": "3", "Value": "c"})]
+
+
+def test_an_edited_file_is_not_resumed(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"Id,Value\n1,a\n")
+    (source,) = list_files(tmp_path, ["f.csv"])
+    first = fingerprint(source)
+    path.write_bytes(b"Id,Value\n1,A\n2,b\n")
+    now = fingerprint(source, prefix_size=first.size)
+    stream = BronzeFileStream.__new__(BronzeFileStream)
+    type(stream).appendable = True
+    try:
+        assert stream.resume_point(first.as_state(), now) is None
+    finally:
+        type(stream).appendable = False
+
+
+def test_a_last_line_without_newline_is_not_resumed_mid_line(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_bytes(b"Id,Value\n1,a")
+    (source,) = list_files(tmp_path, ["g.csv"])
+    first = fingerprint(source)
+    path.write_bytes(b"Id,Value\n1,ab\n")
+    now = fingerprint(source, prefix_size=first.size)
+    assert now.prefix_sha256 == first.sha256 and not now.prefix_ends_line
