@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 import uuid
 from collections import Counter
@@ -28,6 +29,18 @@ from bronze_core.hashing import payload_hash
 #: One id per tap process, so every row can be traced to the run that landed it.
 #: Meltano's own run id is used when Meltano provides one.
 RUN_ID = os.environ.get("MELTANO_RUN_ID") or str(uuid.uuid4())
+
+
+def stream_name(source: str, label: str) -> str:
+    """``<source>__<label>`` with the user-given label reduced to [a-z0-9_].
+
+    Stream names become table names, so text from user config (a table, a
+    folder) never reaches SQL as it was typed.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+    if not slug:
+        raise ValueError(f"{source}: {label!r} has no letters or digits to name a stream after")
+    return f"{source}__{slug}"[:63]
 
 
 class BronzeStream(Stream):

@@ -9,6 +9,7 @@ from typing import Any
 from singer_sdk.pagination import JSONPathPaginator
 
 from bronze_core.http import BronzeRESTStream
+from bronze_core.streams import stream_name as shared_stream_name
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -16,11 +17,8 @@ PAGE_SIZE = 100  # Airtable's maximum
 
 
 def stream_name(table: str) -> str:
-    """``airtable__<table>`` with the table name reduced to [a-z0-9_]: never raw user text in SQL."""
-    slug = re.sub(r"[^a-z0-9]+", "_", table.lower()).strip("_")
-    if not slug:
-        raise ValueError(f"airtable: table name {table!r} has no letters or digits to name a stream after")
-    return f"airtable__{slug}"[:63]
+    """``airtable__<table>``, the name reduced to [a-z0-9_]: never raw user text in SQL."""
+    return shared_stream_name("airtable", table)
 
 
 class TableStream(BronzeRESTStream):

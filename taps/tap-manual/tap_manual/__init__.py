@@ -1,0 +1,1 @@
+"""tap-manual: hand-kept logs (water intake, body measurements, anything) from CSV or JSON Lines files."""

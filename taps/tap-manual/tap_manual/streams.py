@@ -1,0 +1,142 @@
+"""One stream per sub-folder of the manual logs folder, checked by the user's own schema.
+
+A folder such as ``manual/water_intake/`` holds ``schema.json`` (a JSON
+Schema the user writes) and any number of ``.csv`` or ``.jsonl`` files. Rows
+land exactly as written; CSV values stay the file's text in ``raw_data``.
+So that a user can write ``"type": "number"`` for a CSV column, a CSV row is
+checked against the schema after reading its text as the types the schema
+declares (``"250"`` as 250); the stored payload is not changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from bronze_core.envelope import PayloadValidator
+from bronze_core.file_streams import BronzeFileStream
+from bronze_core.files import iter_csv_rows, iter_json_lines
+from bronze_core.hashing import payload_hash
+from bronze_core.streams import stream_name
+from bronze_core.timestamps import parse_timestamp
+
+SCHEMA_FILE = "schema.json"
+#: A schema may name the column that says when a row happened; otherwise the
+#: first property with ``"format": "date-time"`` or ``"date"`` is used.
+TIME_KEYWORD = "x-time-field"
+TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
+
+
+class SchemaError(ValueError):
+    """A stream's schema.json that cannot be used; names the file."""
+
+
+def load_schema(folder: Path) -> dict[str, Any] | None:
+    path = folder / SCHEMA_FILE
+    if not path.exists():
+        return None
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        PayloadValidator(schema)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{path}: not a usable JSON Schema ({str(exc).splitlines()[0]})") from None
+    except Exception as exc:  # jsonschema's SchemaError and friends
+        raise SchemaError(f"{path}: not a valid JSON Schema ({str(exc).splitlines()[0]})") from None
+    if not isinstance(schema, dict):
+        raise SchemaError(f"{path}: a JSON Schema must be an object")
+    return schema
+
+
+def read_as_declared(text: str, declared: Any) -> Any:
+    """A CSV cell read as the type its schema property declares, or the text if it does not fit."""
+    types = declared if isinstance(declared, list) else [declared]
+    if text == "" and "null" in types:
+        return None
+    for kind in types:
+        try:
+            if kind == "integer":
+                return int(text)
+            if kind == "number":
+                value = float(text)
+                return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+            if kind == "boolean" and text.strip().lower() in TRUE | FALSE:
+                return text.strip().lower() in TRUE
+        except ValueError:
+            continue
+    return text
+
+
+class CsvAwareValidator(PayloadValidator):
+    """Validates CSV rows as their declared types, JSON Lines rows as they are."""
+
+    def __init__(self, schema: Mapping[str, Any], stream: "ManualStream"):
+        super().__init__(schema)
+        self._declared = {name: spec.get("type") for name, spec in
+                          schema.get("properties", {}).items() if isinstance(spec, dict)}
+        self._stream = stream
+
+    def errors(self, payload: Any) -> list[str]:
+        if self._stream.reading_csv and isinstance(payload, dict):
+            payload = {key: read_as_declared(value, self._declared.get(key))
+                       if isinstance(value, str) and key in self._declared else value
+                       for key, value in payload.items()}
+        return super().errors(payload)
+
+
+class ManualStream(BronzeFileStream):
+    """The rows of every ``.csv`` and ``.jsonl`` file in one folder."""
+
+    source = "manual"
+    appendable = True
+    file_patterns = ("*.csv", "*.jsonl")
+
+    def __init__(self, tap, folder: Path):
+        self.folder = folder
+        self.user_schema = load_schema(folder)
+        super().__init__(tap, name=stream_name("manual", folder.name))
+        self.reading_csv = False
+
+    def files_root(self) -> Path:
+        return self.folder
+
+    @cached_property
+    def payload_validator(self) -> PayloadValidator | None:
+        if self.user_schema is None:
+            self.logger.warning("%s: no %s in %s; rows land unchecked", self.name, SCHEMA_FILE,
+                                self.folder)
+            return None
+        return CsvAwareValidator(self.user_schema, self)
+
+    @cached_property
+    def time_field(self) -> str | None:
+        schema = self.user_schema or {}
+        if schema.get(TIME_KEYWORD):
+            return schema[TIME_KEYWORD]
+        for name, spec in schema.get("properties", {}).items():
+            if isinstance(spec, dict) and spec.get("format") in ("date-time", "date"):
+                return name
+        return None
+
+    @cached_property
+    def zone(self) -> dt.tzinfo:
+        return ZoneInfo(self.config["timezone"])
+
+    def read_items(self, source, resume=None):
+        self.reading_csv = source.relative_path.lower().endswith(".csv")
+        reader = iter_csv_rows if self.reading_csv else iter_json_lines
+        return reader(source, resume)
+
+    def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> str:
+        """The row's ``id`` if it has one; else its file and content (an edit is a new row)."""
+        if isinstance(payload, dict) and payload.get("id") not in (None, ""):
+            return str(payload["id"])
+        return f"{lineage['file']}|{payload_hash(payload)}"
+
+    def payload_time(self, payload: Any) -> dt.datetime | None:
+        if not self.time_field or not isinstance(payload, dict):
+            return None
+        return parse_timestamp(payload.get(self.time_field), naive_tz=self.zone)
