@@ -9,7 +9,8 @@ an unpacked folder. So:
   their folders under names that vary (a UUID folder, an account id);
 - a file's sha256 is computed streaming and kept in state, so an unchanged
   file is skipped on the next run;
-- parsers stream items and report a broken file with its path and line.
+- parsers stream items and report a broken file with its path and line;
+- a bare file (an ``export.xml`` handed over on its own) is its own root.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Collection, Iterator, Sequence
+from xml.etree.ElementTree import Element, TreeBuilder
+from xml.parsers import expat
 
 import ijson
 
@@ -73,9 +77,12 @@ def list_files(root: str | Path, patterns: Sequence[str]) -> list[SourceFile]:
     if not root.exists():
         raise FileNotFoundError(f"export not found: {root}")
     if root.is_file():
-        if not zipfile.is_zipfile(root):
-            raise FileFormatError(str(root), None, "not a zip archive (or a truncated one)")
-        return _zip_members(root, patterns)
+        if zipfile.is_zipfile(root):
+            return _zip_members(root, patterns)
+        if _matches(root.name, patterns):  # the wanted file itself, e.g. a bare export.xml
+            return [SourceFile(root.name, str(root.parent), root.stat().st_size,
+                               lambda p=root: open(p, "rb"))]
+        raise FileFormatError(str(root), None, "not a zip archive (or a truncated one)")
     found = []
     for path in root.rglob("*"):
         if path.is_file():
@@ -138,3 +145,80 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
                 source.display_path, counter.lines,
                 f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
             ) from None
+
+
+#: Bytes handed to the XML parser at a time.
+XML_CHUNK = 1 << 20
+
+
+def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tuple[int, Element]]:
+    """Stream the elements named in ``tags`` as ``(line, element)``, in constant memory.
+
+    Only the wanted elements (with all their children) are built; everything
+    around them is parsed and dropped, so a gigabyte ``export.xml`` never sits
+    in memory. An element nested inside a wanted one is part of it, not a
+    match of its own. The line is where the element starts. The internal DTD
+    of a document is read but entity declarations are refused (no "billion
+    laughs"), and nothing external is ever fetched. A broken file raises
+    ``FileFormatError`` with the line where parsing stopped, after the
+    elements before it.
+    """
+    wanted = frozenset(tags)
+    done: list[tuple[int, Element]] = []
+    state: dict[str, Any] = {"builder": None, "depth": 0, "line": 0}
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def start(name, attrs):
+        builder = state["builder"]
+        if builder is None:
+            if name not in wanted:
+                return
+            builder = state["builder"] = TreeBuilder()
+            state["line"] = parser.CurrentLineNumber
+        builder.start(name, attrs)
+        state["depth"] += 1
+
+    def end(name):
+        builder = state["builder"]
+        if builder is not None:
+            builder.end(name)
+            state["depth"] -= 1
+            if state["depth"] == 0:
+                done.append((state["line"], builder.close()))
+                state["builder"] = None
+
+    def data(text):
+        if state["builder"] is not None:
+            state["builder"].data(text)
+
+    def refuse_entities(name, *_):
+        raise expat.ExpatError(f"entity declarations are not accepted (entity {name!r})")
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = data
+    parser.EntityDeclHandler = refuse_entities
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    with source.open() as raw:
+        while True:
+            problem = None
+            try:
+                chunk = raw.read(XML_CHUNK)
+                parser.Parse(chunk, not chunk)
+            except expat.ExpatError as exc:
+                code = getattr(exc, "code", None)
+                detail = expat.ErrorString(code) if code else str(exc)
+                problem = FileFormatError(source.display_path,
+                                          getattr(exc, "lineno", None) or parser.CurrentLineNumber,
+                                          f"invalid XML ({detail})")
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                problem = FileFormatError(source.display_path, parser.CurrentLineNumber,
+                                          f"unreadable compressed data ({exc}); the line is "
+                                          "where reading stopped")
+            yield from done  # the elements completed before a break still count
+            done.clear()
+            if problem is not None:
+                raise problem
+            if not chunk:
+                return
