@@ -5,7 +5,9 @@ re-run skips unchanged files and re-reads changed ones (whose unchanged rows
 are no-ops in bronze). A file that cannot be parsed is reported with its path
 and line, its good items still land, and it is not marked done, so it is read
 again next time; the tap then exits non-zero once everything else has landed,
-so the run shows as failed (and `make status` says so) until the file is fixed. The state is written by singer-sdk when the stream ends: a
+so the run shows as failed (and `make status` says so) until the file is fixed.
+An export that cannot be opened at all (a truncated zip) is reported the same
+way, so the tap's other streams and files still land. The state is written by singer-sdk when the stream ends: a
 run that dies part-way re-reads its files on the next run, which lands
 nothing twice because rows are keyed by (raw_id, raw_hash).
 """
@@ -38,7 +40,12 @@ class BronzeFileStream(BronzeStream):
 
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, str] = self.stream_state.setdefault("files", {})
-        for source in list_files(self.files_root(), self.file_patterns):
+        try:
+            sources = list_files(self.files_root(), self.file_patterns)
+        except FileFormatError as exc:
+            self.report_problem(exc, "nothing could be read from it")
+            return
+        for source in sources:
             digest = source.sha256()
             if done.get(source.relative_path) == digest:
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
@@ -49,10 +56,14 @@ class BronzeFileStream(BronzeStream):
                 for position, payload in self.read_items(source):
                     yield self.to_bronze(payload, {**lineage, **position})
             except FileFormatError as exc:
-                self.logger.error("%s: %s (the rows before it landed; the file will be read "
-                                  "again on the next run)", self.name, exc)
-                problems = getattr(self._tap, "problems", None)
-                if problems is not None:
-                    problems.append(str(exc))
+                self.report_problem(exc, "the rows before it landed; the file will be read "
+                                         "again on the next run")
                 continue
             done[source.relative_path] = digest
+
+    def report_problem(self, exc: FileFormatError, consequence: str) -> None:
+        """Log a broken file now; the tap fails the run once everything else has landed."""
+        self.logger.error("%s: %s (%s)", self.name, exc, consequence)
+        problems = getattr(self._tap, "problems", None)
+        if problems is not None and str(exc) not in problems:  # several streams may read one file
+            problems.append(str(exc))
