@@ -65,3 +65,46 @@ def test_a_file_that_is_not_a_zip_is_reported(tmp_path):
         list_files(bogus, PATTERNS)
     with pytest.raises(FileNotFoundError, match="export not found"):
         list_files(tmp_path / "missing", PATTERNS)
+
+
+XML_PATTERNS = ["export.xml", "*/export.xml"]
+
+
+def test_xml_elements_stream_with_their_lines(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    path = tmp_path / "export.xml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n]>\n'
+                    '<HealthData>\n <Me a="1"/>\n <Record type="a">\n  <MetadataEntry key="k" value="v"/>\n'
+                    ' </Record>\n <Record type="b&amp;c"/>\n <Other><Record type="inner"/></Other>\n</HealthData>\n')
+    (source,) = list_files(path, XML_PATTERNS)  # a bare file is its own root
+    found = [(line, el.tag, el.get("type"), [c.attrib for c in el])
+             for line, el in iter_xml_elements(source, ["Record"])]
+    assert found == [(7, "Record", "a", [{"key": "k", "value": "v"}]), (10, "Record", "b&c", []),
+                     (11, "Record", "inner", [])]
+    assert source.display_path == str(path)
+
+
+def test_broken_xml_names_file_and_line_after_the_good_elements(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("apple_health_export/export.xml",
+                    '<HealthData>\n <Record type="a"/>\n <Record type="b"/>\n <Record type="c" value="1\n')
+    (source,) = list_files(archive, XML_PATTERNS)
+    got = []
+    with pytest.raises(FileFormatError) as error:
+        for line, element in iter_xml_elements(source, ["Record"]):
+            got.append(element.get("type"))
+    assert got == ["a", "b"]
+    assert f"{archive}!apple_health_export/export.xml, line 4" in str(error.value)
+
+
+def test_xml_entity_declarations_are_refused(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    path = tmp_path / "export.xml"
+    path.write_text('<!DOCTYPE d [\n<!ENTITY a "x">\n]>\n<d><Record v="&a;"/></d>\n')
+    with pytest.raises(FileFormatError, match="line 2.*entity"):
+        list(iter_xml_elements(list_files(path, XML_PATTERNS)[0], ["Record"]))
