@@ -92,12 +92,20 @@ def test_malformed_xml_is_reported_with_path_and_line_and_the_rest_lands(meltano
     assert counts(meltano) == expected
 
 
-def test_truncated_zip_is_reported_with_its_path(meltano, tmp_path):
-    archive = write_export(tmp_path / "export.zip", records=1500)
-    archive.write_bytes(archive.read_bytes()[:-300])
+def test_truncated_zip_lands_what_it_holds_and_is_reported(meltano, tmp_path):
+    archive = write_export(tmp_path / "export.zip", records=3000)
+    whole = archive.read_bytes()
+    archive.write_bytes(whole[: len(whole) * 2 // 3])  # an interrupted download
     result = run_export(meltano, archive, check=False)
     assert result.returncode != 0
-    assert str(archive) in result.stderr and "zip" in result.stderr
+    assert f"{archive}: truncated zip archive" in result.stderr
+    assert f"{archive}!{MEMBER}, line " in result.stderr
+    landed = counts(meltano)["records"]
+    assert 0 < landed < 3000
+
+    archive.write_bytes(whole)  # the complete download: the rest lands, nothing twice
+    run_export(meltano, archive)
+    assert counts(meltano) == expected_counts(3000)
 
 
 def test_zip_entries_with_hostile_paths_are_never_written(meltano, tmp_path):

@@ -145,13 +145,33 @@ def test_malformed_xml_reports_path_and_line_and_keeps_what_came_before(tmp_path
     assert again.returncode != 0 and str(xml) in again.stderr
 
 
-def test_truncated_zip_is_reported_with_its_path(tmp_path):
+def test_truncated_zip_lands_what_it_holds_and_reports_path_and_line(tmp_path):
     archive = write_export(tmp_path / "export.zip", records=3000)
-    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
-    result, messages, _ = run(archive, tmp_path)
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])  # a download cut short
+    result, messages, state = run(archive, tmp_path)
     assert result.returncode != 0
-    assert str(archive) in result.stderr and "zip" in result.stderr
     assert "Traceback" not in result.stderr, "a broken export is a reported problem, not a crash"
+    assert f"{archive}: truncated zip archive" in result.stderr
+    assert f"{archive}!{MEMBER}, line " in result.stderr
+    rows = records(messages, STREAMS["records"])
+    assert 0 < len(rows) < 3000
+    assert not any(b.get("files") for b in (state or {}).get("bookmarks", {}).values())
+
+
+def test_zip_without_its_central_directory_lands_everything_but_still_fails(tmp_path):
+    archive = write_export(tmp_path / "export.zip", records=700)
+    archive.write_bytes(archive.read_bytes()[:-100])
+    result, messages, _ = run(archive, tmp_path)
+    assert result.returncode != 0 and f"{archive}: truncated zip archive" in result.stderr
+    assert {k: len(v) for k, v in by_stream(messages).items()} == expected_counts(700)
+
+
+def test_a_file_that_is_no_export_is_reported(tmp_path):
+    bogus = tmp_path / "export.zip"
+    bogus.write_text("not a zip at all")
+    result, _, _ = run(bogus, tmp_path)
+    assert result.returncode != 0 and f"{bogus}: not a zip archive" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_hostile_member_names_are_read_in_place_never_written(tmp_path):

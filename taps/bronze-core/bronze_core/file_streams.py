@@ -6,8 +6,10 @@ are no-ops in bronze). A file that cannot be parsed is reported with its path
 and line, its good items still land, and it is not marked done, so it is read
 again next time; the tap then exits non-zero once everything else has landed,
 so the run shows as failed (and `make status` says so) until the file is fixed.
-An export that cannot be opened at all (a truncated zip) is reported the same
-way, so the tap's other streams and files still land. The state is written by singer-sdk when the stream ends: a
+A truncated zip (an interrupted download) is read up to the cut from its local
+headers: what it holds lands, the cut is reported the same way, and its files are
+not marked done. An export that cannot be read at all is reported too, so the
+tap's other streams still land. The state is written by singer-sdk when the stream ends: a
 run that dies part-way re-reads its files on the next run, which lands
 nothing twice because rows are keyed by (raw_id, raw_hash).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from bronze_core.files import FileFormatError, SourceFile, iter_json_array, list_files
+from bronze_core.files import FileFormatError, SourceFile, damaged_zip, iter_json_array, list_files
 from bronze_core.streams import BronzeStream
 
 
@@ -40,11 +42,16 @@ class BronzeFileStream(BronzeStream):
 
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, str] = self.stream_state.setdefault("files", {})
+        root = self.files_root()
         try:
-            sources = list_files(self.files_root(), self.file_patterns)
+            sources = list_files(root, self.file_patterns)
         except FileFormatError as exc:
             self.report_problem(exc, "nothing could be read from it")
             return
+        damage = damaged_zip(root)
+        if damage:
+            self.report_problem(FileFormatError(str(root), None, damage),
+                                "what it holds lands; replace it with a complete copy")
         for source in sources:
             digest = source.sha256()
             if done.get(source.relative_path) == digest:
@@ -59,7 +66,8 @@ class BronzeFileStream(BronzeStream):
                 self.report_problem(exc, "the rows before it landed; the file will be read "
                                          "again on the next run")
                 continue
-            done[source.relative_path] = digest
+            if not damage:
+                done[source.relative_path] = digest
 
     def report_problem(self, exc: FileFormatError, consequence: str) -> None:
         """Log a broken file now; the tap fails the run once everything else has landed."""

@@ -10,13 +10,17 @@ an unpacked folder. So:
 - a file's sha256 is computed streaming and kept in state, so an unchanged
   file is skipped on the next run;
 - parsers stream items and report a broken file with its path and line;
-- a bare file (an ``export.xml`` handed over on its own) is its own root.
+- a bare file (an ``export.xml`` handed over on its own) is its own root;
+- a zip cut short (an interrupted download has no central directory) is still
+  read, member by member from their local headers, up to the cut, so what it
+  holds lands and the cut is reported (``damaged_zip``).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -79,6 +83,8 @@ def list_files(root: str | Path, patterns: Sequence[str]) -> list[SourceFile]:
     if root.is_file():
         if zipfile.is_zipfile(root):
             return _zip_members(root, patterns)
+        if damaged_zip(root):
+            return _salvaged_members(root, patterns)
         if _matches(root.name, patterns):  # the wanted file itself, e.g. a bare export.xml
             return [SourceFile(root.name, str(root.parent), root.stat().st_size,
                                lambda p=root: open(p, "rb"))]
@@ -109,6 +115,147 @@ def _zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
         (SourceFile(i.filename, str(archive), i.file_size, opener(i.filename)) for i in infos),
         key=lambda f: f.relative_path,
     )
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_LOCAL_SIGNATURE, _DESCRIPTOR_SIGNATURE = b"PK\x03\x04", b"PK\x07\x08"
+
+
+def damaged_zip(path: str | Path) -> str | None:
+    """Why ``path`` is a zip that cannot be opened normally (a truncated one), else None."""
+    path = Path(path)
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return None
+    with open(path, "rb") as handle:
+        if handle.read(4) != _LOCAL_SIGNATURE:
+            return None
+    return ("truncated zip archive (no central directory, e.g. an interrupted download): "
+            "its members were read from their local headers up to the cut")
+
+
+def _salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
+    """The members of a zip without its central directory, walking the local headers in order."""
+    found: list[SourceFile] = []
+    size = archive.stat().st_size
+    walked = 0
+    with open(archive, "rb") as handle:
+        offset = 0
+        while offset + _LOCAL_HEADER.size <= size:
+            handle.seek(offset)
+            (signature, _, flags, method, _, _, _, csize, usize, name_len,
+             extra_len) = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
+            if signature != _LOCAL_SIGNATURE or method not in (0, 8):
+                break
+            name = handle.read(name_len).decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            csize, usize = _zip64_sizes(handle.read(extra_len), csize, usize)
+            start = offset + _LOCAL_HEADER.size + name_len + extra_len
+            walked += 1
+            known = not (flags & 0x08) or csize > 0  # with a data descriptor, sizes come after the data
+            if not name.endswith("/") and _matches(name, patterns):
+                found.append(SourceFile(name, str(archive), usize if known else 0,
+                                        lambda a=start, m=method, c=(csize if known else None):
+                                        _MemberStream(archive, a, m, c)))
+            end = start + csize if known else _deflated_end(archive, start, method)
+            if end is None or end > size:
+                break
+            offset = _after_descriptor(handle, end) if flags & 0x08 else end
+    if not walked:
+        raise FileFormatError(str(archive), None, "not a zip archive (or a truncated one)")
+    return sorted(found, key=lambda f: f.relative_path)
+
+
+def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
+    """Sizes from the zip64 extra field when the header says 0xFFFFFFFF."""
+    position = 0
+    while position + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, position)
+        if tag == 0x0001:
+            values = list(struct.unpack_from(f"<{min(length // 8, 2)}Q", extra, position + 4))
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            break
+        position += 4 + length
+    return csize, usize
+
+
+def _deflated_end(archive: Path, start: int, method: int) -> int | None:
+    """Where a member of unknown size ends (inflating it), or None if the file ends first."""
+    if method != 8:
+        return None
+    stream = _MemberStream(archive, start, method, None)
+    with stream:
+        while stream.read(1 << 20):
+            pass
+        return stream.end if stream.complete else None
+
+
+def _after_descriptor(handle: IO[bytes], end: int) -> int:
+    """The offset after a data descriptor (signature optional, 32- or 64-bit sizes)."""
+    handle.seek(end)
+    start = end + 4 if handle.read(4) == _DESCRIPTOR_SIGNATURE else end
+    for length in (12, 20):
+        handle.seek(start + length)
+        if handle.read(4) in (_LOCAL_SIGNATURE, b"PK\x01\x02"):
+            return start + length
+    return start + 12
+
+
+class _MemberStream:
+    """Reads one member's data straight from the archive, inflating as it goes.
+
+    At the cut (or corrupt data) it simply ends, so whoever parses it sees a
+    file that stops there and reports the line.
+    """
+
+    def __init__(self, archive: Path, start: int, method: int, csize: int | None):
+        self._file = open(archive, "rb")
+        self._file.seek(start)
+        self._left = csize
+        self._inflate = zlib.decompressobj(-15) if method == 8 else None
+        self._buffer = b""
+        self.complete = False
+        self.end = start
+
+    def _fill(self) -> bool:
+        if self.complete or self._left == 0:
+            self.complete = True
+            return False
+        raw = self._file.read(1 << 20 if self._left is None else min(1 << 20, self._left))
+        if not raw:
+            return False  # the archive ends here: the cut
+        if self._left is not None:
+            self._left -= len(raw)
+        self.end += len(raw)
+        if self._inflate is None:
+            self._buffer += raw
+            return True
+        try:
+            self._buffer += self._inflate.decompress(raw)
+        except zlib.error:
+            return False  # corrupt data: treat as the end
+        if self._inflate.eof:
+            self.end -= len(self._inflate.unused_data)
+            self.complete = True
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and self._fill():
+            pass
+        if size < 0:
+            size = len(self._buffer)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _matches(relative: str, patterns: Sequence[str]) -> bool:
