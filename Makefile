@@ -46,6 +46,7 @@ about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-openmeteo --about --format=markdown
 	$(BIN)/tap-hidrate --about --format=markdown
 	$(BIN)/tap-hubspot --about --format=markdown
+	$(BIN)/tap-apple-health --about --format=markdown
 
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
 	rm -rf $(VENV) .meltano .pgdata

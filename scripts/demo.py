@@ -3,7 +3,8 @@
 No internet is needed or used: the Garmin, Toggl, Notion, Airtable, Open-Meteo, HidrateSpark and HubSpot APIs are replaced by the
 local fake servers of the tests (tests/fakes/, payloads shaped like the real
 APIs), and the Garmin export mode reads the bundled sample export in
-samples/garmin-export. The demo loads into its own database (`<PG_DB>_demo`)
+samples/garmin-export and the Apple Health tap the bundled sample
+samples/apple-health/export.zip (made by tests/fakes/apple_health_export.py). The demo loads into its own database (`<PG_DB>_demo`)
 and its own Meltano environment (`demo`), so it never mixes with real data or
 real bookmarks, and it always runs as a full refresh, so it lands the whole
 demo data set whatever was run before (re-running it lands no duplicates).
@@ -29,7 +30,8 @@ DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgr
             "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
             "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres",
             "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres",
-            "tap-wearable-csv", "target-postgres", "tap-manual", "target-postgres"]
+            "tap-wearable-csv", "target-postgres", "tap-manual", "target-postgres",
+            "tap-apple-health", "target-postgres"]
 FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate", "hubspot")
 DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
                {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
@@ -108,6 +110,8 @@ def main() -> None:
               f"server ({urls['hubspot']})")
         print("  wearable csv   the bundled Fitabase-format sample in samples/wearable-csv")
         print("  manual         the template logs in samples/manual")
+        print("  apple health   the bundled sample export samples/apple-health/export.zip "
+              "(synthetic, from tests/fakes/apple_health_export.py)")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {

@@ -65,3 +65,107 @@ def test_a_file_that_is_not_a_zip_is_reported(tmp_path):
         list_files(bogus, PATTERNS)
     with pytest.raises(FileNotFoundError, match="export not found"):
         list_files(tmp_path / "missing", PATTERNS)
+
+
+XML_PATTERNS = ["export.xml", "*/export.xml"]
+
+
+def test_xml_elements_stream_with_their_lines(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    path = tmp_path / "export.xml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n]>\n'
+                    '<HealthData>\n <Me a="1"/>\n <Record type="a">\n  <MetadataEntry key="k" value="v"/>\n'
+                    ' </Record>\n <Record type="b&amp;c"/>\n <Other><Record type="inner"/></Other>\n</HealthData>\n')
+    (source,) = list_files(path, XML_PATTERNS)  # a bare file is its own root
+    found = [(line, el.tag, el.get("type"), [c.attrib for c in el])
+             for line, el in iter_xml_elements(source, ["Record"])]
+    assert found == [(7, "Record", "a", [{"key": "k", "value": "v"}]), (10, "Record", "b&c", []),
+                     (11, "Record", "inner", [])]
+    assert source.display_path == str(path)
+
+
+def test_broken_xml_names_file_and_line_after_the_good_elements(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("apple_health_export/export.xml",
+                    '<HealthData>\n <Record type="a"/>\n <Record type="b"/>\n <Record type="c" value="1\n')
+    (source,) = list_files(archive, XML_PATTERNS)
+    got = []
+    with pytest.raises(FileFormatError) as error:
+        for line, element in iter_xml_elements(source, ["Record"]):
+            got.append(element.get("type"))
+    assert got == ["a", "b"]
+    assert f"{archive}!apple_health_export/export.xml, line 4" in str(error.value)
+
+
+def test_xml_entity_declarations_are_refused(tmp_path):
+    from bronze_core.files import iter_xml_elements
+
+    path = tmp_path / "export.xml"
+    path.write_text('<!DOCTYPE d [\n<!ENTITY a "x">\n]>\n<d><Record v="&a;"/></d>\n')
+    with pytest.raises(FileFormatError, match="line 2.*entity"):
+        list(iter_xml_elements(list_files(path, XML_PATTERNS)[0], ["Record"]))
+
+
+class _Unseekable:
+    """A write-only stream: zipfile then writes data descriptors, as phones and browsers do."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, chunk):
+        self.data += chunk
+        return len(chunk)
+
+    def flush(self):
+        pass
+
+    def tell(self):
+        raise OSError("not seekable")
+
+
+def _records_xml(count: int) -> str:
+    return "<HealthData>\n" + "".join(f' <Record type="t{i}"/>\n' for i in range(count)) + "</HealthData>\n"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_truncated_zip_is_read_up_to_the_cut(tmp_path, streamed):
+    from bronze_core.files import damaged_zip, iter_xml_elements
+
+    text = _records_xml(20000)
+    if streamed:
+        sink = _Unseekable()
+        with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("readme.txt", "hello")
+            zf.writestr("apple_health_export/export.xml", text)
+        whole = bytes(sink.data)
+    else:
+        with zipfile.ZipFile(tmp_path / "whole.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("readme.txt", "hello")
+            with zf.open("apple_health_export/export.xml", "w", force_zip64=True) as member:
+                member.write(text.encode())
+        whole = (tmp_path / "whole.zip").read_bytes()
+    archive = tmp_path / "export.zip"
+
+    archive.write_bytes(whole[:-30])  # only the central directory is cut: every member is whole
+    assert "truncated zip" in damaged_zip(archive)
+    if not streamed:
+        assert damaged_zip(tmp_path / "whole.zip") is None
+    (source,) = list_files(archive, XML_PATTERNS)
+    assert source.display_path == f"{archive}!apple_health_export/export.xml"
+    assert sum(1 for _ in iter_xml_elements(source, ["Record"])) == 20000
+
+    archive.write_bytes(whole[: len(whole) // 2])  # cut inside export.xml
+    before = set(tmp_path.parent.rglob("*"))
+    (source,) = list_files(archive, XML_PATTERNS)
+    got = []
+    with pytest.raises(FileFormatError) as error:
+        for line, element in iter_xml_elements(source, ["Record"]):
+            got.append((line, element.get("type")))
+    assert 0 < len(got) < 20000
+    assert got == [(i + 2, f"t{i}") for i in range(len(got))]
+    assert f"{archive}!apple_health_export/export.xml, line {len(got) + 2}" in str(error.value)
+    assert set(tmp_path.parent.rglob("*")) == before

@@ -16,7 +16,7 @@ def settings_table(executable: str) -> str:
 
 
 @pytest.mark.parametrize("tap", ["tap-garmin", "tap-toggl", "tap-notion", "tap-airtable", "tap-openmeteo", "tap-hidrate", "tap-hubspot",
-                                 "tap-wearable-csv", "tap-manual"])
+                                 "tap-wearable-csv", "tap-manual", "tap-apple-health"])
 def test_readme_lists_every_setting(tap):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert settings_table(tap) in readme, f"README's {tap} settings table is stale: paste `make about` output"

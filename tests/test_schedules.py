@@ -12,6 +12,7 @@ EXPECTED = {  # schedule -> cron interval, per the cadences agreed for each sour
     "garmin-every-6h": "0 */6 * * *", "garmin-export-daily": "0 0 * * *", "toggl-daily": "0 0 * * *",
     "weather-daily": "0 0 * * *", "hubspot-daily": "0 0 * * *", "hidrate-daily": "0 0 * * *",
     "notion-weekly": "0 0 * * 0", "airtable-weekly": "0 0 * * 0",
+    "apple-health-daily": "0 0 * * *",
 }
 
 
@@ -30,7 +31,7 @@ def test_every_tap_is_in_the_all_job():
                           capture_output=True, text=True, check=True).stdout
     assert '"all"' in jobs
     for tap in ("tap-garmin", "tap-garmin-export", "tap-toggl", "tap-notion", "tap-airtable",
-                "tap-openmeteo", "tap-hidrate", "tap-hubspot"):
+                "tap-openmeteo", "tap-hidrate", "tap-hubspot", "tap-apple-health"):
         assert f"{tap} target-postgres" in jobs
 
 

@@ -9,10 +9,13 @@ stopped, once the bytes already read are proven unchanged by their checksum.
 A file that cannot be parsed is reported with its path and line, its good
 items still land, and it is not marked done, so it is read again next time;
 the tap then exits non-zero once everything else has landed, so the run shows
-as failed (and `make status` says so) until the file is fixed. The state is
-written by singer-sdk when the stream ends: a run that dies part-way re-reads
-its files on the next run, which lands nothing twice because rows are keyed
-by (raw_id, raw_hash).
+as failed (and `make status` says so) until the file is fixed. A truncated
+zip (an interrupted download) is read up to the cut from its local headers:
+what it holds lands, the cut is reported the same way, and its files are not
+marked done. An export that cannot be read at all is reported too, so the
+tap's other streams still land. The state is written by singer-sdk when the
+stream ends: a run that dies part-way re-reads its files on the next run,
+which lands nothing twice because rows are keyed by (raw_id, raw_hash).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from bronze_core.files import (FileFormatError, FileRow, ResumePoint, SourceFile,
-                               iter_json_array, list_files)
+                               damaged_zip, iter_json_array, list_files)
 from bronze_core.streams import BronzeStream
 
 
@@ -90,15 +93,14 @@ class BronzeFileStream(BronzeStream):
         found = list_files(self.files_root(), self.file_patterns,
                            nested_zips=self.nested_zips, problems=broken)
         for error in broken:
-            self.report_problem(error)
+            self.report_problem(error, "the rest still lands; it will be read again on the next run")
         return found
 
-    def report_problem(self, error: FileFormatError) -> None:
-        """Log a file that could not be read and fail the run once everything else landed."""
-        self.logger.error("%s: %s (the rest still lands; the file will be read again on the "
-                          "next run)", self.name, error)
+    def report_problem(self, error: FileFormatError, consequence: str) -> None:
+        """Log a broken file now; the tap fails the run once everything else has landed."""
+        self.logger.error("%s: %s (%s)", self.name, error, consequence)
         problems = getattr(self._tap, "problems", None)
-        if problems is not None and str(error) not in problems:
+        if problems is not None and str(error) not in problems:  # several streams may read one file
             problems.append(str(error))
 
     def read_items(self, source: SourceFile,
@@ -117,7 +119,16 @@ class BronzeFileStream(BronzeStream):
 
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, Any] = self.stream_state.setdefault("files", {})
-        for source in self.list_sources():
+        try:
+            sources = self.list_sources()
+        except FileFormatError as exc:
+            self.report_problem(exc, "nothing could be read from it")
+            return
+        damage = damaged_zip(self.files_root())
+        if damage:
+            self.report_problem(FileFormatError(str(self.files_root()), None, damage),
+                                "what it holds lands; replace it with a complete copy")
+        for source in sources:
             before = _remembered(done.get(source.relative_path))
             now = fingerprint(source, before.get("bytes") if self.appendable else None)
             if before.get("sha256") == now.sha256:
@@ -133,9 +144,11 @@ class BronzeFileStream(BronzeStream):
                 for item in self.read_items(source, resume):
                     yield self._file_record(source, item, lineage)
             except FileFormatError as exc:
-                self.report_problem(exc)
+                self.report_problem(exc, "the rows before it landed; the file will be read "
+                                         "again on the next run")
                 continue
-            done[source.relative_path] = now.as_state()
+            if not damage:
+                done[source.relative_path] = now.as_state()
 
     def _file_record(self, source: SourceFile, item: Any, lineage: dict) -> dict:
         if isinstance(item, FileRow):

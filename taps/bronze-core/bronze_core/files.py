@@ -9,7 +9,11 @@ an unpacked folder. So:
   their folders under names that vary (a UUID folder, an account id);
 - a file's sha256 is computed streaming and kept in state, so an unchanged
   file is skipped on the next run;
-- parsers stream items and report a broken file with its path and line.
+- parsers stream items and report a broken file with its path and line;
+- a bare file (an ``export.xml`` handed over on its own) is its own root;
+- a zip cut short (an interrupted download has no central directory) is still
+  read, member by member from their local headers, up to the cut, so what it
+  holds lands and the cut is reported (``damaged_zip``).
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ import csv
 import fnmatch
 import hashlib
 import json
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Collection, Iterator, Sequence
+from xml.etree.ElementTree import Element, TreeBuilder
+from xml.parsers import expat
 
 import ijson
 
@@ -81,9 +89,14 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
     if not root.exists():
         raise FileNotFoundError(f"export not found: {root}")
     if root.is_file():
-        if not zipfile.is_zipfile(root):
-            raise FileFormatError(str(root), None, "not a zip archive (or a truncated one)")
-        return _zip_members(root, patterns)
+        if zipfile.is_zipfile(root):
+            return _zip_members(root, patterns)
+        if damaged_zip(root):
+            return _salvaged_members(root, patterns)
+        if _matches(root.name, patterns):  # the wanted file itself, e.g. a bare export.xml
+            return [SourceFile(root.name, str(root.parent), root.stat().st_size,
+                               lambda p=root: open(p, "rb"))]
+        raise FileFormatError(str(root), None, "not a zip archive (or a truncated one)")
     found = []
     for path in root.rglob("*"):
         if not path.is_file():
@@ -127,6 +140,147 @@ def _zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
         (SourceFile(i.filename, str(archive), i.file_size, opener(i.filename)) for i in infos),
         key=lambda f: f.relative_path,
     )
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_LOCAL_SIGNATURE, _DESCRIPTOR_SIGNATURE = b"PK\x03\x04", b"PK\x07\x08"
+
+
+def damaged_zip(path: str | Path) -> str | None:
+    """Why ``path`` is a zip that cannot be opened normally (a truncated one), else None."""
+    path = Path(path)
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return None
+    with open(path, "rb") as handle:
+        if handle.read(4) != _LOCAL_SIGNATURE:
+            return None
+    return ("truncated zip archive (no central directory, e.g. an interrupted download): "
+            "its members were read from their local headers up to the cut")
+
+
+def _salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
+    """The members of a zip without its central directory, walking the local headers in order."""
+    found: list[SourceFile] = []
+    size = archive.stat().st_size
+    walked = 0
+    with open(archive, "rb") as handle:
+        offset = 0
+        while offset + _LOCAL_HEADER.size <= size:
+            handle.seek(offset)
+            (signature, _, flags, method, _, _, _, csize, usize, name_len,
+             extra_len) = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
+            if signature != _LOCAL_SIGNATURE or method not in (0, 8):
+                break
+            name = handle.read(name_len).decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            csize, usize = _zip64_sizes(handle.read(extra_len), csize, usize)
+            start = offset + _LOCAL_HEADER.size + name_len + extra_len
+            walked += 1
+            known = not (flags & 0x08) or csize > 0  # with a data descriptor, sizes come after the data
+            if not name.endswith("/") and _matches(name, patterns):
+                found.append(SourceFile(name, str(archive), usize if known else 0,
+                                        lambda a=start, m=method, c=(csize if known else None):
+                                        _MemberStream(archive, a, m, c)))
+            end = start + csize if known else _deflated_end(archive, start, method)
+            if end is None or end > size:
+                break
+            offset = _after_descriptor(handle, end) if flags & 0x08 else end
+    if not walked:
+        raise FileFormatError(str(archive), None, "not a zip archive (or a truncated one)")
+    return sorted(found, key=lambda f: f.relative_path)
+
+
+def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
+    """Sizes from the zip64 extra field when the header says 0xFFFFFFFF."""
+    position = 0
+    while position + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, position)
+        if tag == 0x0001:
+            values = list(struct.unpack_from(f"<{min(length // 8, 2)}Q", extra, position + 4))
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            break
+        position += 4 + length
+    return csize, usize
+
+
+def _deflated_end(archive: Path, start: int, method: int) -> int | None:
+    """Where a member of unknown size ends (inflating it), or None if the file ends first."""
+    if method != 8:
+        return None
+    stream = _MemberStream(archive, start, method, None)
+    with stream:
+        while stream.read(1 << 20):
+            pass
+        return stream.end if stream.complete else None
+
+
+def _after_descriptor(handle: IO[bytes], end: int) -> int:
+    """The offset after a data descriptor (signature optional, 32- or 64-bit sizes)."""
+    handle.seek(end)
+    start = end + 4 if handle.read(4) == _DESCRIPTOR_SIGNATURE else end
+    for length in (12, 20):
+        handle.seek(start + length)
+        if handle.read(4) in (_LOCAL_SIGNATURE, b"PK\x01\x02"):
+            return start + length
+    return start + 12
+
+
+class _MemberStream:
+    """Reads one member's data straight from the archive, inflating as it goes.
+
+    At the cut (or corrupt data) it simply ends, so whoever parses it sees a
+    file that stops there and reports the line.
+    """
+
+    def __init__(self, archive: Path, start: int, method: int, csize: int | None):
+        self._file = open(archive, "rb")
+        self._file.seek(start)
+        self._left = csize
+        self._inflate = zlib.decompressobj(-15) if method == 8 else None
+        self._buffer = b""
+        self.complete = False
+        self.end = start
+
+    def _fill(self) -> bool:
+        if self.complete or self._left == 0:
+            self.complete = True
+            return False
+        raw = self._file.read(1 << 20 if self._left is None else min(1 << 20, self._left))
+        if not raw:
+            return False  # the archive ends here: the cut
+        if self._left is not None:
+            self._left -= len(raw)
+        self.end += len(raw)
+        if self._inflate is None:
+            self._buffer += raw
+            return True
+        try:
+            self._buffer += self._inflate.decompress(raw)
+        except zlib.error:
+            return False  # corrupt data: treat as the end
+        if self._inflate.eof:
+            self.end -= len(self._inflate.unused_data)
+            self.complete = True
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and self._fill():
+            pass
+        if size < 0:
+            size = len(self._buffer)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _matches(relative: str, patterns: Sequence[str]) -> bool:
@@ -300,3 +454,82 @@ def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> It
                 payload = {"_line": text.rstrip("\r\n")}
                 problems.append(f"{source.display_path}, line {number}: invalid JSON ({exc})")
             yield FileRow(number, payload, problems)
+
+
+# --- XML ----------------------------------------------------------------------
+
+#: Bytes handed to the XML parser at a time.
+XML_CHUNK = 1 << 20
+
+
+def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tuple[int, Element]]:
+    """Stream the elements named in ``tags`` as ``(line, element)``, in constant memory.
+
+    Only the wanted elements (with all their children) are built; everything
+    around them is parsed and dropped, so a gigabyte ``export.xml`` never sits
+    in memory. An element nested inside a wanted one is part of it, not a
+    match of its own. The line is where the element starts. The internal DTD
+    of a document is read but entity declarations are refused (no "billion
+    laughs"), and nothing external is ever fetched. A broken file raises
+    ``FileFormatError`` with the line where parsing stopped, after the
+    elements before it.
+    """
+    wanted = frozenset(tags)
+    done: list[tuple[int, Element]] = []
+    state: dict[str, Any] = {"builder": None, "depth": 0, "line": 0}
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def start(name, attrs):
+        builder = state["builder"]
+        if builder is None:
+            if name not in wanted:
+                return
+            builder = state["builder"] = TreeBuilder()
+            state["line"] = parser.CurrentLineNumber
+        builder.start(name, attrs)
+        state["depth"] += 1
+
+    def end(name):
+        builder = state["builder"]
+        if builder is not None:
+            builder.end(name)
+            state["depth"] -= 1
+            if state["depth"] == 0:
+                done.append((state["line"], builder.close()))
+                state["builder"] = None
+
+    def data(text):
+        if state["builder"] is not None:
+            state["builder"].data(text)
+
+    def refuse_entities(name, *_):
+        raise expat.ExpatError(f"entity declarations are not accepted (entity {name!r})")
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = data
+    parser.EntityDeclHandler = refuse_entities
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    with source.open() as raw:
+        while True:
+            problem = None
+            try:
+                chunk = raw.read(XML_CHUNK)
+                parser.Parse(chunk, not chunk)
+            except expat.ExpatError as exc:
+                code = getattr(exc, "code", None)
+                detail = expat.ErrorString(code) if code else str(exc)
+                problem = FileFormatError(source.display_path,
+                                          getattr(exc, "lineno", None) or parser.CurrentLineNumber,
+                                          f"invalid XML ({detail})")
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                problem = FileFormatError(source.display_path, parser.CurrentLineNumber,
+                                          f"unreadable compressed data ({exc}); the line is "
+                                          "where reading stopped")
+            yield from done  # the elements completed before a break still count
+            done.clear()
+            if problem is not None:
+                raise problem
+            if not chunk:
+                return

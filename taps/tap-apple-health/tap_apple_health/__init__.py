@@ -1,0 +1,1 @@
+"""tap-apple-health: an Apple Health export into bronze."""

@@ -1,0 +1,40 @@
+"""tap-apple-health: an Apple Health export into bronze, read in place and streamed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from singer_sdk import typing as th
+
+from bronze_core.tap import BronzeTap
+from tap_apple_health.streams import STREAMS
+
+
+class TapAppleHealth(BronzeTap):
+    """Apple Health records, workouts and activity summaries from an export."""
+
+    name = "tap-apple-health"
+    package_name = "tap-apple-health"
+    stream_types = STREAMS
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("export_path", th.StringType,
+                    description="The Apple Health export: `export.zip` as the Health app shares it "
+                                "(read in place, never unpacked), the folder it was unpacked to, "
+                                "or `export.xml` itself. An unchanged export is skipped by its "
+                                "checksum; a newer one lands only what is new."),
+    ).to_dict()
+
+    def sync_all(self) -> None:
+        """Fail early and plainly when there is no export to read."""
+        configured = self.config.get("export_path")
+        if not configured:
+            raise SystemExit(f"{self.name}: export_path is not set; point it at export.zip, "
+                             "the unpacked apple_health_export folder or export.xml")
+        if not Path(configured).expanduser().exists():
+            raise SystemExit(f"{self.name}: export_path {configured} does not exist")
+        super().sync_all()
+
+
+if __name__ == "__main__":
+    TapAppleHealth.cli()
