@@ -39,7 +39,11 @@ class BronzeFileStream(BronzeStream):
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, str] = self.stream_state.setdefault("files", {})
         for source in list_files(self.files_root(), self.file_patterns):
-            digest = source.sha256()
+            try:
+                digest = source.sha256()
+            except (FileFormatError, OSError) as exc:  # too big, or gone since the listing
+                self._file_problem(exc)
+                continue
             if done.get(source.relative_path) == digest:
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
                 continue
@@ -48,11 +52,15 @@ class BronzeFileStream(BronzeStream):
             try:
                 for position, payload in self.read_items(source):
                     yield self.to_bronze(payload, {**lineage, **position})
-            except FileFormatError as exc:
-                self.logger.error("%s: %s (the rows before it landed; the file will be read "
-                                  "again on the next run)", self.name, exc)
-                problems = getattr(self._tap, "problems", None)
-                if problems is not None:
-                    problems.append(str(exc))
+            except (FileFormatError, OSError) as exc:
+                self._file_problem(exc)
                 continue
             done[source.relative_path] = digest
+
+    def _file_problem(self, exc: Exception) -> None:
+        """Report a file that could not be read; the run fails once everything else landed."""
+        self.logger.error("%s: %s (any rows before it landed; the file will be read "
+                          "again on the next run)", self.name, exc)
+        problems = getattr(self._tap, "problems", None)
+        if problems is not None:
+            problems.append(str(exc))

@@ -4,7 +4,9 @@ Exports are big (an Apple Health export is gigabytes) and arrive as a zip or
 an unpacked folder. So:
 
 - a zip is read in place, member by member, never extracted (no zip-slip, no
-  temporary copies);
+  temporary copies); a member that decompresses to more than
+  ``max_member_bytes()`` (a zip bomb) is refused with a clear error, by its
+  declared size before reading and by the bytes actually read while reading;
 - files are matched by pattern anywhere below the root, because exports nest
   their folders under names that vary (a UUID folder, an account id);
 - a file's sha256 is computed streaming and kept in state, so an unchanged
@@ -16,12 +18,23 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import ijson
+
+
+#: Largest decompressed zip member read, unless ``BRONZE_MAX_MEMBER_BYTES`` says otherwise.
+#: Generous: an Apple Health export.xml of a decade is a few GB.
+DEFAULT_MAX_MEMBER_BYTES = 16 * 1024**3
+
+
+def max_member_bytes() -> int:
+    """The zip member size cap (``BRONZE_MAX_MEMBER_BYTES`` in the environment, else 16 GiB)."""
+    return int(os.environ.get("BRONZE_MAX_MEMBER_BYTES") or DEFAULT_MAX_MEMBER_BYTES)
 
 
 class FileFormatError(ValueError):
@@ -92,16 +105,57 @@ def _zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
 
     def opener(name: str) -> Callable[[], IO[bytes]]:
         def _open() -> IO[bytes]:
+            cap = max_member_bytes()
+            where = f"{archive}!{name}"
             zf = zipfile.ZipFile(archive)
+            info = zf.getinfo(name)
+            if info.file_size > cap:
+                zf.close()
+                raise FileFormatError(where, None, _too_big(f"declares {info.file_size} bytes", cap))
             member = zf.open(name)
             member._bronze_zip = zf  # keep the archive open as long as the member
-            return member
+            return _CappedReader(member, cap, where)
         return _open
 
     return sorted(
         (SourceFile(i.filename, str(archive), i.file_size, opener(i.filename)) for i in infos),
         key=lambda f: f.relative_path,
     )
+
+
+def _too_big(what: str, cap: int) -> str:
+    return (f"zip member {what} decompressed, more than the cap of {cap} bytes (a zip bomb?); "
+            "not read. Raise BRONZE_MAX_MEMBER_BYTES if the file is genuine")
+
+
+class _CappedReader:
+    """A zip member that refuses to decompress past the cap, whatever its header claims."""
+
+    def __init__(self, member: IO[bytes], cap: int, where: str):
+        self._member, self._cap, self._where, self._read = member, cap, where, 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self._cap + 1 - self._read  # one byte past the cap proves it is exceeded
+        try:
+            chunk = self._member.read(room if size is None or size < 0 else min(size, room))
+        except zipfile.BadZipFile as exc:  # a bad CRC: a corrupt member, or a header that lied
+            raise FileFormatError(self._where, None, f"corrupt zip member ({exc})") from None
+        self._read += len(chunk)
+        if self._read > self._cap:
+            raise FileFormatError(self._where, None, _too_big(f"reached {self._read} bytes", self._cap))
+        return chunk
+
+    def close(self) -> None:
+        archive = getattr(self._member, "_bronze_zip", None)
+        self._member.close()
+        if archive is not None:
+            archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _matches(relative: str, patterns: Sequence[str]) -> bool:
