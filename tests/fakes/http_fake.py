@@ -9,7 +9,10 @@ inject failures (``fail_next``, ``inject``) or make the server die mid-run
 ``status`` (any HTTP status, optional headers and body), ``reset`` (the real
 answer's headers and half its body, then the connection is cut), ``timeout``
 (no answer until the client gave up), ``html200`` (an HTML error page with
-status 200) and ``truncated`` (status 200, the real JSON cut in half).
+status 200) and ``truncated`` (status 200, the real JSON cut in half), and
+``hold``: the request waits until the test calls ``release()`` (``held`` is
+set when it arrives), so a test can kill a process or restart PostgreSQL at a
+known point of a run.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class FakeAPI:
         self._failures: list[dict] = []
         self._die_after: int | None = None
         self._server: ThreadingHTTPServer | None = None
+        self.held = threading.Event()
+        self._released = threading.Event()
 
     # --- lifecycle -------------------------------------------------------------
     def start(self, port: int = 0):
@@ -59,7 +64,12 @@ class FakeAPI:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        """Let held requests go on (and any later ``hold`` pass straight through)."""
+        self._released.set()
+
     def stop(self) -> None:
+        self.release()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -93,7 +103,7 @@ class FakeAPI:
                     headers=headers, body=body)
 
     #: The faults ``inject`` knows.
-    FAULTS = ("status", "reset", "timeout", "html200", "truncated")
+    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold")
 
     def inject(self, kind: str, times: int = 1, path_contains: str = "", skip: int = 0, *,
                status: int = 200, headers: dict | None = None, body: str | None = None,
@@ -186,6 +196,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self, request: Request, failure: dict) -> None:
         kind = failure["kind"]
+        if kind == "hold":
+            self.fake.held.set()
+            self.fake._released.wait(120)
+            status, body, headers = self.fake.answer(request)
+            self.fake._log(request, status)
+            try:
+                return self._send(status, b"" if body is None else json.dumps(body).encode(), headers)
+            except OSError:  # the client was killed meanwhile
+                return None
         self.fake._log(request, {"reset": -1, "timeout": -2}.get(kind, 200))
         if kind == "timeout":
             time.sleep(failure["seconds"])  # the client's request_timeout is shorter
