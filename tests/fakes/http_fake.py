@@ -2,12 +2,24 @@
 
 A fake subclasses ``FakeAPI`` and implements ``answer()``; this module serves
 it on 127.0.0.1, logs every request (never its credentials), and lets tests
-inject failures (``fail_next``) or make the server die mid-run (``die_after``).
+inject failures (``fail_next``, ``inject``) or make the server die mid-run
+(``die_after``).
+
+``inject`` knows the faults of the reliability battery (tests/reliability/):
+``status`` (any HTTP status, optional headers and body), ``reset`` (the real
+answer's headers and half its body, then the connection is cut), ``timeout``
+(no answer until the client gave up), ``html200`` (an HTML error page with
+status 200) and ``truncated`` (status 200, the real JSON cut in half), and
+``hold``: the request waits until the test calls ``release()`` (``held`` is
+set when it arrives), so a test can kill a process or restart PostgreSQL at a
+known point of a run.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +52,8 @@ class FakeAPI:
         self._failures: list[dict] = []
         self._die_after: int | None = None
         self._server: ThreadingHTTPServer | None = None
+        self.held = threading.Event()
+        self._released = threading.Event()
 
     # --- lifecycle -------------------------------------------------------------
     def start(self, port: int = 0):
@@ -50,7 +64,12 @@ class FakeAPI:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        """Let held requests go on (and any later ``hold`` pass straight through)."""
+        self._released.set()
+
     def stop(self) -> None:
+        self.release()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -80,9 +99,30 @@ class FakeAPI:
     def fail_next(self, status: int, times: int = 1, path_contains: str = "",
                   headers: dict | None = None, body: str | None = None) -> None:
         """The next ``times`` requests whose path contains ``path_contains`` get ``status``."""
+        self.inject("status", times=times, path_contains=path_contains, status=status,
+                    headers=headers, body=body)
+
+    #: The faults ``inject`` knows.
+    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold")
+
+    def inject(self, kind: str, times: int = 1, path_contains: str = "", skip: int = 0, *,
+               status: int = 200, headers: dict | None = None, body: str | None = None,
+               seconds: float = 2.5) -> None:
+        """The next ``times`` matching requests, after ``skip`` matching ones, get fault ``kind``.
+
+        Faults queue in order: inject several with the same ``skip`` and the
+        first matching request gets the first, its retry the second, and so on.
+        """
+        if kind not in self.FAULTS:
+            raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
-            self._failures.append({"status": status, "times": times, "path": path_contains,
-                                   "headers": headers or {}, "body": body})
+            self._failures.append({"kind": kind, "status": status, "times": times, "path": path_contains,
+                                   "skip": skip, "headers": headers or {}, "body": body, "seconds": seconds})
+
+    def pending_faults(self) -> int:
+        """Injected faults not yet served (a test checks its faults really happened)."""
+        with self._lock:
+            return sum(f["times"] for f in self._failures)
 
     def die_after(self, n: int | None) -> None:
         """After ``n`` more data requests, close every connection unanswered (None revives)."""
@@ -90,12 +130,17 @@ class FakeAPI:
             self._die_after = n
 
     def _take_failure(self, path: str) -> dict | None:
+        chosen = None
         with self._lock:
             for failure in self._failures:
-                if failure["path"] in path and failure["times"] > 0:
+                if failure["path"] not in path or failure["times"] <= 0:
+                    continue
+                if failure["skip"] > 0:
+                    failure["skip"] -= 1
+                elif chosen is None:
                     failure["times"] -= 1
-                    return failure
-        return None
+                    chosen = failure
+        return chosen
 
     def _should_die(self, path: str) -> bool:
         with self._lock:
@@ -139,12 +184,60 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             return
         failure = self.fake._take_failure(request.path)
-        if failure:
+        if failure and failure["kind"] == "status":
             self.fake._log(request, failure["status"])
             body = failure["body"] if failure["body"] is not None else json.dumps({"message": "injected failure"})
             return self._send(failure["status"], body.encode(), failure["headers"])
+        if failure:
+            return self._fault(request, failure)
         status, body, headers = self.fake.answer(request)
         self.fake._log(request, status)
+        if isinstance(body, bytes):  # a fake's hand-made body (broken JSON, odd bytes), sent as is
+            return self._send(status, body, headers)
         self._send(status, b"" if body is None else json.dumps(body).encode(), headers)
+
+    def _fault(self, request: Request, failure: dict) -> None:
+        kind = failure["kind"]
+        if kind == "hold":
+            self.fake.held.set()
+            self.fake._released.wait(120)
+            status, body, headers = self.fake.answer(request)
+            self.fake._log(request, status)
+            try:
+                return self._send(status, b"" if body is None else json.dumps(body).encode(), headers)
+            except OSError:  # the client was killed meanwhile
+                return None
+        self.fake._log(request, {"reset": -1, "timeout": -2}.get(kind, 200))
+        if kind == "timeout":
+            time.sleep(failure["seconds"])  # the client's request_timeout is shorter
+            return self._cut()
+        if kind == "html200":
+            page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return None
+        status, body, headers = self.fake.answer(request)
+        data = json.dumps(body).encode()
+        if kind == "truncated":  # complete as HTTP, broken as JSON
+            return self._send(status, data[: len(data) // 2], headers)
+        # reset: announce the whole body, send half, then cut the connection (RST)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        return self._cut()
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
 
     do_GET = do_POST = do_PATCH = _handle

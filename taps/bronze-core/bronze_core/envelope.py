@@ -11,11 +11,29 @@ so one loader configuration lands all sources into identical tables:
   stream's own JSON Schema. An invalid payload is still emitted: bronze never
   drops data, it marks it;
 - ``metadata`` is lineage: which run, tap, request or file line it came from.
+
+Some payloads cannot be stored as they are: PostgreSQL ``jsonb`` refuses NUL
+characters and lone UTF-16 surrogates (which is also what invalid UTF-8
+becomes when decoded with ``surrogateescape``), JSON has no infinity, and
+Python's JSON encoder stops at about a thousand levels of nesting.
+``storable`` makes such a payload storable and says what it changed; the row
+still lands, as ``invalid`` with that reason, so nothing is silently lost or
+silently altered:
+
+- a NUL becomes the six characters ``\\u0000``, a lone surrogate the six
+  characters ``\\udXXX`` (text, readable, reversible by hand);
+- a number beyond float range (``1e400`` parses as infinity) becomes the
+  string ``"inf"`` / ``"-inf"`` / ``"nan"``;
+- an object that repeated a key (see ``DuplicateKeys``) keeps the last value,
+  as PostgreSQL would, and says which keys repeated;
+- nesting deeper than ``MAX_NESTING`` is cut and replaced by a marker string.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import Any, Iterable, Mapping
 
 from jsonschema import validators
@@ -47,6 +65,72 @@ BRONZE_SCHEMA: dict[str, Any] = {
 }
 
 BRONZE_KEY = ["raw_id", "raw_hash"]
+
+#: Deepest nesting stored as is (real payloads are rarely past 20).
+MAX_NESTING = 200
+NESTING_CUT = f"<cut: nested deeper than {MAX_NESTING} levels>"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class DuplicateKeys(dict):
+    """A JSON object that repeated keys; ``duplicates`` names them (the last value is kept).
+
+    Made by ``keep_duplicates``, the ``object_pairs_hook`` the HTTP streams parse with.
+    """
+
+    duplicates: tuple[str, ...] = ()
+
+
+def keep_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    """``json.loads`` hook: a plain dict, or a ``DuplicateKeys`` when a key repeats."""
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    marked = DuplicateKeys(result)
+    seen: set[str] = set()
+    marked.duplicates = tuple(sorted({k for k, _ in pairs if k in seen or seen.add(k)}))
+    return marked
+
+
+def _escape_text(text: str) -> str:
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def storable(value: Any) -> tuple[Any, list[str]]:
+    """``value`` made storable in ``jsonb``, and what had to change (empty: nothing)."""
+    problems: list[str] = []
+    return _storable(value, "", 0, problems), problems
+
+
+def _short(path: str) -> str:
+    return (path if len(path) <= 80 else path[:40] + "..." + path[-37:]) or "(root)"
+
+
+def _storable(value: Any, path: str, depth: int, problems: list[str]) -> Any:
+    if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:
+            return value
+        if _UNSTORABLE.search(value):
+            problems.append(f"{_short(path)}: NUL or lone surrogate characters, stored escaped as \\uXXXX text")
+            return _escape_text(value)
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{_short(path)}: number beyond float range, stored as the string {str(value)!r}")
+        return str(value)
+    if isinstance(value, (dict, list)) and depth >= MAX_NESTING:
+        problems.append(f"{_short(path)}: nested deeper than {MAX_NESTING} levels, the rest was cut")
+        return NESTING_CUT
+    if isinstance(value, dict):
+        if isinstance(value, DuplicateKeys):
+            problems.append(f"{_short(path)}: repeated keys {list(value.duplicates)}, the last value of each kept")
+        cleaned = {}
+        for key, item in value.items():
+            safe_key = _storable(key, path, depth, problems) if isinstance(key, str) else key
+            cleaned[safe_key] = _storable(item, f"{path}/{safe_key}", depth + 1, problems)
+        return cleaned
+    if isinstance(value, list):
+        return [_storable(item, f"{path}/{n}", depth + 1, problems) for n, item in enumerate(value)]
+    return value
 
 
 class PayloadValidator:
@@ -97,8 +181,8 @@ def build_envelope(
     second look (for example a time that could not be read); they make the row
     ``warning`` instead of ``valid``.
     """
-    raw_data = wrap_payload(payload)
-    problems = validator.errors(raw_data) if validator is not None else []
+    raw_data, problems = storable(wrap_payload(payload))
+    problems += validator.errors(raw_data) if validator is not None else []
     notes = list(warnings)
     if problems:
         status, message = INVALID, "; ".join(problems)
@@ -109,7 +193,7 @@ def build_envelope(
     if message is not None and len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     return {
-        "raw_id": str(raw_id),
+        "raw_id": _escape_text(str(raw_id)),
         "raw_hash": payload_hash(raw_data),
         "source": source,
         "raw_data": raw_data,

@@ -96,7 +96,7 @@ class BronzeFileStream(BronzeStream):
             self.report_problem(error, "the rest still lands; it will be read again on the next run")
         return found
 
-    def report_problem(self, error: FileFormatError, consequence: str) -> None:
+    def report_problem(self, error: Exception, consequence: str) -> None:
         """Log a broken file now; the tap fails the run once everything else has landed."""
         self.logger.error("%s: %s (%s)", self.name, error, consequence)
         problems = getattr(self._tap, "problems", None)
@@ -130,7 +130,11 @@ class BronzeFileStream(BronzeStream):
                                 "what it holds lands; replace it with a complete copy")
         for source in sources:
             before = _remembered(done.get(source.relative_path))
-            now = fingerprint(source, before.get("bytes") if self.appendable else None)
+            try:
+                now = fingerprint(source, before.get("bytes") if self.appendable else None)
+            except (FileFormatError, OSError) as exc:  # too big, or gone since the listing
+                self.report_problem(exc, "the file will be read again on the next run")
+                continue
             if before.get("sha256") == now.sha256:
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
                 continue
@@ -143,7 +147,7 @@ class BronzeFileStream(BronzeStream):
             try:
                 for item in self.read_items(source, resume):
                     yield self._file_record(source, item, lineage)
-            except FileFormatError as exc:
+            except (FileFormatError, OSError) as exc:
                 self.report_problem(exc, "the rows before it landed; the file will be read "
                                          "again on the next run")
                 continue

@@ -4,7 +4,9 @@ Exports are big (an Apple Health export is gigabytes) and arrive as a zip or
 an unpacked folder. So:
 
 - a zip is read in place, member by member, never extracted (no zip-slip, no
-  temporary copies);
+  temporary copies); a member that decompresses to more than
+  ``max_member_bytes()`` (a zip bomb) is refused with a clear error, by its
+  declared size before reading and by the bytes actually read while reading;
 - files are matched by pattern anywhere below the root, because exports nest
   their folders under names that vary (a UUID folder, an account id);
 - a file's sha256 is computed streaming and kept in state, so an unchanged
@@ -22,6 +24,7 @@ import csv
 import fnmatch
 import hashlib
 import json
+import os
 import struct
 import zipfile
 import zlib
@@ -32,6 +35,16 @@ from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
 import ijson
+
+
+#: Largest decompressed zip member read, unless ``BRONZE_MAX_MEMBER_BYTES`` says otherwise.
+#: Generous: an Apple Health export.xml of a decade is a few GB.
+DEFAULT_MAX_MEMBER_BYTES = 16 * 1024**3
+
+
+def max_member_bytes() -> int:
+    """The zip member size cap (``BRONZE_MAX_MEMBER_BYTES`` in the environment, else 16 GiB)."""
+    return int(os.environ.get("BRONZE_MAX_MEMBER_BYTES") or DEFAULT_MAX_MEMBER_BYTES)
 
 
 class FileFormatError(ValueError):
@@ -130,10 +143,16 @@ def _zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
 
     def opener(name: str) -> Callable[[], IO[bytes]]:
         def _open() -> IO[bytes]:
+            cap = max_member_bytes()
+            where = f"{archive}!{name}"
             zf = zipfile.ZipFile(archive)
+            info = zf.getinfo(name)
+            if info.file_size > cap:
+                zf.close()
+                raise FileFormatError(where, None, _too_big(f"declares {info.file_size} bytes", cap))
             member = zf.open(name)
             member._bronze_zip = zf  # keep the archive open as long as the member
-            return member
+            return _CappedReader(member, cap, where)
         return _open
 
     return sorted(
@@ -283,6 +302,41 @@ class _MemberStream:
         self.close()
 
 
+def _too_big(what: str, cap: int) -> str:
+    return (f"zip member {what} decompressed, more than the cap of {cap} bytes (a zip bomb?); "
+            "not read. Raise BRONZE_MAX_MEMBER_BYTES if the file is genuine")
+
+
+class _CappedReader:
+    """A zip member that refuses to decompress past the cap, whatever its header claims."""
+
+    def __init__(self, member: IO[bytes], cap: int, where: str):
+        self._member, self._cap, self._where, self._read = member, cap, where, 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self._cap + 1 - self._read  # one byte past the cap proves it is exceeded
+        try:
+            chunk = self._member.read(room if size is None or size < 0 else min(size, room))
+        except zipfile.BadZipFile as exc:  # a bad CRC: a corrupt member, or a header that lied
+            raise FileFormatError(self._where, None, f"corrupt zip member ({exc})") from None
+        self._read += len(chunk)
+        if self._read > self._cap:
+            raise FileFormatError(self._where, None, _too_big(f"reached {self._read} bytes", self._cap))
+        return chunk
+
+    def close(self) -> None:
+        archive = getattr(self._member, "_bronze_zip", None)
+        self._member.close()
+        if archive is not None:
+            archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _matches(relative: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(relative, p) for p in patterns)
 
@@ -357,7 +411,7 @@ def _decoded_lines(raw: IO[bytes], path: str, first_line: int,
     escaped as ``\\xNN`` and recorded in ``defects`` under their line number.
     """
     number = first_line - 1
-    for number, chunk in enumerate(raw, start=first_line):
+    for number, chunk in enumerate(_byte_lines(raw), start=first_line):
         if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]  # a UTF-8 byte order mark is not data
         try:
@@ -372,17 +426,37 @@ def _decoded_lines(raw: IO[bytes], path: str, first_line: int,
         yield number, text
 
 
+def _byte_lines(raw: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Lines (with their ``\n``) from any reader that has ``read``: plain files,
+    zip members behind a size cap, members salvaged from a truncated zip."""
+    pending = b""
+    for chunk in iter(lambda: raw.read(chunk_size), b""):
+        pending += chunk
+        start = 0
+        while (end := pending.find(b"\n", start)) >= 0:
+            yield pending[start:end + 1]
+            start = end + 1
+        pending = pending[start:]
+    if pending:
+        yield pending
+
+
 def _open_at(source: SourceFile, resume: ResumePoint | None) -> IO[bytes]:
     handle = source.open()
     if resume is not None:
-        handle.seek(resume.offset)
+        if hasattr(handle, "seek") and getattr(handle, "seekable", lambda: False)():
+            handle.seek(resume.offset)
+        else:  # a stream that cannot seek: skip the part already read
+            left = resume.offset
+            while left > 0 and (chunk := handle.read(min(left, 1 << 20))):
+                left -= len(chunk)
     return handle
 
 
 def csv_header(source: SourceFile) -> list[str]:
     """The header row of a CSV file (its first line); empty if the file is empty."""
     with source.open() as raw:
-        first = raw.readline()
+        first = next(_byte_lines(raw, 1 << 16), b"")
     if first.startswith(b"\xef\xbb\xbf"):
         first = first[3:]
     text = first.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")

@@ -10,6 +10,13 @@ paths verbatim. Here:
 - 401/403 are fatal with a message naming the setting to fix (a tap may first
   try to refresh its token through ``on_unauthorized``);
 - a 2xx whose body is not JSON (an HTML error page, a cut-off body) is retried;
+- bodies are parsed as UTF-8 JSON keeping what the envelope must flag: invalid
+  UTF-8 survives as lone surrogates (``surrogateescape``), repeated keys are
+  recorded (``keep_duplicates``); the envelope then lands such payloads as
+  ``invalid`` with the reason instead of losing or silently changing them;
+- a paginator that hands out a page token it already gave in the same walk
+  (a ``next`` cursor that cycles) stops the stream with ``PaginationLoop``
+  instead of reading forever;
 - nothing that reaches a log line or an exception carries a secret.
 """
 
@@ -30,7 +37,9 @@ from singer_sdk import RESTStream
 from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.pagination import BaseHATEOASPaginator, JSONPathPaginator, SimpleHeaderPaginator
 
+from bronze_core.envelope import keep_duplicates
 from bronze_core.redact import redact_params, scrub
 from bronze_core.streams import BronzeStream
 
@@ -123,6 +132,60 @@ class NoAuth(requests.auth.AuthBase):
         return request
 
 
+class PaginationLoop(RuntimeError):
+    """The API sent a page token it had already sent in this walk."""
+
+
+def _token_key(token: Any) -> str:
+    try:
+        return json.dumps(token, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(token)
+
+
+def guard_loops(paginator, stream_name: str):
+    """Make ``paginator`` raise ``PaginationLoop`` when a page token comes back in one walk.
+
+    singer-sdk only notices a token equal to the one just before it; a cycle
+    (A, B, A, ...) would read forever. Idempotent, and a no-op for ``None``.
+    """
+    if paginator is None or getattr(paginator, "_bronze_seen", None) is not None:
+        return paginator
+    if isinstance(paginator, (JSONPathPaginator, BaseHATEOASPaginator, SimpleHeaderPaginator)):
+        # An empty page that still names a next page is not the end (singer-sdk stops there,
+        # silently dropping the rest). Offset/page-number paginators keep stopping at an
+        # empty page: for them it is the only end marker.
+        paginator.continue_if_empty = lambda response: True
+    seen = {_token_key(paginator.current_value)}
+    paginator._bronze_seen = seen
+    advance = paginator.advance
+
+    def guarded_advance(response):
+        advance(response)
+        if paginator.finished:
+            return
+        key = _token_key(paginator.current_value)
+        if key in seen:
+            raise PaginationLoop(
+                f"{stream_name}: the API sent page token {key[:80]} a second time in one walk "
+                f"(after {len(seen)} pages): a pagination loop. Stopping with an error instead of "
+                "reading forever; the pages before it landed, state was not advanced past them"
+            )
+        seen.add(key)
+
+    paginator.advance = guarded_advance
+    return paginator
+
+
+def _guarded(get_new_paginator):
+    def wrapper(self, *args, **kwargs):
+        return guard_loops(get_new_paginator(self, *args, **kwargs), self.name)
+
+    wrapper.__doc__ = get_new_paginator.__doc__
+    wrapper.__bronze_guarded__ = True
+    return wrapper
+
+
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
 
@@ -181,11 +244,34 @@ def retry_waits(base: float, cap: float, wait_on_429: float | None = None):
         exc = yield delay
 
 
+def parse_json_body(content: bytes) -> Any:
+    """A JSON body (UTF-8, RFC 8259), keeping invalid bytes and repeated keys visible.
+
+    Invalid UTF-8 becomes lone surrogates rather than U+FFFD, so the envelope
+    can mark the payload instead of a silent substitution.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("utf-8", "surrogateescape")
+    return json.loads(text, object_pairs_hook=keep_duplicates)
+
+
 class BronzeRESTStream(BronzeStream, RESTStream):
     """A REST stream that emits bronze envelopes and behaves well on errors."""
 
     #: The setting a user must fix when the API rejects the credentials.
     auth_setting: str = "api_token"
+
+    def __init_subclass__(cls, **kwargs):
+        """Every tap's own ``get_new_paginator`` gets the loop guard, without the tap asking."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("get_new_paginator")
+        if own is not None and not getattr(own, "__bronze_guarded__", False):
+            cls.get_new_paginator = _guarded(own)
+
+    def get_new_paginator(self):
+        return guard_loops(super().get_new_paginator(), self.name)
     #: JSONPath of the payloads inside a response body.
     records_jsonpath = "$[*]"
 
@@ -316,8 +402,13 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             raise FatalAPIError(self.response_error_message(response))
         if status != 204 and response.content:
             try:
-                response._bronze_json = response.json()  # parsed once, reused below
-            except (ValueError, json.JSONDecodeError):
+                response._bronze_json = parse_json_body(response.content)  # parsed once, reused below
+            except RecursionError:
+                raise RetriableAPIError(
+                    self.response_error_message(response, "answered with JSON nested too deeply to parse"),
+                    response,
+                ) from None
+            except ValueError:
                 raise RetriableAPIError(
                     self.response_error_message(response, "answered with a body that is not JSON"),
                     response,

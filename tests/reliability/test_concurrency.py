@@ -1,0 +1,69 @@
+"""Two runs of the same job at once.
+
+Meltano itself guards this: `meltano run` records each pipeline as a running
+job in its system database and refuses to start a pipeline whose state id
+already has a live running job ("Another '<state id>' pipeline is already
+running ... or ignore this check using the '--force' option"), before it
+writes anything under `.meltano/run/<plugin>/` or reads state. These tests
+prove that guard holds for our pipelines and that bronze and state stay exact,
+including when both runs are started in the same instant (where the check
+and the job record race), which the (raw_id, raw_hash) primary key of every
+bronze table keeps from doubling rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.reliability.cases import API_TAPS
+from tests.reliability.helpers import assert_exact, run
+from tests.reliability.processes import start
+
+HUBSPOT = next(t for t in API_TAPS if t.name == "tap-hubspot")
+STATE_ID = "dev:tap-hubspot-to-target-postgres"
+OBJECTS = {"hubspot__contacts", "hubspot__companies", "hubspot__meetings"}
+
+
+def start_run(meltano, fake):
+    return start(meltano, "run", HUBSPOT.name, "target-postgres",
+                 extra_env=HUBSPOT.env(fake, request_timeout=300))
+
+
+def bookmarks(meltano) -> dict:
+    out = meltano.run("state", "get", STATE_ID).stdout
+    return json.loads(out[out.index("{"):])["singer_state"]["bookmarks"]
+
+
+def test_second_run_while_the_first_runs_is_refused_clearly(meltano):
+    with HUBSPOT.make_fake() as fake:
+        fake.inject("hold", path_contains="/companies/search")
+        first = start_run(meltano, fake)
+        assert fake.held.wait(240), "the first run never reached the held request"
+        second = start_run(meltano, fake)
+        out, err = second.communicate(timeout=300)
+        assert second.returncode != 0
+        assert "already running" in out + err, (out + err)[-3000:]
+        fake.release()
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 0, (out + err)[-3000:]
+        assert_exact(meltano, HUBSPOT, fake)
+        assert set(bookmarks(meltano)) == OBJECTS
+
+
+def test_two_runs_started_in_the_same_instant_stay_exact(meltano):
+    # A system database that exists already, as in any project past its first run (two
+    # first-ever commands racing to create it fail on Meltano's own migration instead).
+    meltano.run("state", "list")
+    with HUBSPOT.make_fake() as fake:
+        runs = [start_run(meltano, fake), start_run(meltano, fake)]
+        outcomes = [(r.wait(timeout=300), r) for r in runs]
+        codes = sorted(code for code, _ in outcomes)
+        assert codes[0] == 0, "neither run succeeded"
+        for code, process in outcomes:
+            if code != 0:
+                text = process.stdout.read() + process.stderr.read()
+                assert "already running" in text, text[-3000:]
+        assert_exact(meltano, HUBSPOT, fake)
+        assert set(bookmarks(meltano)) == OBJECTS
+        run(meltano, HUBSPOT, fake, check=True)  # and the next ordinary run is exact too
+        assert_exact(meltano, HUBSPOT, fake)
