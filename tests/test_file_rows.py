@@ -106,3 +106,17 @@ def test_a_last_line_without_newline_is_not_resumed_mid_line(tmp_path):
     path.write_bytes(b"Id,Value\n1,ab\n")
     now = fingerprint(source, prefix_size=first.size)
     assert now.prefix_sha256 == first.sha256 and not now.prefix_ends_line
+
+
+def test_a_file_being_written_is_read_only_up_to_what_was_checksummed(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_bytes(b"Id,Value\n1,a\n")
+    (source,) = list_files(tmp_path, ["h.csv"])
+    mtime = source.mtime_ns()
+    seen = fingerprint(source)
+    with open(path, "ab") as handle:  # a writer appends half a row after the checksum
+        handle.write(b"2,b\n3,")
+    rows = list(iter_csv_rows(source.bounded(seen.size)))
+    assert [r.payload for r in rows] == [{"Id": "1", "Value": "a"}]
+    assert source.changed_since(seen.size, mtime), "the stream must not mark it done"
+    assert not list_files(tmp_path, ["h.csv"])[0].changed_since(path.stat().st_size, path.stat().st_mtime_ns)

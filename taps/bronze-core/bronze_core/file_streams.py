@@ -130,6 +130,7 @@ class BronzeFileStream(BronzeStream):
                                 "what it holds lands; replace it with a complete copy")
         for source in sources:
             before = _remembered(done.get(source.relative_path))
+            mtime = source.mtime_ns()
             try:
                 now = fingerprint(source, before.get("bytes") if self.appendable else None)
             except (FileFormatError, OSError) as exc:  # too big, or gone since the listing
@@ -145,13 +146,17 @@ class BronzeFileStream(BronzeStream):
             lineage = {"file": source.relative_path, "archive": source.root,
                        "file_sha256": now.sha256}
             try:
-                for item in self.read_items(source, resume):
+                for item in self.read_items(source.bounded(now.size), resume):
                     yield self._file_record(source, item, lineage)
             except (FileFormatError, OSError) as exc:
                 self.report_problem(exc, "the rows before it landed; the file will be read "
                                          "again on the next run")
                 continue
-            if not damage:
+            if source.changed_since(now.size, mtime):
+                self.logger.warning("%s: %s changed while it was read (still being written?); "
+                                    "what was read landed, the file will be read again on the "
+                                    "next run", self.name, source.display_path)
+            elif not damage:
                 done[source.relative_path] = now.as_state()
 
     def _file_record(self, source: SourceFile, item: Any, lineage: dict) -> dict:

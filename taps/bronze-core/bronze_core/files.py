@@ -66,6 +66,30 @@ class SourceFile:
     root: str
     size: int
     _open: Callable[[], IO[bytes]]
+    #: The file on disk, for a plain file (None for a zip member).
+    local_path: Path | None = None
+
+    def changed_since(self, size: int, mtime_ns: int | None) -> bool:
+        """Whether a plain file is no longer the size (or age) it had: still being written."""
+        if self.local_path is None:
+            return False
+        try:
+            stat = self.local_path.stat()
+        except OSError:
+            return True
+        return stat.st_size != size or (mtime_ns is not None and stat.st_mtime_ns != mtime_ns)
+
+    def mtime_ns(self) -> int | None:
+        try:
+            return self.local_path.stat().st_mtime_ns if self.local_path else None
+        except OSError:
+            return None
+
+    def bounded(self, size: int) -> "SourceFile":
+        """The same file, read only up to ``size`` bytes: what was checksummed, not what a
+        writer appended since."""
+        return SourceFile(self.relative_path, self.root, size,
+                          lambda: _Bounded(self._open(), size), self.local_path)
 
     @property
     def display_path(self) -> str:
@@ -119,7 +143,7 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
             found.extend(_nested_zip_members(root, path, relative, patterns, problems))
         elif _matches(relative, patterns):
             found.append(SourceFile(relative, str(root), path.stat().st_size,
-                                    lambda p=path: open(p, "rb")))
+                                    lambda p=path: open(p, "rb"), path))
     return sorted(found, key=lambda f: f.relative_path)
 
 
@@ -329,6 +353,29 @@ class _CappedReader:
         self._member.close()
         if archive is not None:
             archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Bounded:
+    """A reader that stops after ``limit`` bytes."""
+
+    def __init__(self, raw: IO[bytes], limit: int):
+        self._raw, self._left = raw, limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        chunk = self._raw.read(self._left if size is None or size < 0 else min(size, self._left))
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._raw.close()
 
     def __enter__(self):
         return self
