@@ -44,8 +44,8 @@ def test_a_file_that_vanishes_after_listing_is_reported_and_the_rest_lands(tmp_p
     folder = write(tmp_path / "export", days=10)
     listed = file_streams.list_files
 
-    def list_then_vanish(root, patterns):
-        found = listed(root, patterns)
+    def list_then_vanish(root, patterns, **options):
+        found = listed(root, patterns, **options)
         (folder / found[0].relative_path).unlink()
         return found
 
