@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import dbctl  # noqa: E402
 
 DEFAULT_HOURS = {"garmin": 12, "toggl": 48, "openmeteo": 48, "hubspot": 48, "hidrate": 48,
-                 "notion": 24 * 14, "airtable": 24 * 14}
+                 "notion": 24 * 14, "airtable": 24 * 14, "apple_health": 48}
 FALLBACK_HOURS = 48
 UTC = dt.timezone.utc
 
@@ -78,7 +78,8 @@ def _utc(value) -> dt.datetime | None:
 
 def runs_of(source: str, runs: dict[str, dict]) -> list[dict]:
     """Runs of any tap of the source (tap-garmin, tap-garmin-export...), newest first."""
-    mine = [r for job, r in runs.items() if f":tap-{source}-to-" in job or f":tap-{source}-" in job]
+    tap = "tap-" + source.replace("_", "-")  # source apple_health is run by tap-apple-health
+    mine = [r for job, r in runs.items() if f":{tap}-to-" in job or f":{tap}-" in job]
     return sorted(mine, key=lambda r: r["started_at"] or dt.datetime.min.replace(tzinfo=UTC), reverse=True)
 
 

@@ -103,3 +103,11 @@ def test_health_and_metrics_endpoint(fresh_db, tmp_path, monkeypatch):
         assert down.value.code == 503
     finally:
         server.shutdown()
+
+
+def test_a_source_with_an_underscore_finds_its_tap_runs():
+    import status
+
+    runs = {"dev:tap-apple-health-to-target-postgres": {"state": "SUCCESS", "started_at": None},
+            "dev:tap-garmin-to-target-postgres": {"state": "FAILED", "started_at": None}}
+    assert status.runs_of("apple_health", runs) == [{"state": "SUCCESS", "started_at": None}]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from singer_sdk.testing import get_tap_test_class
 
-from tap_apple_health.streams import element_payload
+from tap_apple_health.client import element_payload
 from tap_apple_health.tap import TapAppleHealth
 from tests.fakes.apple_health_export import expected_counts, write_export
 from tests.tap_runner import records, run_tap

@@ -1,0 +1,58 @@
+"""What every Apple Health export stream shares: where the export is, how an element becomes JSON.
+
+All streams read the same file (``apple_health_export/export.xml`` in the zip, in
+the unpacked folder, or handed over bare), each picking its own elements while
+the parser streams past the rest. Every attribute and child the XML has is
+kept (see ``element_payload``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from bronze_core.file_streams import BronzeFileStream
+from bronze_core.files import iter_xml_elements
+from bronze_core.timestamps import parse_timestamp
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+#: ``export.xml`` at any depth (zip or folder), or the bare file; never ``export_cda.xml``.
+EXPORT_PATTERNS = ("export.xml", "*/export.xml")
+
+
+def element_payload(element: Element) -> dict[str, Any]:
+    """An element as JSON: its attributes as keys, its children as lists under their tag.
+
+    Attribute values stay the strings the XML has (``"72"`` stays ``"72"``:
+    bronze keeps what the source wrote). Children keep their order, so
+    repeated ``MetadataEntry`` keys or beat lists survive as they are. Text,
+    which Apple's export does not use, is kept under ``"#text"`` if present.
+    """
+    payload: dict[str, Any] = dict(element.attrib)
+    for child in element:
+        payload.setdefault(child.tag, []).append(element_payload(child))
+    text = (element.text or "").strip()
+    if text:
+        payload["#text"] = element.text
+    return payload
+
+
+class AppleHealthStream(BronzeFileStream):
+    """Reads one element kind from the export named by ``export_path``."""
+
+    source = "apple_health"
+    schemas_dir = SCHEMAS_DIR
+    file_patterns = EXPORT_PATTERNS
+    #: The XML element this stream turns into rows.
+    tag: str = ""
+
+    def files_root(self) -> Path:
+        return Path(self.config["export_path"]).expanduser()
+
+    def read_items(self, source, resume=None):
+        for line, element in iter_xml_elements(source, (self.tag,)):
+            yield {"line": line}, element_payload(element)
+
+    def payload_time(self, payload):
+        return parse_timestamp(payload.get("startDate"))
