@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install up down db-status status crontab demo test clean about
+.PHONY: help install up down db-status status crontab demo test bench clean about
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ demo: up ## Run every source end to end against local fakes and samples, then co
 
 test: install ## Run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 1000000 --repeat 3')
+	bench/run $(BENCH_ARGS)
 
 about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-garmin --about --format=markdown
