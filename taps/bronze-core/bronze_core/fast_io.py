@@ -1,4 +1,4 @@
-"""A faster Singer message writer for bronze taps.
+"""Faster JSON for bronze messages: the taps' message writer, the loader's JSON columns.
 
 singer-sdk's default writer serialises every message with simplejson (with
 ``use_decimal``) and flushes stdout after every message: at a million rows
@@ -21,7 +21,7 @@ from singer_sdk.singerlib.encoding.base import SingerMessageType
 from singer_sdk.singerlib.encoding.simple import SimpleSingerWriter
 from singer_sdk.singerlib.json import serialize_json
 
-_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+_encoder = json.JSONEncoder(allow_nan=False, separators=(",", ":"),
                             default=lambda value: _encode_special(value))
 
 
@@ -35,8 +35,12 @@ def _encode_special(value):
     raise _NotNative(type(value).__name__)
 
 
-def dumps(message: dict) -> str:
-    """One Singer message as a JSON line body, exactly as the SDK would mean it."""
+def dumps(message) -> str:
+    """JSON text of a message or payload, meaning exactly what the SDK's serialiser writes.
+
+    (A ``Decimal``, which singer-sdk's reader makes of every JSON float, or a
+    NaN takes the SDK's slower path.)
+    """
     try:
         return _encoder.encode(message)
     except (_NotNative, ValueError):

@@ -32,11 +32,11 @@ from pathlib import Path
 
 from psycopg import sql
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib.json import serialize_json
 from sqlalchemy import text
 from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
 
+from bronze_core.fast_io import dumps as serialize_json
 from bronze_core.pgsettings import connection_settings
 
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
