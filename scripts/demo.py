@@ -28,7 +28,8 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
             "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
             "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres",
-            "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres"]
+            "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres",
+            "tap-wearable-csv", "target-postgres"]
 FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate", "hubspot")
 DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
                {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
@@ -105,6 +106,7 @@ def main() -> None:
               f"server ({urls['hidrate']})")
         print(f"  hubspot        CRM objects shaped like HubSpot's v3 search API, from a local fake "
               f"server ({urls['hubspot']})")
+        print("  wearable csv   the bundled Fitabase-format sample in samples/wearable-csv")
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -133,6 +135,7 @@ def main() -> None:
             "TAP_HIDRATE_CLIENT_KEY": "fake-hidrate-client-key",
             "TAP_HUBSPOT_API_URL": urls["hubspot"],
             "TAP_HUBSPOT_API_TOKEN": "pat-na1-fake-hubspot-token",
+            "TAP_WEARABLE_CSV_DATA_DIR": str(ROOT / "samples" / "wearable-csv"),
         }
         result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", "--full-refresh", *DEMO_RUN], cwd=ROOT, env=env)
         if result.returncode != 0:

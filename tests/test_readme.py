@@ -15,7 +15,8 @@ def settings_table(executable: str) -> str:
     return about[start:].split("\n\n", 1)[0].strip()
 
 
-@pytest.mark.parametrize("tap", ["tap-garmin", "tap-toggl", "tap-notion", "tap-airtable", "tap-openmeteo", "tap-hidrate", "tap-hubspot"])
+@pytest.mark.parametrize("tap", ["tap-garmin", "tap-toggl", "tap-notion", "tap-airtable", "tap-openmeteo", "tap-hidrate", "tap-hubspot",
+                                 "tap-wearable-csv"])
 def test_readme_lists_every_setting(tap):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert settings_table(tap) in readme, f"README's {tap} settings table is stale: paste `make about` output"

@@ -77,14 +77,29 @@ class BronzeFileStream(BronzeStream):
     replication_key = None
     #: Line-based formats can continue an appended file where it stopped.
     appendable = False
+    #: Also search zips dropped in a folder root (a broken one is reported, the rest read).
+    nested_zips = False
 
     def files_root(self) -> Path:
         """The folder or zip to search; taps say which setting holds it."""
         raise NotImplementedError
 
     def list_sources(self) -> list[SourceFile]:
-        """The files this stream reads; taps may filter or report others."""
-        return list_files(self.files_root(), self.file_patterns)
+        """The files this stream reads; broken zips in a drop folder are reported, not fatal."""
+        broken: list[FileFormatError] = []
+        found = list_files(self.files_root(), self.file_patterns,
+                           nested_zips=self.nested_zips, problems=broken)
+        for error in broken:
+            self.report_problem(error)
+        return found
+
+    def report_problem(self, error: FileFormatError) -> None:
+        """Log a file that could not be read and fail the run once everything else landed."""
+        self.logger.error("%s: %s (the rest still lands; the file will be read again on the "
+                          "next run)", self.name, error)
+        problems = getattr(self._tap, "problems", None)
+        if problems is not None and str(error) not in problems:
+            problems.append(str(error))
 
     def read_items(self, source: SourceFile,
                    resume: ResumePoint | None = None) -> Iterable[tuple[dict[str, Any], Any]]:
@@ -118,11 +133,7 @@ class BronzeFileStream(BronzeStream):
                 for item in self.read_items(source, resume):
                     yield self._file_record(source, item, lineage)
             except FileFormatError as exc:
-                self.logger.error("%s: %s (the rows before it landed; the file will be read "
-                                  "again on the next run)", self.name, exc)
-                problems = getattr(self._tap, "problems", None)
-                if problems is not None:
-                    problems.append(str(exc))
+                self.report_problem(exc)
                 continue
             done[source.relative_path] = now.as_state()
 

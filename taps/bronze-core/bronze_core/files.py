@@ -64,12 +64,18 @@ class SourceFile:
         return digest.hexdigest()
 
 
-def list_files(root: str | Path, patterns: Sequence[str]) -> list[SourceFile]:
+def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool = False,
+               problems: list[FileFormatError] | None = None) -> list[SourceFile]:
     """Files below ``root`` (a folder or a .zip) whose relative path matches a pattern.
 
     Patterns are ``fnmatch`` patterns on the "/"-separated relative path, where
     ``*`` also crosses folders: ``*DI-Connect-Wellness/*_sleepData.json``.
     Sorted by relative path so runs read files in the same order.
+
+    With ``nested_zips``, zips dropped in a folder are searched too (their
+    members' relative paths read ``sub/export.zip!/member``); a broken one is
+    added to ``problems`` (or raised when no list is given) and the rest is
+    still listed.
     """
     root = Path(root).expanduser()
     if not root.exists():
@@ -80,12 +86,29 @@ def list_files(root: str | Path, patterns: Sequence[str]) -> list[SourceFile]:
         return _zip_members(root, patterns)
     found = []
     for path in root.rglob("*"):
-        if path.is_file():
-            relative = path.relative_to(root).as_posix()
-            if _matches(relative, patterns):
-                found.append(SourceFile(relative, str(root), path.stat().st_size,
-                                        lambda p=path: open(p, "rb")))
+        if not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if nested_zips and path.suffix.lower() == ".zip":
+            found.extend(_nested_zip_members(root, path, relative, patterns, problems))
+        elif _matches(relative, patterns):
+            found.append(SourceFile(relative, str(root), path.stat().st_size,
+                                    lambda p=path: open(p, "rb")))
     return sorted(found, key=lambda f: f.relative_path)
+
+
+def _nested_zip_members(root: Path, path: Path, relative: str, patterns: Sequence[str],
+                        problems: list[FileFormatError] | None) -> list[SourceFile]:
+    if not zipfile.is_zipfile(path):
+        error = FileFormatError(str(path), None, "not a zip archive (or a truncated one)")
+        if problems is None:
+            raise error
+        problems.append(error)
+        return []
+    prefix = f"{relative}!/"
+    members = _zip_members(path, [pattern for p in patterns
+                                  for pattern in (p, p.removeprefix("*/"))])
+    return [SourceFile(prefix + m.relative_path, str(root), m.size, m._open) for m in members]
 
 
 def _zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:

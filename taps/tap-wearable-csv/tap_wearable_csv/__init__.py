@@ -1,0 +1,1 @@
+"""tap-wearable-csv: Fitbit history from CSV exports in the Fitabase format."""

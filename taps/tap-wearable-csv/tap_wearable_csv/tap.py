@@ -1,0 +1,58 @@
+"""tap-wearable-csv: Fitbit history from CSV exports (the Fitabase format), from a drop folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from singer_sdk import typing as th
+
+from bronze_core.files import list_files
+from bronze_core.tap import BronzeTap
+from tap_wearable_csv.streams import STREAM_TYPES
+
+
+class TapWearableCsv(BronzeTap):
+    """Every ``*_merged.csv`` of a Fitabase-style export found below ``data_dir``, one stream per file kind."""
+
+    name = "tap-wearable-csv"
+    package_name = "tap-wearable-csv"
+    stream_types = STREAM_TYPES
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("data_dir", th.StringType, default="data",
+                    description="The drop folder (or one .zip) holding the export's CSV files at "
+                                "any depth; zips dropped in the folder are read in place too."),
+        th.Property("timezone", th.StringType, default="UTC",
+                    description="IANA zone the export's zone-less times are read in for "
+                                "`source_timestamp` (the original text stays in `raw_data`)."),
+    ).to_dict()
+
+    def sync_all(self) -> None:
+        self._check_settings()
+        self._report_unknown_files()
+        super().sync_all()
+
+    def _check_settings(self) -> None:
+        root = Path(self.config["data_dir"]).expanduser()
+        if not root.exists():
+            raise SystemExit(f"{self.name}: data_dir {str(root)!r} does not exist "
+                             "(setting data_dir, TAP_WEARABLE_CSV_DATA_DIR)")
+        try:
+            ZoneInfo(self.config["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SystemExit(f"{self.name}: timezone {self.config['timezone']!r} is not an IANA "
+                             "time zone name (setting timezone), e.g. Europe/Berlin") from None
+
+    def _report_unknown_files(self) -> None:
+        """A CSV the tap does not know is named in the log and left alone, never guessed at."""
+        known = {stream.file_name for stream in STREAM_TYPES}
+        for source in list_files(self.config["data_dir"], ["*.csv", "*.CSV"], nested_zips=True,
+                                 problems=[]):
+            if source.relative_path.rsplit("/", 1)[-1] not in known:
+                self.logger.warning("%s: %s is not a known export file; skipped (known: %s)",
+                                    self.name, source.display_path, ", ".join(sorted(known)))
+
+
+if __name__ == "__main__":
+    TapWearableCsv.cli()

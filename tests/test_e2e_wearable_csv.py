@@ -1,0 +1,100 @@
+"""tap-wearable-csv end to end: real `meltano run` into real PostgreSQL."""
+
+from __future__ import annotations
+
+import zipfile
+
+from tests.fakes.fitabase_export import write_drop
+
+STATE_ID = "dev:tap-wearable-csv-to-target-postgres"
+
+
+def run(meltano, folder, check=True):
+    return meltano.run("run", "tap-wearable-csv", "target-postgres", check=check,
+                       extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(folder)})
+
+
+def counts(meltano):
+    tables = meltano.query("SELECT table_name FROM information_schema.tables "
+                           "WHERE table_schema = 'bronze' AND table_name LIKE %s", "wearable\\_\\_%")
+    return {name.split("__")[1]: meltano.query(f'SELECT count(*) FROM bronze."{name}"')[0][0]
+            for (name,) in tables}
+
+
+def test_lands_once_then_unchanged_files_land_nothing(meltano, tmp_path):
+    expected = write_drop(tmp_path / "drop")
+    first = run(meltano, tmp_path / "drop")
+    assert counts(meltano) == expected  # the sleepDay duplicates landed once
+    assert "notes_from_my_doctor.csv is not a known export file" in first.stderr
+    (invalid,) = meltano.query("SELECT count(*) FROM bronze.wearable__sleep_day "
+                               "WHERE validation_status <> 'valid'")[0]
+    assert invalid == 0
+    (meta,) = meltano.query("SELECT metadata FROM bronze.wearable__heartrate_seconds "
+                            "ORDER BY (metadata->>'line')::int LIMIT 1")[0]
+    assert meta["file"].endswith("heartrate_seconds_merged.csv") and meta["line"] == 2
+
+    before = meltano.query("SELECT max(ingested_at) FROM bronze.wearable__heartrate_seconds")
+    second = run(meltano, tmp_path / "drop")
+    assert counts(meltano) == expected
+    assert second.stderr.count("unchanged, skipped") == sum(1 for _ in (tmp_path / "drop").rglob("*_merged.csv"))
+    assert "records (0 invalid" in second.stderr and " reading " not in second.stderr
+    assert meltano.query("SELECT max(ingested_at) FROM bronze.wearable__heartrate_seconds") == before
+
+
+def test_appended_rows_land_alone_read_from_where_the_file_ended(meltano, tmp_path):
+    expected = write_drop(tmp_path / "drop")
+    run(meltano, tmp_path / "drop")
+    (path,) = (tmp_path / "drop").rglob("heartrate_seconds_merged.csv")
+    lines = path.read_bytes().count(b"\n")
+    with open(path, "ab") as handle:
+        handle.write(b"4020332650,5/12/2016 11:59:50 PM,61\r\n4020332650,5/12/2016 11:59:55 PM,62\r\n")
+    result = run(meltano, tmp_path / "drop")
+    assert f"from line {lines + 1} (appended)" in result.stderr
+    assert "wearable__heartrate_seconds: 2 records" in result.stderr
+    assert counts(meltano)["heartrate_seconds"] == expected["heartrate_seconds"] + 2
+    new = meltano.query("SELECT raw_id, metadata->>'line' FROM bronze.wearable__heartrate_seconds "
+                        "WHERE raw_id LIKE %s ORDER BY 2", "4020332650|5/12/2016 11:59:5%")
+    assert [line for _, line in new] == [str(lines + 1), str(lines + 2)]
+
+
+def test_edited_row_lands_as_new_version_and_the_rest_are_no_ops(meltano, tmp_path):
+    expected = write_drop(tmp_path / "drop")
+    run(meltano, tmp_path / "drop")
+    (path,) = (tmp_path / "drop").rglob("dailyActivity_merged.csv")
+    lines = path.read_text().splitlines(keepends=True)
+    fields = lines[1].split(",")
+    fields[2] = "12345"  # TotalSteps corrected by hand
+    lines[1] = ",".join(fields)
+    path.write_text("".join(lines))
+    run(meltano, tmp_path / "drop")
+    assert counts(meltano)["daily_activity"] == expected["daily_activity"] + 1
+    versions = meltano.query("SELECT raw_data->>'TotalSteps' FROM bronze.wearable__daily_activity "
+                             "WHERE raw_id = %s ORDER BY ingested_at", f"{fields[0]}|{fields[1]}")
+    assert len(versions) == 2 and versions[-1][0] == "12345"
+
+
+def test_broken_zip_and_bad_rows_are_reported_while_the_rest_lands(meltano, tmp_path):
+    drop = tmp_path / "drop"
+    expected = write_drop(drop / "unpacked")
+    good = tmp_path / "more.zip"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("export/dailySteps_merged.csv", "Id,ActivityDay,StepTotal\r\n"
+                    "8877689391,5/13/2016,23014\r\n8877689391,5/14/2016,1,2\r\n")
+    (drop / "more.zip").write_bytes(good.read_bytes())
+    (drop / "older.zip").write_bytes(good.read_bytes()[:-40])  # truncated: no central directory
+
+    result = run(meltano, drop, check=False)
+    assert result.returncode != 0, "a broken file must fail the run"
+    assert f"{drop / 'older.zip'}: not a zip archive (or a truncated one)" in result.stderr
+    landed = counts(meltano)
+    assert landed["daily_activity"] == expected["daily_activity"]
+    assert landed["daily_steps"] == expected["daily_steps"] + 2
+    (status, reason), = meltano.query(
+        "SELECT validation_status, error_message FROM bronze.wearable__daily_steps "
+        "WHERE raw_id = '8877689391|5/14/2016'")
+    assert status == "invalid" and f"{drop / 'more.zip'}!/export/dailySteps_merged.csv, line 3: " \
+                                   "4 fields, the header has 3" in reason
+
+    (drop / "older.zip").unlink()
+    run(meltano, drop)  # fixed: the next ordinary run passes and lands nothing twice
+    assert counts(meltano) == landed
