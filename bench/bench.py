@@ -205,7 +205,7 @@ def records_file(url: str, data_dir: Path, tap: str, n: int, seed: int) -> Path:
 def stream_name(records: Path) -> str:
     with open(records, encoding="utf-8") as lines:
         first = json.loads(lines.readline())
-    return f"{first['source']}__{first['metadata']['stream'].split('__', 1)[1]}"
+    return first["metadata"]["stream"]
 
 
 def run_ours(url, data_dir, tap, table, repeat) -> dict:

@@ -99,6 +99,7 @@ def _singer(records: list[dict]) -> str:
 def _load(url: str, schema: str, fast: bool, messages: str, batch: int, tmp: Path) -> str:
     config = {"sqlalchemy_url": url, "default_target_schema": schema, "load_method": "upsert",
               "use_copy": True, "add_record_metadata": False, "validate_records": False,
+              "activate_version": False, "process_activate_version_messages": False,
               "batch_size_rows": batch, "fast_copy": fast}
     cfg = tmp / f"cfg-{schema}.json"
     cfg.write_text(json.dumps(config))
