@@ -36,6 +36,7 @@ import math
 import re
 from typing import Any, Iterable, Mapping
 
+import fastjsonschema
 from jsonschema import validators
 
 from bronze_core.hashing import payload_hash
@@ -133,16 +134,60 @@ def _storable(value: Any, path: str, depth: int, problems: list[str]) -> Any:
     return value
 
 
+#: Keywords whose meaning is the same in draft-07 (fastjsonschema) and 2020-12
+#: (jsonschema) for JSON-parsed values. ``enum``/``const`` are left out on
+#: purpose: fastjsonschema compares ``True == 1`` where jsonschema does not.
+_FAST_KEYWORDS = frozenset({
+    "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "type", "properties", "required", "additionalProperties", "items", "pattern",
+    "format", "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum",
+    "minProperties", "maxProperties",
+})
+
+
+def _fast_compatible(schema: Any) -> bool:
+    """Whether every keyword of ``schema`` (recursively) is in ``_FAST_KEYWORDS``."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or not set(schema) <= _FAST_KEYWORDS:
+        return False
+    if isinstance(schema.get("items", {}), list):  # tuple form differs between drafts
+        return False
+    children = list(schema.get("properties", {}).values())
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            children.append(schema[key])
+    return all(_fast_compatible(child) for child in children)
+
+
 class PayloadValidator:
-    """Checks payloads against one stream's JSON Schema and explains failures."""
+    """Checks payloads against one stream's JSON Schema and explains failures.
+
+    The common case, a valid payload, is decided by a compiled validator
+    (fastjsonschema, about ten times faster) when the schema uses only
+    keywords on which it agrees with jsonschema; formats are not asserted by
+    either. Anything it rejects is checked again by jsonschema, which alone
+    decides invalidity and writes the message, so the marking and wording of
+    invalid rows are jsonschema's.
+    """
 
     def __init__(self, schema: Mapping[str, Any]):
         cls = validators.validator_for(schema)
         cls.check_schema(schema)
         self._validator = cls(schema)
+        self._fast = None
+        if _fast_compatible(schema):
+            stripped = {k: v for k, v in schema.items() if k != "$schema"}
+            self._fast = fastjsonschema.compile(stripped, use_formats=False)
 
     def errors(self, payload: Any) -> list[str]:
         """Readable violations, most relevant first, or an empty list."""
+        if self._fast is not None:
+            try:
+                self._fast(payload)
+                return []
+            except fastjsonschema.JsonSchemaException:
+                pass
         found = sorted(self._validator.iter_errors(payload), key=_error_rank)
         return [_describe(error) for error in found[:MAX_REPORTED_ERRORS]] + (
             [f"... and {len(found) - MAX_REPORTED_ERRORS} more"]

@@ -10,6 +10,16 @@ command of the project does (``bronze_core.pgsettings``: ``DATABASE_URL``, else
 settings are given, and points ``postgresql://`` URLs at the psycopg 3 driver
 that ``use_copy`` needs.
 
+Fast path (``fast_copy``, on by default): a bronze stream has a fixed
+envelope, so its records skip target-postgres's per-record dict rebuilding,
+timestamp parsing and generic upsert. Each record becomes one row tuple; a
+full batch is COPYed into a temporary table and moved with
+``INSERT ... ON CONFLICT (raw_id, raw_hash) DO NOTHING``. Same tables, same
+key, same dedup as the stock upsert (whose UPDATE of an existing key is a
+no-op under the immutable-row trigger): the first landing of a key is kept.
+Streams that are not plain bronze envelopes, stream maps, record metadata or
+``validate_records`` take the stock path.
+
 Runs inside target-postgres's own virtualenv (``bronze-core[loader]``).
 """
 
@@ -20,10 +30,13 @@ import os
 import threading
 from pathlib import Path
 
+from psycopg import sql
+from singer_sdk.mapper import SameRecordTransform
 from sqlalchemy import text
 from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
 
+from bronze_core.fast_io import dumps as serialize_json
 from bronze_core.pgsettings import connection_settings
 
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
@@ -66,8 +79,69 @@ def apply_sql(connection, directory: Path) -> None:
             cursor.execute(path.read_text(encoding="utf-8"))
 
 
+#: The bronze envelope's columns, in COPY order (sql/001_bronze.sql, bronze_core.envelope).
+BRONZE_COLUMNS = ("raw_id", "raw_hash", "source", "raw_data", "source_timestamp",
+                  "validation_status", "error_message", "metadata")
+_JSON_COLUMNS = {"raw_data", "metadata"}
+
+
 class BronzeSink(PostgresSink):
-    """A PostgresSink whose table is created by ``bronze.ensure_table`` first."""
+    """A PostgresSink whose table is created by ``bronze.ensure_table`` first.
+
+    Bronze envelopes are loaded by COPY + ``INSERT ... ON CONFLICT DO NOTHING``
+    (see the module docstring) unless ``fast_copy`` is false.
+    """
+
+    @property
+    def fast(self) -> bool:
+        """Whether this stream's records are plain bronze envelopes to COPY."""
+        cached = getattr(self, "_fast", None)
+        if cached is None:
+            cached = self._fast = bool(
+                self.config.get("fast_copy", True)
+                and set(self.schema.get("properties", {})) == set(BRONZE_COLUMNS)
+                and list(self.key_properties or []) == ["raw_id", "raw_hash"])
+        return cached
+
+    def envelope_row(self, record: dict) -> tuple:
+        """One record as the tuple COPY writes; JSON columns serialised as the SDK does."""
+        try:
+            row = (record["raw_id"], record["raw_hash"], record.get("source"),
+                   serialize_json(record["raw_data"]), record.get("source_timestamp"),
+                   record.get("validation_status"), record.get("error_message"),
+                   None if record.get("metadata") is None else serialize_json(record["metadata"]))
+        except KeyError as missing:
+            raise ValueError(f"{self.stream_name}: record without {missing} is no bronze "
+                             "envelope") from None
+        if self.connector.sanitize_null_text_characters:
+            row = tuple(v.replace("\u0000", "\ufffd") if isinstance(v, str) else v for v in row)
+        return row
+
+    def process_record(self, record: dict, context: dict) -> None:
+        if not self.fast:
+            super().process_record(record, context)
+            return
+        context.setdefault("rows", []).append(self.envelope_row(record))
+
+    def process_batch(self, context: dict) -> None:
+        if not self.fast or "records" in context:
+            super().process_batch(context)
+            return
+        rows = context.get("rows") or []
+        if not rows:
+            return
+        target = sql.Identifier(self.schema_name or "public", self.table_name)
+        columns = sql.SQL(", ").join(map(sql.Identifier, BRONZE_COLUMNS))
+        with self.connector._connect() as connection, connection.begin():
+            with connection.connection.cursor() as cursor:
+                cursor.execute(sql.SQL("CREATE TEMP TABLE bronze_stage (LIKE {} INCLUDING DEFAULTS)"
+                                       " ON COMMIT DROP").format(target))
+                with cursor.copy(sql.SQL("COPY bronze_stage ({}) FROM STDIN").format(columns)) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage "
+                                       "ON CONFLICT (raw_id, raw_hash) DO NOTHING")
+                               .format(target, columns, columns))
 
     def setup(self) -> None:
         with self.connector._connect() as connection, connection.begin():
@@ -90,6 +164,41 @@ class TargetPostgresBronze(TargetPostgres):
 
     def __init__(self, config=None, *args, **kwargs):
         super().__init__(with_connection(load_config(config)), *args, **kwargs)
+        self._lean: dict[str, BronzeSink] = {}
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        self._lean.pop(message_dict.get("stream"), None)
+        super()._process_schema_message(message_dict)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """Bronze envelopes go straight to their sink's row buffer; others the SDK way.
+
+        The lean path applies once the stock path has handled a stream's first
+        record and shown it needs nothing per record: no stream map, no record
+        metadata, no validation.
+        """
+        sink = self._lean.get(message_dict.get("stream"))
+        if sink is None:
+            super()._process_record_message(message_dict)
+            self._enable_lean(message_dict.get("stream"))
+            return
+        sink.process_record(message_dict["record"], sink._get_context(message_dict["record"]))
+        sink.tally_record_read()
+        sink.record_counter_metric.increment()
+        if sink.is_full:
+            self.drain_one(sink)
+        self._handle_max_record_age()
+
+    def _enable_lean(self, stream: str | None) -> None:
+        maps = self.mapper.stream_maps.get(stream) or []
+        if (len(maps) != 1 or not isinstance(maps[0], SameRecordTransform)
+                or maps[0].stream_alias != stream or self.config.get("stream_maps")
+                or self.config.get("flattening_enabled")):
+            return
+        sink = self._sinks_active.get(stream)
+        if (isinstance(sink, BronzeSink) and sink.fast and sink._validator is None
+                and not sink.include_sdc_metadata_properties):
+            self._lean[stream] = sink
 
 
 def load_config(config) -> dict:

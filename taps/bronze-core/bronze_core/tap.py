@@ -7,6 +7,7 @@ from functools import cached_property
 
 from singer_sdk import Tap
 
+from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
 
@@ -21,6 +22,8 @@ class BronzeTap(Tap):
     """
 
     secret_settings: tuple[str, ...] = ()
+    #: Stdlib-encoded messages, stdout flushed per bookmark, not per record (bronze_core.fast_io).
+    message_writer_class = BronzeSingerWriter
     #: The stream classes of the tap (taps with config-dependent streams override
     #: ``discover_streams`` instead).
     stream_types: tuple = ()
