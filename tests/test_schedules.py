@@ -12,7 +12,7 @@ EXPECTED = {  # schedule -> cron interval, per the cadences agreed for each sour
     "garmin-every-6h": "0 */6 * * *", "garmin-export-daily": "0 0 * * *", "toggl-daily": "0 0 * * *",
     "weather-daily": "0 0 * * *", "hubspot-daily": "0 0 * * *", "hidrate-daily": "0 0 * * *",
     "notion-weekly": "0 0 * * 0", "airtable-weekly": "0 0 * * 0",
-    "apple-health-daily": "0 0 * * *",
+    "apple-health-daily": "0 0 * * *", "wearable-csv-daily": "0 0 * * *", "manual-hourly": "0 * * * *",
 }
 
 
