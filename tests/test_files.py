@@ -169,3 +169,16 @@ def test_truncated_zip_is_read_up_to_the_cut(tmp_path, streamed):
     assert got == [(i + 2, f"t{i}") for i in range(len(got))]
     assert f"{archive}!apple_health_export/export.xml, line {len(got) + 2}" in str(error.value)
     assert set(tmp_path.parent.rglob("*")) == before
+
+
+def test_a_break_after_a_big_integer_still_names_the_line(tmp_path):
+    path = tmp_path / "DI-Connect-Wellness" / "bigbroken_sleepData.json"
+    path.parent.mkdir()
+    path.write_text('[{"id": 123456789012345678901234567890},\n{"a": 2},\n{"b": ')
+    (found,) = list_files(tmp_path, PATTERNS)
+    items = []
+    with pytest.raises(FileFormatError) as err:
+        for item in iter_json_array(found):
+            items.append(item)
+    assert items == [(0, {"id": 123456789012345678901234567890}), (1, {"a": 2})]
+    assert err.value.line == 3

@@ -97,3 +97,39 @@ def test_zip_members_with_any_content_are_read_or_refused_clearly(tmp_path_facto
         zf.writestr("a/fuzz_sleepData.json", data)
     (member,) = list_files(archive, ["*_sleepData.json"])
     read_all(member)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_csv_and_json_lines_readers_keep_every_line_of_any_bytes(data):
+    """Any bytes: rows or a FileFormatError naming the file; every kept text is storable."""
+    from bronze_core.files import iter_csv_rows, iter_json_lines
+
+    for reader in (iter_csv_rows, iter_json_lines):
+        try:
+            rows = list(reader(source(b"a,b\n" + data if reader is iter_csv_rows else data)))
+        except FileFormatError as exc:
+            assert exc.path == "/fuzz/fuzz.json"
+            continue
+        for row in rows:
+            text = json.dumps(row.payload, ensure_ascii=False)
+            assert "\x00" not in "".join(strings_in(row.payload)) or row.defects
+            text.encode("utf-8")  # undecodable bytes were escaped, not smuggled through
+            assert row.line >= 1
+
+
+@FUZZ
+@given(st.lists(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                                 max_size=8), min_size=2, max_size=2), max_size=8))
+def test_csv_rows_written_by_the_csv_module_read_back_exactly(rows):
+    import csv as csv_module
+
+    from bronze_core.files import iter_csv_rows
+
+    buffer = io.StringIO()
+    writer = csv_module.writer(buffer)
+    writer.writerow(["a", "b"])
+    writer.writerows(rows)
+    read = list(iter_csv_rows(source(buffer.getvalue().encode("utf-8"))))
+    assert [[r.payload["a"], r.payload["b"]] for r in read] == rows
+    assert all(not r.defects for r in read)

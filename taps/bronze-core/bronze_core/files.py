@@ -36,6 +36,8 @@ from xml.parsers import expat
 
 import ijson
 
+_PYTHON_IJSON = ijson.get_backend("python")
+
 
 #: Largest decompressed zip member read, unless ``BRONZE_MAX_MEMBER_BYTES`` says otherwise.
 #: Generous: an Apple Health export.xml of a decade is a few GB.
@@ -406,12 +408,29 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
     Numbers keep their JSON meaning (ints stay ints, decimals become floats).
     A broken file raises ``FileFormatError`` after the items before the break.
     """
+    index = -1
     with source.open() as raw:
         counter = _LineCounter(raw)
-        index = -1
         try:
             for index, item in enumerate(ijson.items(counter, prefix, use_float=True)):
                 yield index, item
+            return
+        except ijson.JSONError as exc:
+            if "integer overflow" not in str(exc):
+                detail = str(exc).splitlines()[0]
+                raise FileFormatError(
+                    source.display_path, counter.lines,
+                    f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
+                ) from None
+    # The fast C parser stops at integers beyond 64 bits; the pure-Python one
+    # reads them exactly. Carry on with it after the items already yielded.
+    done = index
+    with source.open() as raw:
+        counter = _LineCounter(raw)
+        try:
+            for index, item in enumerate(_PYTHON_IJSON.items(counter, prefix, use_float=True)):
+                if index > done:
+                    yield index, item
         except ijson.JSONError as exc:
             detail = str(exc).splitlines()[0]
             raise FileFormatError(
