@@ -109,3 +109,29 @@ def test_zip_export_is_read_in_place(tmp_path):
     created = set(tmp_path.parent.rglob("*")) - before
     assert all(p.is_relative_to(tmp_path) for p in created), "something was written outside"
     assert not (tmp_path.parent.parent / "evil").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("4/12/2016", (2016, 4, 12, 0, 0, 0)),
+    ("4/12/2016 12:00:00 AM", (2016, 4, 12, 0, 0, 0)),
+    ("4/12/2016 12:30:05 PM", (2016, 4, 12, 12, 30, 5)),
+    ("12/31/2016 11:59:59 PM", (2016, 12, 31, 23, 59, 59)),
+    ("5/1/2016 7:21:00 AM", (2016, 5, 1, 7, 21, 0)),
+])
+def test_fitabase_times_read_as_strptime_would(text, expected):
+    import datetime as dt
+
+    from tap_wearable_csv.client import FITABASE_FORMATS, parse_fitabase_time
+    parsed = parse_fitabase_time(text, dt.timezone.utc)
+    assert parsed.timetuple()[:6] == expected
+    fmt = FITABASE_FORMATS[0] if " " in text else FITABASE_FORMATS[1]
+    assert parsed == dt.datetime.strptime(text, fmt).replace(tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "4/12/2016 13:00:00 PM", "4/31/2016", "2016-04-12", ""])
+def test_unreadable_fitabase_times_raise(text):
+    import datetime as dt
+
+    from tap_wearable_csv.client import parse_fitabase_time
+    with pytest.raises(ValueError):
+        parse_fitabase_time(text, dt.timezone.utc)

@@ -26,7 +26,25 @@ FITABASE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y")
 
 
 def parse_fitabase_time(text: str, zone: dt.tzinfo) -> dt.datetime:
-    """``4/12/2016 7:21:00 AM`` or ``4/12/2016``, read in ``zone``."""
+    """``4/12/2016 7:21:00 AM`` or ``4/12/2016``, read in ``zone``.
+
+    Split by hand rather than with ``strptime``, which cost a fifth of the
+    tap's time on the 2.5-million-row heart-rate file; anything unusual falls
+    back to ``strptime`` and its error message.
+    """
+    try:
+        day, _, clock = text.strip().partition(" ")
+        month, mday, year = day.split("/")
+        if not clock:
+            return dt.datetime(int(year), int(month), int(mday), tzinfo=zone)
+        hms, half = clock.split(" ")
+        hour, minute, second = (int(part) for part in hms.split(":"))
+        if half not in ("AM", "PM") or not 1 <= hour <= 12:
+            raise ValueError(text)
+        hour = hour % 12 + (12 if half == "PM" else 0)
+        return dt.datetime(int(year), int(month), int(mday), hour, minute, second, tzinfo=zone)
+    except ValueError:
+        pass
     for fmt in FITABASE_FORMATS:
         try:
             return dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=zone)
