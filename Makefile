@@ -56,6 +56,8 @@ about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-hidrate --about --format=markdown
 	$(BIN)/tap-hubspot --about --format=markdown
 	$(BIN)/tap-apple-health --about --format=markdown
+	$(BIN)/tap-wearable-csv --about --format=markdown
+	$(BIN)/tap-manual --about --format=markdown
 
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
 	rm -rf $(VENV) .meltano .pgdata
