@@ -67,3 +67,32 @@ def test_two_runs_started_in_the_same_instant_stay_exact(meltano):
         assert set(bookmarks(meltano)) == OBJECTS
         run(meltano, HUBSPOT, fake, check=True)  # and the next ordinary run is exact too
         assert_exact(meltano, HUBSPOT, fake)
+
+
+def test_a_tap_refuses_to_run_beside_another_run_of_itself(tmp_path):
+    """The lock that closes the race Meltano's own check leaves open (same-instant starts)."""
+    import fcntl
+    import os
+    import subprocess
+
+    from tests.tap_runner import BIN
+
+    sample = tmp_path / "manual"
+    (sample / "water").mkdir(parents=True)
+    (sample / "water" / "log.jsonl").write_text('{"id": "1"}\n')
+    (tmp_path / "config.json").write_text(json.dumps({"manual_dir": str(sample)}))
+    env = {**os.environ, "MELTANO_PROJECT_ROOT": str(tmp_path)}
+    command = [str(BIN / "tap-manual"), "--config", str(tmp_path / "config.json")]
+
+    lock_path = tmp_path / ".meltano" / "run" / "tap-manual.lock"
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another run holds it
+        refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "another run of tap-manual is already running in this project" in refused.stderr
+    assert '"type":"RECORD"' not in refused.stdout.replace(" ", "")
+
+    alone = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert '"raw_id":"1"' in alone.stdout.replace(" ", "")

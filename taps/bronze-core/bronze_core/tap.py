@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from functools import cached_property
+from pathlib import Path
 
 from singer_sdk import Tap
 
@@ -70,8 +72,34 @@ class BronzeTap(Tap):
     def discover_streams(self):
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
+    def run_lock(self) -> None:
+        """Refuse to run beside another run of the same tap in the same Meltano project.
+
+        Meltano refuses a second run of a pipeline that is already running,
+        but two runs started in the same instant can both pass its check and
+        then trip over each other's files in ``.meltano/run/``. This lock,
+        taken before anything is read or written, makes the second one stop
+        with a clear message instead. It is released by the operating system
+        when the process ends, however it ends (a kill included).
+        """
+        root = os.environ.get("MELTANO_PROJECT_ROOT")
+        if not root:
+            return  # run by hand, outside Meltano: nothing shared to protect
+        folder = Path(root) / ".meltano" / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.name}.lock"
+        self._run_lock = open(path, "a+")
+        try:
+            fcntl.flock(self._run_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"{self.name}: another run of {self.name} is already running in "
+                             f"this project (lock {path}); this run stops without reading or "
+                             "writing anything. Run it again when the other one has finished."
+                             ) from None
+
     def sync_all(self) -> None:
         """Sync every stream; then, with all state written, exit non-zero if anything went wrong."""
+        self.run_lock()
         super().sync_all()
         if self.stopped is not None and self.stopped.failed:
             raise SystemExit(f"{self.name}: {self.stopped}")
