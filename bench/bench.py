@@ -83,6 +83,40 @@ def _label(pid: int) -> str | None:
     return first
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int, with_reaped_children: bool = False) -> float | None:
+    """User + system CPU of a process (plus its reaped children's, if asked)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])
+    if with_reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / _TICK
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL process (the server's side of a load).
+
+    Backends that have exited are counted through the postmaster's reaped
+    children, so the difference over a run is the server's work for it.
+    """
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "postgres" or comm == "postmaster":
+                total += _cpu_seconds(int(entry.name), with_reaped_children=True) or 0.0
+    return total
+
+
 def _hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -99,6 +133,7 @@ class Watched:
     def __init__(self, argv, env=None, log: Path | None = None):
         self.argv, self.env, self.log = argv, env, log
         self.peaks: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._labels: dict[int, str] = {}
 
     def _poll(self, root: int, done: threading.Event) -> None:
@@ -113,14 +148,18 @@ class Watched:
                 if label is None:
                     continue
                 self._labels[pid] = label
+                key = f"{label}[{pid}]"
                 hwm = _hwm_mb(pid)
                 if hwm is not None:
-                    key = f"{label}[{pid}]"
                     self.peaks[key] = max(self.peaks.get(key, 0.0), hwm)
+                cpu = _cpu_seconds(pid)
+                if cpu is not None:
+                    self.cpu[key] = cpu
             done.wait(0.05)
 
     def run(self) -> float:
         out = open(self.log, "w") if self.log else subprocess.DEVNULL
+        server_before = postgres_cpu_seconds()
         started = time.perf_counter()
         proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         done = threading.Event()
@@ -130,10 +169,19 @@ class Watched:
         seconds = time.perf_counter() - started
         done.set()
         poller.join()
+        self.cpu["postgres"] = postgres_cpu_seconds() - server_before
         if code != 0:
             tail = self.log.read_text()[-3000:] if self.log else ""
             raise SystemExit(f"{' '.join(map(str, self.argv))} failed ({code}):\n{tail}")
         return seconds
+
+    def cpu_by_program(self) -> dict[str, float]:
+        """CPU seconds per program name, as last seen (polled every 50 ms), plus the server's."""
+        by_name: dict[str, float] = {}
+        for key, seconds in self.cpu.items():
+            name = key.rsplit("[", 1)[0]
+            by_name[name] = round(by_name.get(name, 0.0) + seconds, 2)
+        return by_name
 
     def peak_by_program(self) -> dict[str, float]:
         """Largest peak per program name (a program may run as several processes)."""
@@ -189,6 +237,8 @@ def records_file(url: str, data_dir: Path, tap: str, n: int, seed: int) -> Path:
     if path.exists():
         return path
     env = meltano_env(url, data_dir, tap)
+    # RECORD messages on stdout, not batch files (meltano.yml's batch_config).
+    env[f"{tap.upper().replace('-', '_')}_BATCH_CONFIG"] = "{}"
     raw = WORK / "tap-output.jsonl"
     with open(raw, "wb") as out:
         subprocess.run([MELTANO, "invoke", tap], cwd=ROOT, env=env, stdout=out,
@@ -211,34 +261,36 @@ def stream_name(records: Path) -> str:
 def run_ours(url, data_dir, tap, table, repeat) -> dict:
     env = meltano_env(url, data_dir, tap)
     subprocess.run([MELTANO, "state", "list"], cwd=ROOT, env=env, capture_output=True)
-    times, no_change, peaks = [], [], {}
+    times, no_change, peaks, cpus = [], [], {}, []
     for i in range(repeat):
         drop(url, f"bronze.{table}")
         watched = Watched([MELTANO, "run", "--full-refresh", tap, "target-postgres"], env,
                           WORK / f"ours-{i}.log")
         times.append(watched.run())
+        cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
             peaks[k] = max(peaks.get(k, 0), v)
         again = Watched([MELTANO, "run", tap, "target-postgres"], env, WORK / f"ours-nochange-{i}.log")
         no_change.append(again.run())
-    return {"seconds_all": times, "no_change_all": no_change, "peaks": peaks,
+    return {"seconds_all": times, "no_change_all": no_change, "peaks": peaks, "cpu": cpus,
             "relation": f"bronze.{table}"}
 
 
 def run_copy(url, records, table, repeat) -> dict:
-    times, peaks = [], {}
+    times, peaks, cpus = [], {}, []
     for i in range(repeat):
         drop_schema(url, "bench_copy")
         watched = Watched([PYTHON, str(HERE / "copy_load.py"), "--url", url, "--records", str(records),
                            "--table", table], None, WORK / f"copy-{i}.log")
         times.append(watched.run())
+        cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
             peaks[k] = max(peaks.get(k, 0), v)
-    return {"seconds_all": times, "peaks": peaks, "relation": f"bench_copy.{table}"}
+    return {"seconds_all": times, "peaks": peaks, "cpu": cpus, "relation": f"bench_copy.{table}"}
 
 
 def run_dlt(url, records, table, repeat, file_format) -> dict:
-    times, peaks = [], {}
+    times, peaks, cpus = [], {}, []
     for i in range(repeat):
         drop_schema(url, "bench_dlt")
         drop_schema(url, "bench_dlt_staging")
@@ -247,12 +299,19 @@ def run_dlt(url, records, table, repeat, file_format) -> dict:
                            str(records), "--table", table, "--format", file_format,
                            "--workdir", str(WORK / "dlt")], None, WORK / f"dlt-{i}.log")
         times.append(watched.run())
+        cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
             peaks[k] = max(peaks.get(k, 0), v)
-    return {"seconds_all": times, "peaks": peaks, "relation": f"bench_dlt.{table}"}
+    return {"seconds_all": times, "peaks": peaks, "cpu": cpus, "relation": f"bench_dlt.{table}"}
 
 
 # --- the report -----------------------------------------------------------------
+
+def median_by_key(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per program, the median of its figure over the runs."""
+    names = sorted({name for run in runs for name in run})
+    return {name: round(statistics.median(run.get(name, 0.0) for run in runs), 2) for name in names}
+
 
 def machine() -> str:
     cpu = "unknown CPU"
@@ -309,6 +368,7 @@ def main() -> None:
             "seconds": round(seconds, 2),
             "records_per_s": round(count / seconds) if seconds else None,
             "peak_rss_mb": run["peaks"],
+            "cpu_seconds": median_by_key(run["cpu"]),
             "seconds_all": [round(s, 2) for s in run["seconds_all"]],
             "checksum": digest,
         }
@@ -344,6 +404,8 @@ def main() -> None:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["peak_rss_mb"].items()))
         print(f"{path:<6} {r['seconds']:>8.2f} {r['records_per_s'] or 0:>10} "
               f"{r['ratio_to_copy'] or 0:>7.2f}  {rss}")
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu_seconds"].items()))
+        print(f"{'':<6} CPU seconds: {cpu}")
         if "no_change_seconds" in r:
             print(f"{'':<6} no-change run: {r['no_change_seconds']:.2f} s")
     print(f"wrote {args.out}")

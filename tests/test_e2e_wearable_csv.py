@@ -98,3 +98,37 @@ def test_broken_zip_and_bad_rows_are_reported_while_the_rest_lands(meltano, tmp_
     (drop / "older.zip").unlink()
     run(meltano, drop)  # fixed: the next ordinary run passes and lands nothing twice
     assert counts(meltano) == landed
+
+
+def test_rows_travel_in_batch_files_that_are_gone_once_loaded(meltano, tmp_path):
+    """meltano.yml sends this tap's rows as BATCH files; stale files of a failed run are dropped."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / ".meltano" / "run" / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "bronze-batch-tap-wearable-csv--wearable__heartrate_seconds-dead-1.jsonl"
+    stale.write_text(json.dumps({"raw_id": "stale", "raw_hash": "x", "source": "wearable",
+                                 "raw_data": {}, "validation_status": "valid"}) + "\n")
+    bystander = folder / "bronze-batch-tap-manual--manual__x-dead-1.jsonl"
+    bystander.write_text("{}\n")
+    try:
+        expected = write_drop(tmp_path / "drop")
+        small = json.dumps({"encoding": {"format": "jsonl", "compression": "none"},
+                            "storage": {"root": folder.as_uri()}, "batch_size": 50})
+        result = meltano.run("run", "tap-wearable-csv", "target-postgres",
+                             extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop"),
+                                        "TAP_WEARABLE_CSV_BATCH_CONFIG": small})
+        assert counts(meltano) == expected
+        assert "removed 1 batch file(s) an earlier run left unloaded" in result.stderr
+        assert meltano.query("SELECT count(*) FROM bronze.wearable__heartrate_seconds "
+                             "WHERE raw_id = 'stale'")[0][0] == 0
+        batches = [json.loads(line.split("METRIC: ", 1)[1].rstrip("\x1b[0m").strip())
+                   for line in result.stderr.splitlines() if '"metric":"batch_count"' in line]
+        by_stream = {m["tags"]["stream"]: m["value"] for m in batches}
+        assert by_stream["wearable__heartrate_seconds"] == -(-expected["heartrate_seconds"] // 50)
+        assert '"type":"RECORD"' not in result.stdout
+        assert sorted(p.name for p in folder.glob("bronze-batch-tap-wearable-csv--*")) == []
+        assert bystander.exists()  # another tap's file is not this run's to remove
+    finally:
+        bystander.unlink(missing_ok=True)

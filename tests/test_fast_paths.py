@@ -71,12 +71,29 @@ def test_fast_validator_messages_are_jsonschemas():
 
 @pytest.mark.parametrize("value", [
     {"a": "é", "b": [1, 2.5, None, True], "c": "\u2028", "d": {"e": "\x01"}},
-    {"d": decimal.Decimal("1.10")},
-    {"n": float("nan")},
-    {"t": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)},
+    {"d": decimal.Decimal("1.10"), "e": decimal.Decimal("NaN"), "s": "NaN and Infinity"},
+    {"big": 10**30, "small": -(2**63) - 1, "f": 1e16, "g": 1e-05},
 ])
-def test_writer_encodes_as_the_sdk(value):
-    assert dumps(value) == serialize_json(value)
+def test_writer_encodes_the_meaning_the_sdk_encodes(value):
+    parse = lambda text: json.loads(text, parse_float=decimal.Decimal)  # noqa: E731
+    if "e" in value:  # NaN is no JSON: the SDK's own spelling is kept
+        assert dumps(value) == serialize_json(value)
+    else:
+        assert parse(dumps(value)) == parse(serialize_json(value))
+
+
+def test_writer_keeps_the_time_extracted_instant():
+    when = dt.datetime(2020, 1, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert dt.datetime.fromisoformat(json.loads(dumps({"t": when}))["t"]) == when
+
+
+def test_records_hold_no_float_the_fast_writer_would_change():
+    """msgspec writes a float NaN or infinity as null; the envelope never lets one through."""
+    from bronze_core.envelope import build_envelope
+
+    record = build_envelope({"a": float("nan"), "b": [float("inf")]}, raw_id="x", source="t")
+    assert json.loads(dumps(record))["raw_data"] == {"a": "nan", "b": ["inf"]}
+    assert record["validation_status"] == "invalid"
 
 
 def _envelope(raw_id, payload, status="valid", error=None, line=1):
@@ -140,3 +157,46 @@ def test_copy_loader_lands_what_the_stock_loader_lands(fresh_db, tmp_path):
     assert len(by_id["id1"]) == 2  # history kept
     assert [r[7] for r in by_id["id1"] if r[3]["v"] == 1.5] == ["1"]  # first landing kept
     assert by_id["bad"][0][5] == "invalid"
+
+
+def _batched(records: list[dict], folder: Path, compression: str) -> str:
+    """The same records as BATCH messages pointing at files written by the taps' batch writer."""
+    from singer_sdk.helpers._batch import BatchConfig
+
+    from bronze_core.batches import write_batches
+    from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA
+
+    config = BatchConfig.from_dict({"encoding": {"format": "jsonl", "compression": compression},
+                                    "storage": {"root": folder.as_uri()}, "batch_size": 10})
+    lines = [{"type": "SCHEMA", "stream": "bench__rows", "schema": BRONZE_SCHEMA,
+              "key_properties": BRONZE_KEY}]
+    for encoding, manifest in write_batches(iter(records), config, "tap-bench", "bench__rows"):
+        lines.append({"type": "BATCH", "stream": "bench__rows", "encoding": {"format": encoding.format, "compression": encoding.compression},
+                      "manifest": manifest})
+    lines.append({"type": "STATE", "value": {"bookmarks": {"bench__rows": {"done": True}}}})
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_files_land_what_record_messages_land_and_are_then_deleted(fresh_db, tmp_path,
+                                                                         compression):
+    import psycopg
+
+    records = [_envelope(f"id{i}", {"i": i, "v": 1.5 * i, "big": 10**30, "s": "é\u2028"}, line=i)
+               for i in range(25)]
+    records.append(_envelope("bad", {"i": "x"}, "invalid", "i: 'x' is not of type 'integer'"))
+    records.append(_envelope("id3", {"i": 3, "v": 4.5, "big": 10**30, "s": "é\u2028"}, line=99))
+    folder = tmp_path / "batches"
+    bystander = folder / "notes.jsonl"
+    folder.mkdir()
+    bystander.write_text("{}\n")
+    out = _load(fresh_db, "batched", True, _batched(records, folder, compression), 10, tmp_path)
+    assert '"done": true' in out
+    _load(fresh_db, "streamed", True, _singer(records), 10, tmp_path)
+    query = ("SELECT raw_id, raw_hash, source, raw_data, source_timestamp, validation_status, "
+             "error_message, metadata FROM {}.bench__rows ORDER BY raw_id, raw_hash")
+    with psycopg.connect(fresh_db) as conn:
+        batched = conn.execute(query.format("batched")).fetchall()
+        streamed = conn.execute(query.format("streamed")).fetchall()
+    assert len(batched) == 26 and batched == streamed
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.jsonl"]  # loaded files deleted

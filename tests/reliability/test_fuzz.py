@@ -4,12 +4,15 @@
   infinities, huge integers, odd keys, nesting) without raising, and always
   returns a record PostgreSQL can store: strict JSON, valid UTF-8, no NUL,
   a stable hash, and ``invalid`` exactly when something had to change.
+- the fast canonical encoder (msgspec) writes the standard form's bytes
+  wherever the envelope lets it run;
 - ``iter_json_array`` either yields items or raises ``FileFormatError`` for
   any bytes at all, plain or inside a zip, and reads valid arrays exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -17,7 +20,9 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bronze_core.envelope import MAX_MESSAGE_CHARS, build_envelope, storable
+from bronze_core.envelope import MAX_MESSAGE_CHARS, build_envelope, scan, storable
+from bronze_core.fast_io import dumpb
+from bronze_core.hashing import canonical_bytes, canonical_json
 from bronze_core.files import FileFormatError, SourceFile, iter_json_array, list_files
 
 FUZZ = settings(max_examples=150, deadline=None, database=None,
@@ -54,6 +59,18 @@ def test_any_payload_becomes_a_storable_record(payload):
     changed = bool(storable(payload if isinstance(payload, dict) else {"value": payload})[1])
     assert (record["validation_status"] == "invalid") == changed
     assert record["error_message"] is None or len(record["error_message"]) <= MAX_MESSAGE_CHARS
+    # The hash is the standard canonical form's, whichever encoder wrote it.
+    cleaned = storable(payload if isinstance(payload, dict) else {"value": payload})[0]
+    assert record["raw_hash"] == hashlib.sha256(canonical_json(cleaned).encode()).hexdigest()
+
+
+@FUZZ
+@given(payloads)
+def test_the_fast_canonical_form_is_the_standard_one_wherever_it_is_used(payload):
+    cleaned, _, plain = scan(payload)
+    standard = canonical_json(cleaned).encode("utf-8")
+    assert canonical_bytes(cleaned, plain=plain) == standard
+    assert json.loads(dumpb(cleaned)) == cleaned  # the message writer keeps the meaning
 
 
 def source(data: bytes) -> SourceFile:

@@ -99,38 +99,90 @@ def _escape_text(text: str) -> str:
 
 def storable(value: Any) -> tuple[Any, list[str]]:
     """``value`` made storable in ``jsonb``, and what had to change (empty: nothing)."""
-    problems: list[str] = []
-    return _storable(value, "", 0, problems), problems
+    cleaned, problems, _ = scan(value)
+    return cleaned, problems
 
 
-def _short(path: str) -> str:
+def scan(value: Any) -> tuple[Any, list[str], bool]:
+    """``storable(value)``, plus whether the result is *plain* (``bronze_core.hashing``).
+
+    One walk serves both: it visits every value anyway, and knowing there is
+    no float lets the hash take the fast encoder.
+    """
+    walk = _Walk()
+    return _storable(value, None, 0, walk), walk.problems, walk.plain
+
+
+class _Walk:
+    """What one ``scan`` found: the problems, and whether all it saw was plain."""
+
+    __slots__ = ("problems", "plain")
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.plain = True
+
+
+def _path(where: tuple | None) -> str:
+    """``/a/0/b`` from the ``(parent, key)`` chain; built only when a problem is reported."""
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(str(key))
+    return "".join("/" + part for part in reversed(parts))
+
+
+def _short(where: tuple | None) -> str:
+    path = _path(where)
     return (path if len(path) <= 80 else path[:40] + "..." + path[-37:]) or "(root)"
 
 
-def _storable(value: Any, path: str, depth: int, problems: list[str]) -> Any:
-    if isinstance(value, str):
-        if value.isascii() and "\x00" not in value:
+def _is_clean_text(text: str) -> bool:
+    return text.isascii() and "\x00" not in text
+
+
+def _storable(value: Any, where: tuple | None, depth: int, walk: _Walk) -> Any:
+    # Strings, integers, booleans and nulls are by far the most common values;
+    # they are decided without a call where a dict holds them (below).
+    kind = type(value)
+    if kind is str or isinstance(value, str):
+        if _is_clean_text(value):
             return value
         if _UNSTORABLE.search(value):
-            problems.append(f"{_short(path)}: NUL or lone surrogate characters, stored escaped as \\uXXXX text")
+            walk.problems.append(f"{_short(where)}: NUL or lone surrogate characters, stored escaped as \\uXXXX text")
             return _escape_text(value)
         return value
-    if isinstance(value, float) and not math.isfinite(value):
-        problems.append(f"{_short(path)}: number beyond float range, stored as the string {str(value)!r}")
-        return str(value)
+    if kind is int or kind is bool or value is None:
+        return value
+    if isinstance(value, float):
+        walk.plain = False
+        if not math.isfinite(value):
+            walk.problems.append(f"{_short(where)}: number beyond float range, stored as the string {str(value)!r}")
+            return str(value)
+        return value
     if isinstance(value, (dict, list)) and depth >= MAX_NESTING:
-        problems.append(f"{_short(path)}: nested deeper than {MAX_NESTING} levels, the rest was cut")
+        walk.problems.append(f"{_short(where)}: nested deeper than {MAX_NESTING} levels, the rest was cut")
         return NESTING_CUT
     if isinstance(value, dict):
         if isinstance(value, DuplicateKeys):
-            problems.append(f"{_short(path)}: repeated keys {list(value.duplicates)}, the last value of each kept")
+            walk.problems.append(f"{_short(where)}: repeated keys {list(value.duplicates)}, the last value of each kept")
         cleaned = {}
         for key, item in value.items():
-            safe_key = _storable(key, path, depth, problems) if isinstance(key, str) else key
-            cleaned[safe_key] = _storable(item, f"{path}/{safe_key}", depth + 1, problems)
+            if type(key) is not str:
+                walk.plain = False  # JSON keys are strings; anything else takes the standard encoder
+                if isinstance(key, str):
+                    key = _storable(key, where, depth, walk)
+            elif not _is_clean_text(key):
+                key = _storable(key, where, depth, walk)
+            kind = type(item)
+            if (kind is str and _is_clean_text(item)) or kind is int or kind is bool or item is None:
+                cleaned[key] = item
+            else:
+                cleaned[key] = _storable(item, (where, key), depth + 1, walk)
         return cleaned
     if isinstance(value, list):
-        return [_storable(item, f"{path}/{n}", depth + 1, problems) for n, item in enumerate(value)]
+        return [_storable(item, (where, n), depth + 1, walk) for n, item in enumerate(value)]
+    walk.plain = False  # Decimal, tuple, ...: the standard encoder decides
     return value
 
 
@@ -226,7 +278,7 @@ def build_envelope(
     second look (for example a time that could not be read); they make the row
     ``warning`` instead of ``valid``.
     """
-    raw_data, problems = storable(wrap_payload(payload))
+    raw_data, problems, plain = scan(wrap_payload(payload))
     problems += validator.errors(raw_data) if validator is not None else []
     notes = list(warnings)
     if problems:
@@ -239,7 +291,7 @@ def build_envelope(
         message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     return {
         "raw_id": _escape_text(str(raw_id)),
-        "raw_hash": payload_hash(raw_data),
+        "raw_hash": payload_hash(raw_data, plain=plain),
         "source": source,
         "raw_data": raw_data,
         "source_timestamp": to_utc_iso(source_timestamp),

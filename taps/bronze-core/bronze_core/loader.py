@@ -20,23 +20,32 @@ no-op under the immutable-row trigger): the first landing of a key is kept.
 Streams that are not plain bronze envelopes, stream maps, record metadata or
 ``validate_records`` take the stock path.
 
+BATCH messages (``bronze_core.batches``): a JSON Lines batch file of bronze
+envelopes is streamed line by line into the same COPY, committed, then
+deleted.
+
 Runs inside target-postgres's own virtualenv (``bronze-core[loader]``).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
 from pathlib import Path
+from typing import Iterable
 
 from psycopg import sql
+from singer_sdk.helpers._batch import StorageTarget
 from singer_sdk.mapper import SameRecordTransform
 from sqlalchemy import text
 from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
 
+from bronze_core.batches import remove_loaded
 from bronze_core.fast_io import dumps as serialize_json
+from bronze_core.fast_io import loadb
 from bronze_core.pgsettings import connection_settings
 
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
@@ -127,11 +136,18 @@ class BronzeSink(PostgresSink):
         if not self.fast or "records" in context:
             super().process_batch(context)
             return
-        rows = context.get("rows") or []
-        if not rows:
-            return
+        if context.get("rows"):
+            self.copy_rows(context["rows"])
+
+    def copy_rows(self, rows: Iterable[tuple]) -> int:
+        """COPY envelope rows into a temporary table, then move them over; one transaction.
+
+        ``rows`` may be a generator: rows go to the server as they come, so a
+        batch file is loaded without holding it in memory.
+        """
         target = sql.Identifier(self.schema_name or "public", self.table_name)
         columns = sql.SQL(", ").join(map(sql.Identifier, BRONZE_COLUMNS))
+        count = 0
         with self.connector._connect() as connection, connection.begin():
             with connection.connection.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE TEMP TABLE bronze_stage (LIKE {} INCLUDING DEFAULTS)"
@@ -139,9 +155,34 @@ class BronzeSink(PostgresSink):
                 with cursor.copy(sql.SQL("COPY bronze_stage ({}) FROM STDIN").format(columns)) as copy:
                     for row in rows:
                         copy.write_row(row)
-                cursor.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage "
-                                       "ON CONFLICT (raw_id, raw_hash) DO NOTHING")
-                               .format(target, columns, columns))
+                        count += 1
+                if count:
+                    cursor.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage "
+                                           "ON CONFLICT (raw_id, raw_hash) DO NOTHING")
+                                   .format(target, columns, columns))
+        return count
+
+    def process_batch_files(self, encoding, files) -> None:
+        """BATCH messages of bronze envelopes: each file streamed into COPY, then deleted.
+
+        A file is deleted only after its rows are committed, and only if a
+        bronze tap wrote it (``bronze_core.batches``); one that fails to load
+        stays for the next run of its tap to clear. Other formats, and streams
+        that are no plain bronze envelopes, take singer-sdk's path.
+        """
+        if (not self.fast or encoding.format != "jsonl"
+                or self.include_sdc_metadata_properties):
+            super().process_batch_files(encoding, files)
+            return
+        storage = self.batch_config.storage if self.batch_config else None
+        for url in files:
+            head, tail = StorageTarget.split_url(url)
+            with (storage or StorageTarget.from_url(head)).open(tail, mode="rb") as raw:
+                lines = gzip.GzipFile(fileobj=raw) if encoding.compression == "gzip" else raw
+                count = self.copy_rows(self.envelope_row(loadb(line)) for line in lines
+                                       if not line.isspace())
+            self.record_counter_metric.increment(count)
+            remove_loaded(url)
 
     def setup(self) -> None:
         with self.connector._connect() as connection, connection.begin():

@@ -25,6 +25,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers._typing import TypeConformanceLevel
 
+from bronze_core.batches import write_batches
 from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA, PayloadValidator, build_envelope
 from bronze_core.hashing import payload_hash
 
@@ -128,6 +129,18 @@ class BronzeStream(Stream):
             if mapped is not None:
                 yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
                                            version=self._stream_version, time_extracted=utc_now())
+
+    def get_batches(self, batch_config, context=None):
+        """Records to JSON Lines batch files, streamed (``bronze_core.batches``).
+
+        Used when the tap's ``batch_config`` asks for ``jsonl``; any other
+        format is singer-sdk's.
+        """
+        if batch_config.encoding.format != "jsonl":
+            yield from super().get_batches(batch_config, context)
+            return
+        records = self._sync_records(context, write_messages=False)
+        yield from write_batches(records, batch_config, self._tap.name, self.name)
 
     @cached_property
     def base_metadata(self) -> dict[str, Any]:

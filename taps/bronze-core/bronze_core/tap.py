@@ -8,7 +8,9 @@ from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import Tap
+from singer_sdk.helpers._batch import BatchConfig
 
+from bronze_core.batches import remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
@@ -24,7 +26,7 @@ class BronzeTap(Tap):
     """
 
     secret_settings: tuple[str, ...] = ()
-    #: Stdlib-encoded messages, stdout flushed per bookmark, not per record (bronze_core.fast_io).
+    #: msgspec-encoded messages, stdout flushed per bookmark, not per record (bronze_core.fast_io).
     message_writer_class = BronzeSingerWriter
     #: The stream classes of the tap (taps with config-dependent streams override
     #: ``discover_streams`` instead).
@@ -72,7 +74,7 @@ class BronzeTap(Tap):
     def discover_streams(self):
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
-    def run_lock(self) -> None:
+    def run_lock(self) -> bool:
         """Refuse to run beside another run of the same tap in the same Meltano project.
 
         Meltano refuses a second run of a pipeline that is already running,
@@ -81,10 +83,12 @@ class BronzeTap(Tap):
         taken before anything is read or written, makes the second one stop
         with a clear message instead. It is released by the operating system
         when the process ends, however it ends (a kill included).
+
+        Returns whether the lock is held (only under Meltano).
         """
         root = os.environ.get("MELTANO_PROJECT_ROOT")
         if not root:
-            return  # run by hand, outside Meltano: nothing shared to protect
+            return False  # run by hand, outside Meltano: nothing shared to protect
         folder = Path(root) / ".meltano" / "run"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.name}.lock"
@@ -96,11 +100,24 @@ class BronzeTap(Tap):
                              f"this project (lock {path}); this run stops without reading or "
                              "writing anything. Run it again when the other one has finished."
                              ) from None
+        return True
 
     def sync_all(self) -> None:
-        """Sync every stream; then, with all state written, exit non-zero if anything went wrong."""
-        self.run_lock()
-        super().sync_all()
+        """Sync every stream; then, with all state written, exit non-zero if anything went wrong.
+
+        Under the run lock, batch files an earlier failed run left are removed
+        first (``bronze_core.batches.remove_stale``).
+        """
+        if self.run_lock():
+            batch_config = self.config.get("batch_config")
+            if batch_config:
+                remove_stale(BatchConfig.from_dict(batch_config), self.name)
+        try:
+            super().sync_all()
+        finally:
+            lock = getattr(self, "_run_lock", None)
+            if lock is not None:
+                lock.close()  # everything is written: the next run may start
         if self.stopped is not None and self.stopped.failed:
             raise SystemExit(f"{self.name}: {self.stopped}")
         if self.problems:
