@@ -128,12 +128,14 @@ class BronzeSink(PostgresSink):
 
     def process_record(self, record: dict, context: dict) -> None:
         if not self.fast:
+            self.prepare_stock()
             super().process_record(record, context)
             return
         context.setdefault("rows", []).append(self.envelope_row(record))
 
     def process_batch(self, context: dict) -> None:
         if not self.fast or "records" in context:
+            self.prepare_stock()
             super().process_batch(context)
             return
         if context.get("rows"):
@@ -172,6 +174,7 @@ class BronzeSink(PostgresSink):
         """
         if (not self.fast or encoding.format != "jsonl"
                 or self.include_sdc_metadata_properties):
+            self.prepare_stock()
             super().process_batch_files(encoding, files)
             return
         storage = self.batch_config.storage if self.batch_config else None
@@ -195,7 +198,23 @@ class BronzeSink(PostgresSink):
                 text("SELECT bronze.ensure_table(:schema, :table)"),
                 {"schema": self.schema_name, "table": self.table_name},
             )
-        super().setup()
+        self._stock_ready = False
+
+    def prepare_stock(self) -> None:
+        """target-postgres's own table preparation, run before the first stock-path load.
+
+        It reflects the table through SQLAlchemy (about 20 ms a stream) only
+        to add columns the schema has and the table lacks. A bronze table made
+        by ``ensure_table`` has every envelope column, so the COPY path never
+        needs it, and a run that brings nothing new skips it for every stream.
+        """
+        if not getattr(self, "_stock_ready", False):
+            super().setup()
+            self._stock_ready = True
+
+    def activate_version(self, new_version: int) -> None:
+        self.prepare_stock()
+        super().activate_version(new_version)
 
 
 class TargetPostgresBronze(TargetPostgres):

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 import singer_sdk.singerlib as singer
 from singer_sdk import Stream
 from singer_sdk.helpers._util import utc_now
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from bronze_core.batches import write_batches
 from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA, PayloadValidator, build_envelope
