@@ -258,8 +258,10 @@ def stream_name(records: Path) -> str:
     return first["metadata"]["stream"]
 
 
-def run_ours(url, data_dir, tap, table, repeat) -> dict:
+def run_ours(url, data_dir, tap, table, repeat, batch=True) -> dict:
     env = meltano_env(url, data_dir, tap)
+    if not batch:  # RECORD messages through Meltano instead of meltano.yml's batch files
+        env[f"{tap.upper().replace('-', '_')}_BATCH_CONFIG"] = "{}"
     subprocess.run([MELTANO, "state", "list"], cwd=ROOT, env=env, capture_output=True)
     times, no_change, peaks, cpus = [], [], {}, []
     for i in range(repeat):
@@ -334,6 +336,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per path; the median is reported")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dlt-format", default="csv", choices=("csv", "insert_values"))
+    parser.add_argument("--no-batch", action="store_true",
+                        help="ours: RECORD messages through Meltano instead of batch files")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
@@ -356,7 +360,7 @@ def main() -> None:
     for path in paths:
         print(f"running {path} ({args.repeat}x) ...", flush=True)
         if path == "ours":
-            run = run_ours(url, data_dir, args.tap, table, args.repeat)
+            run = run_ours(url, data_dir, args.tap, table, args.repeat, batch=not args.no_batch)
         elif path == "copy":
             run = run_copy(url, records, table, args.repeat)
         else:
@@ -392,6 +396,7 @@ def main() -> None:
         "dataset": {"generator": "bench/gen_heartrate.py", "records": args.records, "seed": args.seed,
                     "tap": args.tap, "table": table},
         "repeat": args.repeat,
+        "ours_messages": "RECORD" if args.no_batch else "BATCH (meltano.yml batch_config)",
         "paths": results,
         "checks": "ok" if not problems else problems,
     }
@@ -399,6 +404,8 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
     print(f"\n{args.records} records, {report['machine']}, {report['date']} (median of {args.repeat})")
+    if "ours" in results:
+        print(f"ours sends {report['ours_messages']}")
     print(f"{'path':<6} {'seconds':>8} {'records/s':>10} {'x COPY':>7}  peak RSS MB per process")
     for path, r in results.items():
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["peak_rss_mb"].items()))
