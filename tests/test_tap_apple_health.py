@@ -210,3 +210,42 @@ def test_missing_export_path_is_a_clear_error(tmp_path):
     assert result.returncode != 0 and "export_path is not set" in result.stderr
     result, _, _ = run(tmp_path / "nope.zip", tmp_path)
     assert result.returncode != 0 and f"export_path {tmp_path / 'nope.zip'} does not exist" in result.stderr
+
+
+def test_one_parse_serves_all_streams_and_gives_the_rows_separate_parses_give(tmp_path):
+    import json
+    import subprocess
+
+    from tests.tap_runner import BIN
+
+    archive = write_export(tmp_path / "export.zip", records=2000, seed=11)
+    shared, messages, _ = run(archive, tmp_path)
+    assert shared.returncode == 0, shared.stderr[-3000:]
+    assert shared.stderr.count("elements taken from the records pass") == 2
+    together = by_stream(messages)
+
+    # The same export with the records stream deselected: each stream parses it alone.
+    discovered = subprocess.run([str(BIN / "tap-apple-health"), "--config",
+                                 str(tmp_path / "config.json"), "--discover"],
+                                capture_output=True, text=True, check=True).stdout
+    catalog = json.loads(discovered)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] != STREAMS["records"]
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    alone = subprocess.run([str(BIN / "tap-apple-health"), "--config", str(tmp_path / "config.json"),
+                            "--catalog", str(tmp_path / "catalog.json")],
+                           capture_output=True, text=True, timeout=180)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "taken from the records pass" not in alone.stderr
+    separate = by_stream([json.loads(line) for line in alone.stdout.splitlines() if line.strip()])
+    assert separate["records"] == []
+
+    def comparable(rows):
+        return [{**r, "metadata": {k: v for k, v in r["metadata"].items() if k != "run_id"}}
+                for r in rows]
+
+    for kind in ("workouts", "activity_summaries"):
+        assert together[kind], kind
+        assert comparable(together[kind]) == comparable(separate[kind]), kind

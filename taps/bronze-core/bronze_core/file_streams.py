@@ -82,6 +82,8 @@ class BronzeFileStream(BronzeStream):
     appendable = False
     #: Also search zips dropped in a folder root (a broken one is reported, the rest read).
     nested_zips = False
+    #: The fingerprint of the file ``read_items`` is reading (streams sharing one pass key on it).
+    current_file: Fingerprint | None = None
 
     def files_root(self) -> Path:
         """The folder or zip to search; taps say which setting holds it."""
@@ -145,6 +147,7 @@ class BronzeFileStream(BronzeStream):
                              f" from line {resume.line} (appended)" if resume else "")
             lineage = {"file": source.relative_path, "archive": source.root,
                        "file_sha256": now.sha256}
+            self.current_file = now
             try:
                 for item in self.read_items(source.bounded(now.size), resume):
                     yield self._file_record(source, item, lineage)

@@ -2,7 +2,8 @@
 
 All streams read the same file (``apple_health_export/export.xml`` in the zip, in
 the unpacked folder, or handed over bare), each picking its own elements while
-the parser streams past the rest. Every attribute and child the XML has is
+the parser streams past the rest; the records stream's pass also collects the
+other streams' elements for them (``shared_pass``). Every attribute and child the XML has is
 kept (see ``element_payload``).
 """
 
@@ -51,6 +52,12 @@ class AppleHealthStream(BronzeFileStream):
         return Path(self.config["export_path"]).expanduser()
 
     def read_items(self, source, resume=None):
+        spooled = self._tap.shared_pass.read(source.relative_path, self.current_file.sha256,
+                                             self.tag)
+        if spooled is not None:
+            self.logger.info("%s: %s elements taken from the records pass", self.name, self.tag)
+            yield from spooled
+            return
         for line, element in iter_xml_elements(source, (self.tag,)):
             yield {"line": line}, element_payload(element)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import typing as th
 
 from bronze_core.tap import BronzeTap
+from tap_apple_health.shared_pass import SharedPass
 from tap_apple_health.streams import STREAMS
 
 
@@ -33,7 +35,19 @@ class TapAppleHealth(BronzeTap):
                              "the unpacked apple_health_export folder or export.xml")
         if not Path(configured).expanduser().exists():
             raise SystemExit(f"{self.name}: export_path {configured} does not exist")
-        super().sync_all()
+        try:
+            super().sync_all()
+        finally:
+            self.shared_pass.close()
+
+    @cached_property
+    def shared_pass(self) -> SharedPass:
+        """Elements the records stream's parse collects for the other streams."""
+        return SharedPass()
+
+    def load_streams(self):
+        """Records first, so its pass over the export can serve the other streams."""
+        return sorted(super().load_streams(), key=lambda stream: stream.tag != "Record")
 
 
 if __name__ == "__main__":
