@@ -219,14 +219,18 @@ def checksum(url: str, relation: str) -> tuple[int, str]:
 
 # --- the paths ------------------------------------------------------------------
 
+def tap_env(tap: str, setting: str) -> str:
+    """The environment variable Meltano reads ``setting`` of ``tap`` from."""
+    return f"{tap.upper().replace('-', '_')}_{setting.upper()}"
+
+
 def meltano_env(url: str, data_dir: Path, tap: str) -> dict:
-    prefix = tap.upper().replace("-", "_")
     return {
         **os.environ,
         "DATABASE_URL": url,
         "MELTANO_DATABASE_URI": f"sqlite:///{WORK / 'meltano.db'}",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        f"{prefix}_DATA_DIR": str(data_dir),
+        tap_env(tap, "data_dir"): str(data_dir),
         "BRONZE_SQL_DIR": str(ROOT / "sql"),
     }
 
@@ -238,7 +242,7 @@ def records_file(url: str, data_dir: Path, tap: str, n: int, seed: int) -> Path:
         return path
     env = meltano_env(url, data_dir, tap)
     # RECORD messages on stdout, not batch files (meltano.yml's batch_config).
-    env[f"{tap.upper().replace('-', '_')}_BATCH_CONFIG"] = "{}"
+    env[tap_env(tap, "batch_config")] = "{}"
     raw = WORK / "tap-output.jsonl"
     with open(raw, "wb") as out:
         subprocess.run([MELTANO, "invoke", tap], cwd=ROOT, env=env, stdout=out,
@@ -261,7 +265,7 @@ def stream_name(records: Path) -> str:
 def run_ours(url, data_dir, tap, table, repeat, batch=True) -> dict:
     env = meltano_env(url, data_dir, tap)
     if not batch:  # RECORD messages through Meltano instead of meltano.yml's batch files
-        env[f"{tap.upper().replace('-', '_')}_BATCH_CONFIG"] = "{}"
+        env[tap_env(tap, "batch_config")] = "{}"
     subprocess.run([MELTANO, "state", "list"], cwd=ROOT, env=env, capture_output=True)
     times, no_change, peaks, cpus = [], [], {}, []
     for i in range(repeat):

@@ -19,6 +19,7 @@ written in the buffer's own rhythm.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import msgspec
@@ -58,8 +59,6 @@ def loadb(line: bytes | str):
     try:
         return _decoder.decode(line)
     except msgspec.ValidationError:  # e.g. 1e400, which the standard parser reads as inf
-        import json
-
         return json.loads(line)
 
 

@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files import iter_xml_elements
 from bronze_core.timestamps import parse_timestamp
+from tap_apple_health.shared_pass import SpoolWriter
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: ``export.xml`` at any depth (zip or folder), or the bare file; never ``export_cda.xml``.
@@ -58,8 +59,23 @@ class AppleHealthStream(BronzeFileStream):
             self.logger.info("%s: %s elements taken from the records pass", self.name, self.tag)
             yield from spooled
             return
-        for line, element in iter_xml_elements(source, (self.tag,)):
-            yield {"line": line}, element_payload(element)
+        spool = self.spool_for_others(source)
+        tags = (self.tag, *(spool.tags if spool is not None else ()))
+        complete = False
+        try:
+            for line, element in iter_xml_elements(source, tags):
+                if element.tag == self.tag:
+                    yield {"line": line}, element_payload(element)
+                else:
+                    spool.add(element.tag, line, element_payload(element))
+            complete = True
+        finally:
+            if spool is not None:
+                spool.close(complete=complete)
+
+    def spool_for_others(self, source) -> SpoolWriter | None:
+        """Where this stream's pass collects other streams' elements; only records' pass does."""
+        return None
 
     def payload_time(self, payload):
         return parse_timestamp(payload.get("startDate"))

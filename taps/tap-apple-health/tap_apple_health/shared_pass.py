@@ -24,10 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import msgspec
-
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
+from bronze_core.fast_io import dumpb, loadb
 
 
 class SharedPass:
@@ -54,7 +51,7 @@ class SharedPass:
     def _items(path: Path) -> Iterator[tuple[dict[str, Any], Any]]:
         with open(path, "rb") as handle:
             for line in handle:
-                number, payload = _decoder.decode(line)
+                number, payload = loadb(line)
                 yield {"line": number}, payload
 
     def close(self) -> None:
@@ -68,13 +65,13 @@ class SpoolWriter:
     """Appends the elements of other streams met during the records pass."""
 
     def __init__(self, owner: SharedPass, file: str, sha256: str, tags: list[str]) -> None:
-        self._owner, self._key = owner, (file, sha256)
+        self._owner, self._key, self.tags = owner, (file, sha256), tuple(tags)
         self._paths = {tag: owner._folder / f"{len(owner._complete)}-{n}-{tag}.jsonl"
                        for n, tag in enumerate(tags)}
         self._handles = {tag: open(path, "wb") for tag, path in self._paths.items()}
 
     def add(self, tag: str, line: int, payload: Any) -> None:
-        self._handles[tag].write(_encoder.encode([line, payload]) + b"\n")
+        self._handles[tag].write(dumpb([line, payload]) + b"\n")
 
     def close(self, *, complete: bool) -> None:
         """Close the spool files; only a pass that reached the end of the file is used."""

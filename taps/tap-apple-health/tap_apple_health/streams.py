@@ -7,8 +7,7 @@ the sample: its type, source and interval (a day for activity summaries).
 from __future__ import annotations
 
 from bronze_core.timestamps import parse_timestamp
-from bronze_core.files import iter_xml_elements
-from tap_apple_health.client import AppleHealthStream, element_payload
+from tap_apple_health.client import AppleHealthStream
 
 
 class RecordsStream(AppleHealthStream):
@@ -22,25 +21,14 @@ class RecordsStream(AppleHealthStream):
     name = "apple_health__records"
     tag = "Record"
 
-    def read_items(self, source, resume=None):
-        """Records; the elements of the selected other streams go to the shared pass."""
+    def spool_for_others(self, source):
+        """Records run first and parse the whole export: they collect the selected other streams' elements."""
         others = [stream.tag for stream in self._tap.streams.values()
                   if isinstance(stream, AppleHealthStream) and stream is not self
                   and stream.selected]
         if not others:
-            yield from super().read_items(source, resume)
-            return
-        spool = self._tap.shared_pass.writer(source.relative_path, self.current_file.sha256, others)
-        complete = False
-        try:
-            for line, element in iter_xml_elements(source, (self.tag, *others)):
-                if element.tag == self.tag:
-                    yield {"line": line}, element_payload(element)
-                else:
-                    spool.add(element.tag, line, element_payload(element))
-            complete = True
-        finally:
-            spool.close(complete=complete)
+            return None
+        return self._tap.shared_pass.writer(source.relative_path, self.current_file.sha256, others)
 
     def payload_id(self, payload, lineage):
         return "|".join(payload[k] for k in ("type", "sourceName", "startDate", "endDate"))
