@@ -68,14 +68,18 @@ def run_log(project, state_id: str, run_id: str) -> Path:
 
 
 def http_counts(log: Path) -> dict[str, int]:
-    """Responses by HTTP status code, from the singer-sdk ``http_request_duration`` METRIC lines of a run's log."""
+    """Responses by HTTP status code, from the singer-sdk ``http_request_duration`` METRIC lines of a run's log.
+
+    singer-sdk writes one such line per response (retried ones and the one
+    that failed the run included) before the tap looks at the status, so a
+    429 or a 402 is counted even when it ends the run. Read from Meltano's
+    default (console) log format.
+    """
     codes: dict[str, int] = {}
     with open(log, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if "http_request_duration" not in line:
                 continue
-            if line.lstrip().startswith("{"):  # Meltano's JSON log format: the tap's line is the event
-                line = str(json.loads(line).get("event", ""))
             _, mark, payload = line.partition("METRIC: ")
             if not mark:
                 continue

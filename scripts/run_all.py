@@ -35,11 +35,13 @@ def run_all(options: list[str], dry_run: bool = False) -> int:
     if not chosen:
         print("run-all: no source is configured; set a source's settings in .env (see README)", flush=True)
         return 2
+    if dry_run:
+        for tap in chosen:
+            print(f"run-all: would run: meltano run {' '.join(options + [tap, pipelines.LOADER])}", flush=True)
+        return 0
     failed = []
     for tap in chosen:
         print(f"run-all: {tap}: meltano run {' '.join(options + [tap, pipelines.LOADER])}", flush=True)
-        if dry_run:
-            continue
         started = time.monotonic()
         code = subprocess.run([MELTANO, "run", *options, tap, pipelines.LOADER], cwd=ROOT).returncode
         took = time.monotonic() - started

@@ -44,6 +44,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from psycopg import sql
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -97,8 +99,8 @@ def table_stats() -> list[dict]:
                 row["acknowledged_at"] = acks.get(row["table_name"])
                 row["open_invalid_count"] = row["invalid_count"]
                 if row["invalid_count"] and row["acknowledged_at"]:
-                    cursor.execute(f'SELECT count(*) FROM bronze."{row["table_name"]}" '  # name from the catalog
-                                   "WHERE validation_status = 'invalid' AND ingested_at > %s",
+                    cursor.execute(sql.SQL("SELECT count(*) FROM bronze.{} WHERE validation_status = 'invalid' "
+                                           "AND ingested_at > %s").format(sql.Identifier(row["table_name"])),
                                    (row["acknowledged_at"],))
                     row["open_invalid_count"] = cursor.fetchone()[0]
             return rows
