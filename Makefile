@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install up down db-status status crontab demo test bench clean about
+.PHONY: help install up down db-status status metrics run-all crontab demo test bench clean about
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,8 +32,14 @@ down: ## Stop the embedded PostgreSQL
 db-status: install ## Say which PostgreSQL is used and whether it answers
 	$(BIN)/python scripts/dbctl.py status
 
-status: install ## Is my data fresh? One row per bronze table; exit 1 if stale or failed
-	$(BIN)/python scripts/status.py
+status: install ## Is my data fresh? Per table and pipeline; exit 1 if stale, failed or never (ACK=<table> acknowledges its invalid rows)
+	$(BIN)/python scripts/status.py $(if $(ACK),--ack $(ACK))
+
+metrics: install ## Serve /health and Prometheus /metrics on 127.0.0.1:9464 (METRICS_PORT), in the foreground
+	$(BIN)/python scripts/metrics.py
+
+run-all: install ## Run every configured source, go on past failures, exit 1 listing the failed ones
+	$(BIN)/python scripts/run_all.py $(if $(RUN_ARGS),-- $(RUN_ARGS))
 
 crontab: install ## Print crontab lines for the schedules in meltano.yml
 	$(BIN)/python scripts/crontab.py

@@ -106,6 +106,9 @@ class BronzeStream(Stream):
             self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s", self.name,
                              sum(counts.values()), counts["invalid"], counts["warning"],
                              time.monotonic() - started)
+            totals = getattr(self._tap, "run_counts", None)  # the run's summary line (BronzeTap)
+            if totals is not None:
+                totals.setdefault(self.name, Counter()).update(counts)
 
     @cached_property
     def _all_selected(self) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
@@ -34,12 +36,15 @@ class BronzeTap(Tap):
     stopped: SyncStopped | None = None
     #: Problems that did not stop the run but must not pass unnoticed (broken files).
     problems: list[str]
+    #: Records per stream and validation status, filled by each stream's ``sync``.
+    run_counts: dict[str, Counter]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
         self.problems = []
+        self.run_counts = {}
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
@@ -118,7 +123,32 @@ class BronzeTap(Tap):
             lock = getattr(self, "_run_lock", None)
             if lock is not None:
                 lock.close()  # everything is written: the next run may start
+            summary = self.run_summary()
+            self.logger.info("%s", summary)
         if self.stopped is not None and self.stopped.failed:
-            raise SystemExit(f"{self.name}: {self.stopped}")
+            raise SystemExit(f"{self.name}: {self.stopped} ({summary})")
         if self.problems:
-            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems))
+            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems)
+                             + f" ({summary})")
+
+    #: Marks the run's summary line, so scripts/metrics.py can find it in Meltano's logs.
+    SUMMARY_MARK = "BRONZE SUMMARY"
+
+    def run_summary(self) -> str:
+        """One line that closes every run: records sent, and how many are invalid or warned.
+
+        It is the tap's last log line (also on failure, where the error that
+        follows repeats it), so a run that landed invalid rows says so where
+        the eye lands, and ``make status`` / ``make metrics`` can read it back
+        from Meltano's log of the run. The JSON part is for machines.
+        """
+        total = Counter()
+        for counts in self.run_counts.values():
+            total.update(counts)
+        details = {name: {"records": sum(c.values()), "invalid": c["invalid"], "warning": c["warning"]}
+                   for name, c in sorted(self.run_counts.items())}
+        flagged = ", ".join(f"{name}: {d['invalid']} invalid, {d['warning']} warning"
+                            for name, d in details.items() if d["invalid"] or d["warning"])
+        text = (f"{self.name}: {sum(total.values())} records sent, {total['invalid']} invalid, "
+                f"{total['warning']} warning" + (f" ({flagged})" if flagged else ""))
+        return f"{self.SUMMARY_MARK}: {text} {json.dumps({'streams': details}, sort_keys=True)}"
