@@ -134,3 +134,28 @@ def test_rows_travel_in_batch_files_that_are_gone_once_loaded(meltano, tmp_path)
         assert bystander.exists()  # another tap's file is not this run's to remove
     finally:
         bystander.unlink(missing_ok=True)
+
+
+def test_a_day_first_resave_and_the_original_land_as_one_row_per_day(meltano, tmp_path):
+    """The public set as downloaded (month-first) and a copy re-saved by a day-first
+    spreadsheet (``01/04/2016`` .. ``14/04/2016``): the same days, the same raw_ids."""
+    header = ("Id,ActivityDate,TotalSteps,TotalDistance,TrackerDistance,LoggedActivitiesDistance,"
+              "VeryActiveDistance,ModeratelyActiveDistance,LightActiveDistance,"
+              "SedentaryActiveDistance,VeryActiveMinutes,FairlyActiveMinutes,"
+              "LightlyActiveMinutes,SedentaryMinutes,Calories")
+    days = [dt.date(2016, 4, 1) + dt.timedelta(n) for n in range(14)]
+    for folder, spell in (("kaggle", lambda d: f"{d.month}/{d.day}/{d.year}"),
+                          ("resaved", lambda d: d.strftime("%d/%m/%Y"))):
+        path = tmp_path / "drop" / folder / "dailyActivity_merged.csv"
+        path.parent.mkdir(parents=True)
+        path.write_text("\r\n".join([header] + [f"1503960366,{spell(d)},{1000 + d.day},8.5,8.5,0,1.88,"
+                                                 "0.55,6.06,0,25,13,328,728,1985" for d in days]) + "\r\n")
+    result = run(meltano, tmp_path / "drop")
+    assert "are day-first (line 2 (01/04/2016)" not in result.stderr  # 01/04 proves nothing
+    assert "are day-first (line 14 (13/04/2016))" in result.stderr
+    landed = meltano.query("SELECT raw_id, count(*), count(DISTINCT source_timestamp), "
+                           "min(source_timestamp)::date::text, string_agg(DISTINCT validation_status, ',') "
+                           "FROM bronze.wearable__daily_activity GROUP BY raw_id ORDER BY raw_id")
+    assert landed == [(f"1503960366|{d.isoformat()}", 2, 1, d.isoformat(), "valid") for d in days]
+    again = run(meltano, tmp_path / "drop")
+    assert again.stderr.count("unchanged, skipped") == 2
