@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files import FileRow, ResumePoint, SourceFile, iter_csv_rows, open_at
 from bronze_core.natural_ids import normal_id
-from tap_wearable_csv.dates import (FITABASE_FORMATS, MONTH_FIRST, DateOrder, Parts,  # noqa: F401
-                                    ambiguous, decide, either_key, iso_key, naive_time,
+from tap_wearable_csv.dates import (DAY_FIRST, FITABASE_FORMATS, MONTH_FIRST,  # noqa: F401
+                                    DateOrder, Parts, ambiguous, decide, either_key,
                                     parse_fitabase_time, proves, scan_date_order, split_time)
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -53,8 +53,8 @@ class FitabaseStream(BronzeFileStream):
     time_aliases: tuple[str, ...] = ()
     #: Rows are days: a midnight time keys as the date.
     daily = False
-    #: The row being emitted and its time's numbers, read once per row.
-    _current: tuple[Any, Parts | None] = (None, None)
+    #: The row being emitted and its time (``_read_time``), read once per row.
+    _current: tuple[Any, Any] = (None, None)
     _dates = DateOrder(MONTH_FIRST)
     _lossy_logged = False
 
@@ -132,51 +132,68 @@ class FitabaseStream(BronzeFileStream):
         text = self._time_text(row.payload)
         try:
             parts = split_time(text) if text else None
-        except ValueError:
-            parts = None
-        self._current = (row.payload, parts)
-        if parts is None:
+        except ValueError as exc:
+            self._current = (row.payload, (text.strip(), None, exc))
             return
         dates = self._dates
-        proof = proves(parts)
-        if proof and proof != dates.order and not dates.mixed:
-            # The pre-scan missed it (a date in the first column?): from here on, no guesses.
-            dates.mixed = (f"line {row.line} ({text.strip()}) is {proof}, "
-                           f"{dates.proof or 'the setting date_order'} {dates.order}")
-            self.logger.warning("%s: %s mixes date orders (%s); rows from line %d whose date "
-                                "could be either land invalid", self.name, source.display_path,
-                                dates.mixed, row.line)
-        if dates.mixed and ambiguous(parts):
-            row.defects.append(
-                f"{source.display_path}, line {row.line}: {text.strip()!r} could be "
-                f"{either_key(parts)}, and this file has dates of both orders ({dates.mixed})")
+        if parts is not None:
+            proof = proves(parts)
+            if proof and proof != dates.order and not dates.mixed:
+                # The pre-scan missed it (a date in the first column?): from here on, no guesses.
+                dates.mixed = (f"line {row.line} ({text.strip()}) is {proof}, "
+                               f"{dates.proof or 'the setting date_order'} {dates.order}")
+                self.logger.warning("%s: %s mixes date orders (%s); rows from line %d whose date "
+                                    "could be either land invalid", self.name,
+                                    source.display_path, dates.mixed, row.line)
+            if dates.mixed and ambiguous(parts):
+                row.defects.append(
+                    f"{source.display_path}, line {row.line}: {text.strip()!r} could be "
+                    f"{either_key(parts)}, and this file has dates of both orders ({dates.mixed})")
+        self._current = (row.payload, self._read_time(text, parts))
 
     # --- what identifies a row, and when it happened --------------------------
     def _time_text(self, payload: Mapping[str, Any]) -> str | None:
-        for column in (self.time_column, *self.time_aliases):
-            if column and payload.get(column):
+        text = payload.get(self.time_column) if self.time_column else None
+        if text:
+            return text
+        for column in self.time_aliases:
+            if payload.get(column):
                 return payload[column]
         return None
 
-    def _parts(self, payload: Mapping[str, Any]) -> Parts | None:
-        seen, parts = self._current
-        if seen is payload and parts is not None:
-            return parts
-        text = self._time_text(payload)
-        return split_time(text) if text else None
+    def _read_time(self, text: str | None, parts: Parts | None) -> tuple[str | None, dt.datetime | None,
+                                                                      Exception | None]:
+        """``(key, time in the zone, why unreadable)`` of a row's time, computed once per row.
 
-    def _time_key(self, payload: Mapping[str, Any]) -> str:
-        """The time normalised for ``raw_id``; text that is no time stays as written."""
-        text = self._time_text(payload)
-        if text is None:
-            raise KeyError(self.time_column)
+        The key is ISO wall-clock time (a date alone for a date, or for
+        midnight in a daily file); both readings for a date this file cannot
+        decide (no time then); the text as written when it is no time.
+        """
+        if parts is None:
+            return None, None, None
+        first, second, year, hour, minute, seconds, clock = parts
+        dates = self._dates
+        proof = proves(parts)
+        if proof is None and dates.mixed and ambiguous(parts):
+            return either_key(parts, self.daily), None, None
+        month, day = (second, first) if (proof or dates.order) == DAY_FIRST else (first, second)
         try:
-            parts = self._parts(payload)
-            if parts is not None and self._dates.mixed and ambiguous(parts):
-                return either_key(parts, self.daily)
-            return iso_key(parts, self._dates.order, self.daily)
-        except (ValueError, TypeError):
-            return text.strip()
+            moment = dt.datetime(year, month, day, hour, minute, seconds, tzinfo=self.zone)
+        except ValueError as exc:  # 4/31/2016
+            return text.strip(), None, exc
+        if not clock or (self.daily and not (hour or minute or seconds)):
+            return f"{year:04d}-{month:02d}-{day:02d}", moment, None
+        return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{seconds:02d}", moment, None
+
+    def _row_time(self, payload: Mapping[str, Any]):
+        seen, cached = self._current
+        if seen is payload:
+            return cached
+        text = self._time_text(payload)
+        try:
+            return self._read_time(text, split_time(text) if text else None)
+        except ValueError as exc:
+            return text.strip(), None, exc
 
     def payload_id(self, payload: Mapping[str, Any], lineage) -> str:
         """The key columns' normalised values joined with ``|``.
@@ -188,13 +205,20 @@ class FitabaseStream(BronzeFileStream):
         parts, lossy = [], False
         for column in self.key_columns:
             if column == self.time_column:
-                parts.append(self._time_key(payload))
+                key = self._row_time(payload)[0]
+                if key is None:
+                    raise KeyError(column)
+                parts.append(key)
                 continue
-            text, lost = normal_id(payload[column])
+            value = payload[column]
+            if value.isdigit() and value[0] != "0":  # the common case, already normal
+                parts.append(value)
+                continue
+            text, lost = normal_id(value)
             parts.append(text)
             lossy = lossy or lost
         if lossy and self.time_column not in self.key_columns and self._time_text(payload):
-            parts.append(self._time_key(payload))
+            parts.append(self._row_time(payload)[0])
             if not self._lossy_logged:
                 self._lossy_logged = True
                 self.logger.warning("%s: %s has ids a spreadsheet shortened (such as %s in line "
@@ -205,9 +229,7 @@ class FitabaseStream(BronzeFileStream):
         return "|".join(parts)
 
     def payload_time(self, payload: Mapping[str, Any]) -> dt.datetime | None:
-        if self._time_text(payload) is None:
-            return None
-        parts = self._parts(payload)
-        if parts is None or (self._dates.mixed and ambiguous(parts)):
-            return None
-        return naive_time(parts, self._dates.order).replace(tzinfo=self.zone)
+        _, moment, error = self._row_time(payload)
+        if error is not None:
+            raise error
+        return moment

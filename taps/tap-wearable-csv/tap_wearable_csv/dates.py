@@ -55,8 +55,8 @@ def split_time(text: str) -> Parts:
         return int(first), int(second), int(year), 0, 0, 0, False
     hms, _, half = clock.partition(" ")
     numbers = hms.split(":")
-    if len(numbers) not in (2, 3) or not all(n.isdigit() and len(n) <= 2 for n in numbers):
-        raise ValueError(f"not a Fitabase time: {text!r}")
+    if not 2 <= len(numbers) <= 3 or not hms.replace(":", "").isdigit():
+        raise ValueError(f"not a Fitabase time: {text!r}")  # ranges: ``datetime`` checks them
     hour, minute = int(numbers[0]), int(numbers[1])
     seconds = int(numbers[2]) if len(numbers) == 3 else 0
     if half:
