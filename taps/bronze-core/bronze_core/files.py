@@ -26,9 +26,11 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any, Callable, Collection, Iterator, Sequence
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -519,15 +521,67 @@ def _open_at(source: SourceFile, resume: ResumePoint | None) -> IO[bytes]:
     return handle
 
 
+#: Public: a tap that pre-scans part of a file reads it from where the reader will.
+open_at = _open_at
+
+
 def csv_header(source: SourceFile) -> list[str]:
-    """The header row of a CSV file (its first line); empty if the file is empty."""
+    """The header row of a CSV file (its first line); empty if the file is empty.
+
+    A header with a field longer than the CSV field limit cannot name the
+    columns, so no row can be built from the file: ``FileFormatError`` at
+    line 1 (the caller reports it and reads the other files).
+    """
     with source.open() as raw:
         first = next(_byte_lines(raw, 1 << 16), b"")
     if first.startswith(b"\xef\xbb\xbf"):
         first = first[3:]
     text = first.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
-    row = next(csv.reader([text]), [])
+    try:
+        row = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise FileFormatError(source.display_path, 1,
+                              f"unreadable CSV header ({exc}, in a header line of "
+                              f"{len(text):,} characters); no row of the file can be read"
+                              ) from None
     return [name.strip() for name in row]
+
+
+def unique_columns(header: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Keys for the columns of ``header``, and what is wrong with it.
+
+    A repeated name would make a dict keep only the last column's value, so
+    each repeat gets a suffix (``TotalSteps``, ``TotalSteps__2``) and every
+    value lands; the repeat is reported, so the rows land ``invalid``.
+    """
+    keys: list[str] = []
+    taken = set(header)
+    seen: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(number)
+        key = name
+        if len(seen[name]) > 1:
+            suffix = len(seen[name])
+            while f"{name}__{suffix}" in taken:
+                suffix += 1
+            key = f"{name}__{suffix}"
+            taken.add(key)
+        keys.append(key)
+    problems = [f"the header repeats {name!r} (columns {', '.join(map(str, numbers))}); "
+                f"every column is kept, the repeats as "
+                f"{', '.join(repr(keys[n - 1]) for n in numbers[1:])}"
+                for name, numbers in seen.items() if len(numbers) > 1]
+    return keys, problems
+
+
+class _UnlimitedFields:
+    """Lift the csv module's field limit for one record that exceeds it (then restore it)."""
+
+    def __enter__(self):
+        self._limit = csv.field_size_limit(sys.maxsize)
+
+    def __exit__(self, *exc) -> None:
+        csv.field_size_limit(self._limit)
 
 
 def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
@@ -535,37 +589,61 @@ def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iter
 
     Values are kept as the strings the file holds; reading them is silver's
     job. A row with more or fewer fields than the header is kept (extra values
-    under ``_extra``) and flagged; so are invalid UTF-8 and NUL bytes. Quoting
-    the parser cannot close raises ``FileFormatError`` with the line.
+    under ``_extra``) and flagged; so are invalid UTF-8 and NUL bytes, a
+    header that repeats a name (see ``unique_columns``) and a field longer
+    than the CSV field limit (the record is read again without the limit, so
+    the row lands whole, flagged, and reading goes on). A header that cannot
+    be read raises ``FileFormatError`` (see ``csv_header``).
     ``resume`` continues an appended file after the part already read.
     """
-    header = csv_header(source)
-    if not header:
+    names = csv_header(source)
+    if not names:
         return
+    header, header_problems = unique_columns(names)
+    header_problems = [f"{source.display_path}, line 1: {p}" for p in header_problems]
     with _open_at(source, resume) as raw:
         defects: dict[int, list[str]] = {}
         lines = _decoded_lines(raw, source.display_path, resume.line if resume else 1, defects)
         position = {"next": resume.line if resume else 1}
+        record: list[str] = []  # the text of the record being read, for a re-read
 
         def texts() -> Iterator[str]:
             for number, text in lines:
                 position["next"] = number + 1
+                record.append(text)
                 yield text
 
-        reader = csv.reader(texts())
+        feed = texts()
+        reader = csv.reader(feed)
         if resume is None:
             next(reader, None)  # the header
         while True:
             start = position["next"]
+            record.clear()
+            too_long = None
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
-                raise FileFormatError(source.display_path, start, f"unreadable CSV ({exc})") from None
+            except csv.Error as exc:  # a field over the limit: read the record without it
+                too_long = str(exc)
+                try:
+                    with _UnlimitedFields():
+                        values = next(csv.reader(chain(list(record), feed)), [])
+                except csv.Error as again:
+                    raise FileFormatError(source.display_path, start,
+                                          f"unreadable CSV ({again})") from None
             if not values or values == [""]:
                 continue  # blank line
             problems = [p for n in range(start, position["next"]) for p in defects.pop(n, [])]
+            problems += header_problems
+            if too_long is not None:
+                long_columns = [header[n] if n < len(header) else f"field {n + 1}"
+                                for n, value in enumerate(values)
+                                if len(value) > csv.field_size_limit()]
+                problems.append(f"{source.display_path}, line {start}: {too_long} in "
+                                f"{', '.join(map(repr, long_columns)) or 'a field'}; "
+                                "the row is kept whole")
             payload = dict(zip(header, values))
             if len(values) != len(header):
                 problems.append(f"{source.display_path}, line {start}: {len(values)} fields, "
