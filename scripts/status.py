@@ -49,10 +49,14 @@ def table_stats() -> list[dict]:
 
 
 def last_runs() -> dict[str, dict]:
-    """Latest Meltano run per state id (``env:tap-x-to-target-y``)."""
+    """Latest Meltano run per state id (``env:tap-x-to-target-y``).
+
+    Read where Meltano writes them: MELTANO_DATABASE_URI (environment, then .env),
+    else the project's database, schema ``meltano`` (meltano.yml's database_uri).
+    """
     import sqlalchemy
 
-    uri = os.environ.get("MELTANO_DATABASE_URI") or f"sqlite:///{ROOT / '.meltano' / 'meltano.db'}"
+    uri = dbctl.pgsettings.system_database_uri(ROOT)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         return {}
     engine = sqlalchemy.create_engine(uri)
