@@ -358,7 +358,7 @@ def up() -> dict:
     pgdata = data_dir()
     existed = (pgdata / "PG_VERSION").exists()
     trusting = _trusting_lines(pgdata)
-    if _ensure_secret(pgdata) and existed and not trusting and not s["PG_PASS"]:
+    if s.get("password_file") and _ensure_secret(pgdata) and existed and not trusting:
         pgsettings.secret_path(pgdata).unlink()  # a new password would not open this cluster
         raise DbctlError(
             f"the embedded PostgreSQL in {pgdata} asks for a password, but its password file "
@@ -505,7 +505,8 @@ def backup(folder: Path | None = None) -> Path:
     so a failed or killed dump never looks like a backup.
     """
     s = settings()
-    folder = Path(folder or os.environ.get("BACKUP_DIR") or ROOT / "backups")
+    configured = os.environ.get("BACKUP_DIR") or pgsettings.read_dotenv(ROOT / ".env").get("BACKUP_DIR")
+    folder = ROOT / Path(folder or configured or "backups").expanduser()  # relative: to the project
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     pg_dump = _client("pg_dump", _server_major())
     with connect() as conn:
@@ -524,14 +525,18 @@ def backup(folder: Path | None = None) -> Path:
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
-    size = final.stat().st_size
-    print(f"dbctl: backup of {_where(s)} written to {final} ({size / 1e6:.1f} MB, owner-only)")
+    print(f"dbctl: backup of {_where(s)} written to {final} ({_size(final.stat().st_size)}, owner-only)")
     if os.environ.get("MELTANO_DATABASE_URI") or pgsettings.read_dotenv(ROOT / ".env").get("MELTANO_DATABASE_URI"):
         print("dbctl: note: MELTANO_DATABASE_URI is set, so Meltano's state is kept there; "
               "this backup holds it only if that is this database's schema meltano")
     elif not has_state:
         print("dbctl: note: no Meltano state in this database yet (schema meltano)")
     return final
+
+
+def _size(count: int) -> str:
+    return next(f"{count / 1024 ** i:.1f} {unit}" for i, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB"))
+                if count < 1024 ** (i + 1) or unit == "TiB")
 
 
 def _contents(conn) -> dict[str, int]:
@@ -574,7 +579,7 @@ def restore(path: Path) -> None:
                          f"{done.stderr[-2000:]}")
     with connect() as conn:
         loaded = ", ".join(f"{name} ({count} objects)" for name, count in _contents(conn).items())
-    print(f"dbctl: {path} restored into {_where(s)}: {loaded}")
+    print(f"dbctl: {path} restored into {_where(s)}: {loaded or 'it was an empty database'}")
 
 
 # --- command line ------------------------------------------------------------------
@@ -630,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
                 if key != "PG_PASS" or s[key]:
                     print(f"{key}={s[key]}")
         elif args.command == "backup":
-            backup(args.dir)
+            backup(args.dir.resolve() if args.dir else None)
         elif args.command == "restore":
             restore(args.file)
         elif args.command == "reset-password":

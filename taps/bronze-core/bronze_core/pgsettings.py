@@ -76,7 +76,8 @@ def connection_settings(environ: Mapping[str, str] | None = None,
     """Effective PG_* settings, ``embedded`` (bool) and ``url``.
 
     For the embedded server without PG_PASS the password is read from its secret
-    file (found next to ``dotenv``'s project root, or PGDATA_DIR).
+    file (next to the data dir: ``dotenv``'s folder/.pgdata, or PGDATA_DIR), whose
+    path is then ``password_file``.
     """
     source = _source(environ, dotenv)
     result: dict = dict(DEFAULTS)
@@ -92,7 +93,8 @@ def connection_settings(environ: Mapping[str, str] | None = None,
         result.update({k: source[k] for k in DEFAULTS if source.get(k)})
     if not external and not result["PG_PASS"] and (dotenv or source.get("PGDATA_DIR")):
         root = Path(dotenv).parent if dotenv else Path.cwd()
-        result["PG_PASS"] = read_secret(secret_path(embedded_data_dir(root, source)))
+        result["password_file"] = secret_path(embedded_data_dir(root, source))
+        result["PG_PASS"] = read_secret(result["password_file"])
     result["embedded"] = not external
     result["url"] = source.get("DATABASE_URL") or url_for(result)
     return result
