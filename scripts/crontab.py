@@ -15,6 +15,7 @@ appends its output to `.meltano/logs/cron/<name>.log`.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import shlex
 import subprocess
@@ -48,7 +49,9 @@ def cron_lines(items: list[dict], root: Path = ROOT) -> list[str]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    # Listing reads meltano.yml only: a throwaway system DB, so no PostgreSQL must be up for it.
     listing = subprocess.run([str(MELTANO), "schedule", "list", "--format=json"], cwd=ROOT,
+                             env={**os.environ, "MELTANO_DATABASE_URI": "sqlite://"},
                              capture_output=True, text=True, check=True).stdout
     print("\n".join(cron_lines(schedules(listing))))
 
