@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import crontab
@@ -18,7 +19,7 @@ EXPECTED = {  # schedule -> cron interval, per the cadences agreed for each sour
 
 
 # Listing needs no bookmarks: a throwaway system DB, so no PostgreSQL must be up.
-NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": "sqlite://"}
+NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp(prefix='schedules-')}/list.db"}
 
 
 def listing() -> str:
