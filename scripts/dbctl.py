@@ -354,6 +354,7 @@ def up() -> dict:
         if error:
             raise DbctlError(f"the external PostgreSQL at {_where(s)} does not answer: {error}")
         print(f"dbctl: external PostgreSQL at {_where(s)} accepts connections (not managed here)")
+        _hint_old_bookmarks()
         return s
     pgdata = data_dir()
     existed = (pgdata / "PG_VERSION").exists()
@@ -381,6 +382,7 @@ def up() -> dict:
     created = create_database(s["PG_DB"])
     print(f"dbctl: embedded PostgreSQL {state} at {_where(s)}"
           f"{' (database created)' if created else ''}, data in {pgdata}")
+    _hint_old_bookmarks()
     return s
 
 
@@ -582,6 +584,84 @@ def restore(path: Path) -> None:
     print(f"dbctl: {path} restored into {_where(s)}: {loaded or 'it was an empty database'}")
 
 
+# --- bookmarks of older checkouts ------------------------------------------------------
+OLD_SYSTEM_DB = ".meltano/meltano.db"  # where Meltano kept them before issue 18
+
+
+def _sqlite_bookmarks(path: Path) -> list[tuple]:
+    """(state_id, partial_state, completed_state, updated_at) rows of a Meltano SQLite system DB."""
+    import sqlite3
+
+    if not path.is_file():
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            return conn.execute("SELECT state_id, partial_state, completed_state, updated_at FROM state").fetchall()
+        except sqlite3.DatabaseError:
+            return []
+
+
+def _state_override() -> str | None:
+    return os.environ.get("MELTANO_DATABASE_URI") or pgsettings.read_dotenv(ROOT / ".env").get("MELTANO_DATABASE_URI")
+
+
+def import_state(path: Path) -> None:
+    """Copy the bookmarks an older checkout kept in .meltano/meltano.db into the database.
+
+    Without them the first runs after the upgrade would fetch everything again (no
+    duplicates, but hours of API calls). A bookmark the database already has wins.
+    """
+    import psycopg
+
+    path = Path(path)
+    rows = _sqlite_bookmarks(path)
+    if not rows:
+        raise DbctlError(f"no Meltano bookmarks in {path}")
+    if _state_override():
+        raise DbctlError("MELTANO_DATABASE_URI is set, so Meltano keeps bookmarks there, not in the "
+                         "database; unset it to import them")
+    env = {k: v for k, v in os.environ.items() if k != "MELTANO_DATABASE_URI"}
+    migrated = subprocess.run([str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"], cwd=ROOT, env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)  # creates its tables
+    if migrated.returncode != 0:
+        raise DbctlError(f"meltano could not open its tables in {_where(settings())}:\n{migrated.stderr[-1500:]}")
+    with connect() as conn, conn.transaction():
+        added = []
+        for row in rows:
+            try:
+                with conn.transaction():
+                    cursor = conn.execute(
+                        f"INSERT INTO {pgsettings.SYSTEM_SCHEMA}.state "
+                        "(state_id, partial_state, completed_state, updated_at) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (state_id) DO NOTHING", row)
+            except psycopg.errors.Error as exc:
+                raise DbctlError(f"bookmark {row[0]} not imported: {exc}") from exc
+            if cursor.rowcount:
+                added.append(row[0])
+    kept = len(rows) - len(added)
+    print(f"dbctl: {len(added)} bookmarks imported from {path} into {_where(settings())} "
+          f"(schema {pgsettings.SYSTEM_SCHEMA}){f'; {kept} already there were kept' if kept else ''}: "
+          f"{', '.join(added) or '-'}")
+
+
+def _hint_old_bookmarks() -> None:
+    """Say so once the database holds no bookmarks while .meltano/meltano.db still does."""
+    old = ROOT / OLD_SYSTEM_DB
+    if _state_override() or not _sqlite_bookmarks(old):
+        return
+    try:
+        with connect() as conn:
+            table = f"{pgsettings.SYSTEM_SCHEMA}.state"
+            if (conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+                    and conn.execute(f"SELECT EXISTS (SELECT FROM {table})").fetchone()[0]):
+                return
+    except Exception:  # noqa: BLE001 - a hint never fails `up` (e.g. PG_DB not created on an external server)
+        return
+    print(f"dbctl: Meltano's bookmarks now live in the database (schema {pgsettings.SYSTEM_SCHEMA}); "
+          f"those of an older checkout are still in {old}. Carry them over with "
+          f"`.venv/bin/python scripts/dbctl.py import-state` (else the next runs fetch everything again)")
+
+
 # --- command line ------------------------------------------------------------------
 COMMANDS = {
     "up": "Embedded: initdb if needed, start the server (idempotent) and create PG_DB if "
@@ -599,6 +679,8 @@ COMMANDS = {
     "restore": "Load FILE (a `backup`) into PG_DB, which must be empty; created if missing.",
     "reset-password": "Embedded, stopped: set a new generated password and write it to the "
                       "password file (when that file was lost).",
+    "import-state": "Copy the Meltano bookmarks an older checkout kept in .meltano/meltano.db "
+                    "(or FILE) into the database, schema meltano (existing ones win).",
     "createdb": "Create database NAME on the effective server if it does not exist.",
     "dropdb": "Drop database NAME on the effective server if it exists (forcing out sessions).",
 }
@@ -613,6 +695,8 @@ def _parser() -> argparse.ArgumentParser:
                                  help="print the SQLAlchemy form postgresql+psycopg://...")
     commands["backup"].add_argument("--dir", type=Path, help="folder for the dump (default backups/)")
     commands["restore"].add_argument("file", metavar="FILE", type=Path, help="a dump made by `backup`")
+    commands["import-state"].add_argument("file", metavar="FILE", type=Path, nargs="?",
+                                          default=ROOT / OLD_SYSTEM_DB, help=f"default {OLD_SYSTEM_DB}")
     for name in ("createdb", "dropdb"):
         commands[name].add_argument("name", metavar="NAME", help="a plain name: [a-z_][a-z0-9_]{0,62}")
     return parser
@@ -638,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
             backup(args.dir.resolve() if args.dir else None)
         elif args.command == "restore":
             restore(args.file)
+        elif args.command == "import-state":
+            import_state(args.file)
         elif args.command == "reset-password":
             reset_password()
         elif args.command == "createdb":

@@ -125,3 +125,22 @@ def test_restored_mid_history_backup_then_a_run_ends_with_every_row(default_stat
     first_month_files = sum(1 for _ in (drop / MONTHS[0]).rglob("*_merged.csv"))
     assert again.stderr.count("unchanged, skipped") == first_month_files  # its bookmark came back
     assert rows(default_state) == never_lost
+
+
+def test_bookmarks_of_an_older_checkout_are_carried_over(meltano, default_state, tmp_path):
+    """Runs made before (state in SQLite, as Meltano's default was) are not fetched again."""
+    drop = tmp_path / "drop"
+    for month in MONTHS:
+        add_month(drop, month)
+    land(meltano, drop)  # the old way: the fixture's SQLite system database
+    old_db = meltano.system_db
+    files = sum(1 for _ in drop.rglob("*_merged.csv"))
+
+    imported = dbctl_cli(default_state, "import-state", str(old_db))
+    assert imported.returncode == 0, imported.stderr
+    assert f"1 bookmarks imported from {old_db}" in imported.stdout and STATE_ID in imported.stdout
+    before = rows(default_state)
+    again = land(default_state, drop)  # the new default: the database's schema meltano
+    assert again.stderr.count("unchanged, skipped") == files
+    assert rows(default_state) == before
+    assert dbctl_cli(default_state, "import-state", str(old_db)).stdout.count("1 already there were kept") == 1
