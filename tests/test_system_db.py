@@ -20,6 +20,7 @@ import pytest
 from bronze_core.pgsettings import read_dotenv
 
 import dbctl
+import status
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "wearable-csv"
@@ -65,8 +66,9 @@ def recreate(meltano) -> None:
     dbctl.create_database(database_name(meltano))
 
 
-def test_a_recreated_database_gets_every_row_back(default_state, tmp_path):
+def test_a_recreated_database_gets_every_row_back(default_state, tmp_path, monkeypatch):
     """The state is in the database: dropped with it, so the next run lands everything again."""
+    monkeypatch.setenv("DATABASE_URL", default_state.database_url)  # for status.py, as for meltano
     drop = tmp_path / "drop"
     for month in MONTHS:
         add_month(drop, month)
@@ -76,8 +78,10 @@ def test_a_recreated_database_gets_every_row_back(default_state, tmp_path):
     (bookmark,) = default_state.query("SELECT state_id FROM meltano.state")
     assert bookmark == (STATE_ID,)  # where the rows are, not in .meltano/meltano.db
     assert default_state.query("SELECT state FROM meltano.runs") == [("SUCCESS",)]
+    assert status.last_runs()[STATE_ID]["state"] == "SUCCESS"  # `make status` reads the same place
 
     recreate(default_state)
+    assert status.last_runs() == {}  # the run history went with the rows
     second = land(default_state, drop)
     assert "unchanged, skipped" not in second.stderr
     assert rows(default_state) == first
