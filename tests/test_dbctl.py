@@ -188,7 +188,9 @@ def _old_trust_cluster(pgdata, port: str) -> None:
     code, out = dbctl._run_pg("initdb", ["-D", str(pgdata), "-U", "postgres", "--auth=trust",
                                          "--encoding=UTF8", "--locale=C"], user)
     assert code == 0, out
-    dbctl._start(pgdata, port, "", user)
+    code, out = dbctl._run_pg("pg_ctl", ["-D", str(pgdata), "-l", str(pgdata / "log"), "-w", "start",
+                                         "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}"], user)
+    assert code == 0, out
     import psycopg
 
     with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
