@@ -13,7 +13,7 @@ import pytest
 
 import dbctl
 
-NO_PASSFILE = str(Path(tempfile.mkdtemp(prefix="no-pgpass-")) / "none")  # libpq: a missing file is no password
+NO_PASSFILE = "/nonexistent-bronze-tests/pgpass"  # libpq: a missing password file supplies nothing
 
 
 @pytest.fixture

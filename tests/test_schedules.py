@@ -19,7 +19,8 @@ EXPECTED = {  # schedule -> cron interval, per the cadences agreed for each sour
 
 
 # Listing needs no bookmarks: a throwaway system DB, so no PostgreSQL must be up.
-NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{tempfile.mkdtemp(prefix='schedules-')}/list.db"}
+SCRATCH = tempfile.TemporaryDirectory(prefix="schedules-")  # removed when the session ends
+NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{SCRATCH.name}/list.db"}
 
 
 def listing() -> str:
