@@ -148,3 +148,17 @@ def test_bookmarks_of_an_older_checkout_are_carried_over(meltano, default_state,
     assert again.stderr.count("unchanged, skipped") == files
     assert rows(default_state) == before
     assert dbctl_cli(default_state, "import-state", str(old_db)).stdout.count("1 already there were kept") == 1
+
+
+def test_meltano_before_make_up_says_what_to_do(tmp_path):
+    """A fresh clone's `meltano run` before `make up`: one clear line, not 15 s of retries."""
+    if {"DATABASE_URL", "PG_HOST", "MELTANO_DATABASE_URI"} & set(read_dotenv(ROOT / ".env")):
+        pytest.skip("the project's .env names another database; this is about the embedded one")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "PG_HOST", "MELTANO_DATABASE_URI")}
+    env.update(PGDATA_DIR=str(tmp_path / "pgdata"), COLUMNS="1000")  # a project where `make up` never ran
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"no password file {tmp_path / 'pgdata.secret'}): run `make up` first" in result.stderr
+    assert "DB connection failed" not in result.stderr

@@ -26,6 +26,10 @@ from bronze_core.pgsettings import SYSTEM_SCHEMA, connection_settings, system_da
 _SCHEMA_LOCK = 0x6D656C74  # "melt"
 
 
+class SystemDatabaseNotReady(RuntimeError):
+    """The project's database cannot hold Meltano's tables yet; the message says what to do."""
+
+
 class ProjectSystemDatabase(CreateEnginePlugin):
     """SQLAlchemy engine plugin: the project's database, schema ``meltano`` (created if missing)."""
 
@@ -36,7 +40,14 @@ class ProjectSystemDatabase(CreateEnginePlugin):
 
     def update_url(self, url):
         """The placeholder becomes the project's database (its own query arguments are dropped)."""
-        return make_url(system_database_url(connection_settings(dotenv=self.root / ".env")["url"]))
+        settings = connection_settings(dotenv=self.root / ".env")
+        password_file = settings.get("password_file")
+        if password_file and not password_file.exists():
+            raise SystemDatabaseNotReady(
+                f"Meltano keeps its bookmarks in the project's PostgreSQL, and the embedded one has not "
+                f"been set up here yet (no password file {password_file}): run `make up` first, or set "
+                "MELTANO_DATABASE_URI to keep them elsewhere")
+        return make_url(system_database_url(settings["url"]))
 
     def engine_created(self, engine) -> None:
         event.listen(engine, "connect", self._ensure_schema)
