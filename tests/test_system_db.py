@@ -35,6 +35,9 @@ def default_state(meltano, monkeypatch):
         pytest.skip("the project's .env sets MELTANO_DATABASE_URI; these tests exercise the default")
     monkeypatch.delenv("MELTANO_DATABASE_URI", raising=False)
     env = {k: v for k, v in meltano.env.items() if k != "MELTANO_DATABASE_URI"}
+    if dbctl.settings()["embedded"]:  # as after `make up`: no URL, the password from .pgdata.secret
+        env.pop("DATABASE_URL")
+        env["PG_DB"] = meltano.database_url.rsplit("/", 1)[1]
     return dataclasses.replace(meltano, env=env)
 
 
@@ -68,7 +71,8 @@ def recreate(meltano) -> None:
 
 def test_a_recreated_database_gets_every_row_back(default_state, tmp_path, monkeypatch):
     """The state is in the database: dropped with it, so the next run lands everything again."""
-    monkeypatch.setenv("DATABASE_URL", default_state.database_url)  # for status.py, as for meltano
+    for key, value in default_state.env.items():  # status.py runs with meltano's settings
+        monkeypatch.setenv(key, value)
     drop = tmp_path / "drop"
     for month in MONTHS:
         add_month(drop, month)
@@ -88,7 +92,7 @@ def test_a_recreated_database_gets_every_row_back(default_state, tmp_path, monke
 
 
 def dbctl_cli(meltano, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": meltano.database_url}
+    env = {**os.environ, **meltano.env}
     return subprocess.run([sys.executable, str(ROOT / "scripts" / "dbctl.py"), *args], env=env,
                           capture_output=True, text=True, timeout=300)
 
