@@ -15,10 +15,12 @@ appends its output to `.meltano/logs/cron/<name>.log`.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +50,11 @@ def cron_lines(items: list[dict], root: Path = ROOT) -> list[str]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    listing = subprocess.run([str(MELTANO), "schedule", "list", "--format=json"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
+    # Listing reads meltano.yml only: a throwaway system DB, so no PostgreSQL must be up for it.
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = subprocess.run([str(MELTANO), "schedule", "list", "--format=json"], cwd=ROOT,
+                                 env={**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{scratch}/list.db"},
+                                 capture_output=True, text=True, check=True).stdout
     print("\n".join(cron_lines(schedules(listing))))
 
 

@@ -5,7 +5,7 @@ invalid and warning counts (the `bronze.status` view in sql/), the pipeline
 that writes it (`garmin__export_*` is tap-garmin-export, the other `garmin__*`
 tap-garmin), that pipeline's last Meltano run in the active environment
 (`MELTANO_ENVIRONMENT`, else meltano.yml's default; from Meltano's runs table,
-`.meltano/meltano.db` or `MELTANO_DATABASE_URI`), and a verdict:
+schema `meltano` of the project database, or `MELTANO_DATABASE_URI`), and a verdict:
 
 - `failed`: the pipeline's last run failed, however recent its data;
 - `never`: the pipeline is configured (its required settings are set) but has
@@ -125,8 +125,12 @@ def acknowledge(tables: list[str]) -> list[str]:
 
 
 def meltano_database_uri() -> str:
-    """Where Meltano keeps its system database (state and the runs table): the ONE place to look it up."""
-    return os.environ.get("MELTANO_DATABASE_URI") or f"sqlite:///{ROOT / '.meltano' / 'meltano.db'}"
+    """Where Meltano keeps its system database (state and the runs table): the ONE place to look it up.
+
+    MELTANO_DATABASE_URI (environment, then .env), else the project's database,
+    schema ``meltano`` (meltano.yml's database_uri).
+    """
+    return dbctl.pgsettings.system_database_uri(ROOT)
 
 
 def last_runs() -> dict[str, list[dict]]:
