@@ -8,12 +8,14 @@ from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
 from bronze_core.batches import remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
+from bronze_core.settings import future_start, read_numbers, setting_errors
 
 
 class BronzeTap(Tap):
@@ -40,6 +42,27 @@ class BronzeTap(Tap):
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
         self.problems = []
+        warning = future_start(self.config)
+        if warning:
+            self.logger.warning("%s: %s", self.name, warning)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Every bad setting as one line naming it (``bronze_core.settings``), then singer-sdk's check.
+
+        Numbers given as text (the environment, Meltano) are read first. The
+        lines go out through singer-sdk's ``ConfigValidationError``: the CLI
+        logs each and exits 1 before anything is read.
+        """
+        schema = self.config_jsonschema
+        read_numbers(self._config, schema)
+        errors = setting_errors(self.name, self._config, schema, self.secret_settings)
+        if not errors:
+            return super()._validate_config(raise_errors=raise_errors)
+        if raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        for error in errors:
+            self.logger.warning(error)
+        return errors
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
