@@ -56,13 +56,12 @@ class BronzeTap(Tap):
         schema = self.config_jsonschema
         read_numbers(self._config, schema)
         errors = setting_errors(self.name, self._config, schema, self.secret_settings)
-        if not errors:
-            return super()._validate_config(raise_errors=raise_errors)
-        if raise_errors:
+        if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
-        for error in errors:
+        for error in errors:  # only asked to warn (discovery): say what, then go on as singer-sdk does
             self.logger.warning(error)
-        return errors
+        sdk_errors = super()._validate_config(raise_errors=raise_errors)  # also fills in defaults
+        return errors or sdk_errors
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
