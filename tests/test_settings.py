@@ -145,6 +145,19 @@ def test_meltano_run_names_a_non_number_setting(meltano):
         assert secret not in text
 
 
+def test_meltano_run_names_a_list_setting_that_is_not_json(meltano):
+    """Meltano's own `kind: array` would fail with "Failed to parse JSON array", naming no setting."""
+    tap = TAPS["tap-notion"]
+    with tap.make_fake() as fake:
+        result = meltano.run("run", "tap-notion", "target-postgres", check=False,
+                             extra_env=tap.env(fake, database_ids="abc123, def456"))
+    text = output(result)
+    assert result.returncode != 0
+    assert "tap-notion: setting database_ids: must be a JSON list (got 'abc123, def456')" in text, text[-3000:]
+    assert "Failed to parse" not in text and fake.requests == []
+    assert fake.token not in text
+
+
 def test_meltano_run_refuses_a_zero_page_size_and_reads_numbers_from_text(meltano):
     tap = TAPS["tap-hidrate"]
     with tap.make_fake() as fake:
@@ -187,8 +200,8 @@ def test_meltano_yml_settings_match_the_taps_schema(plugin, schema):
             assert declared["description"] == properties[setting].get("description"), \
                 f"{name}: the description of {setting} differs from `{name} --about`"
             types = properties[setting].get("type", [])
-            if {"integer", "number"} & set([types] if isinstance(types, str) else types):
-                # Meltano's numeric kinds fail on a typo without naming the setting; the tap reads the text.
+            if {"integer", "number", "array", "object"} & set([types] if isinstance(types, str) else types):
+                # Meltano's own kinds fail on a typo without naming the setting; the tap reads the text.
                 assert declared.get("kind", "string") == "string", f"{name}: {setting} must be kind: string"
     required = schema.get("required")
     if required:

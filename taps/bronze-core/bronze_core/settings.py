@@ -11,15 +11,18 @@ a secret setting):
 
     tap-garmin: setting lookback_days: must be a whole number (got 'abc')
 
-Numbers arrive as text when they come from the environment (Meltano declares
-them ``kind: string`` in meltano.yml, because its ``kind: integer`` fails on
-``abc`` with a bare ``int()`` traceback that names no setting): a setting
-typed integer or number in the schema is read from text here.
+Numbers, lists and objects arrive as text when they come from the environment
+(Meltano declares them ``kind: string`` in meltano.yml, because its ``kind:
+integer`` fails on ``abc`` with a bare ``int()`` traceback, and its ``kind:
+array`` with "Failed to parse JSON array", neither naming the setting): a
+setting typed integer, number, array or object in the schema is read from text
+here (``read_text_settings``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any, Iterable, Mapping, MutableMapping
 
@@ -81,17 +84,26 @@ def with_minimums(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": properties}
 
 
-def read_numbers(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> None:
-    """Settings typed integer or number, given as text (environment, Meltano), read as numbers.
+def read_text_settings(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """Settings typed integer, number, array or object, given as text (environment, Meltano), read.
 
-    Text that is not a number is left as it is, for the check to report.
+    Numbers as numbers, lists and objects as JSON. Text that is none of these
+    is left as it is, for the check to report by name.
     """
     for name, prop in (schema.get("properties") or {}).items():
         value = config.get(name)
-        if not isinstance(value, str):
+        types = _types(prop)
+        if not isinstance(value, str) or "string" in types:
             continue
-        text, types = value.strip(), _types(prop)
-        if "integer" in types and _INTEGER.fullmatch(text):
+        text = value.strip()
+        if types & {"array", "object"}:
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(parsed, (list, dict)):
+                config[name] = parsed
+        elif "integer" in types and _INTEGER.fullmatch(text):
             config[name] = int(text)
         elif "number" in types:
             try:

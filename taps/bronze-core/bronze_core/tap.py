@@ -15,7 +15,7 @@ from bronze_core.batches import remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
-from bronze_core.settings import future_start, read_numbers, setting_errors
+from bronze_core.settings import future_start, read_text_settings, setting_errors
 
 
 class BronzeTap(Tap):
@@ -49,12 +49,12 @@ class BronzeTap(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Every bad setting as one line naming it (``bronze_core.settings``), then singer-sdk's check.
 
-        Numbers given as text (the environment, Meltano) are read first. The
+        Numbers, lists and objects given as text (the environment, Meltano) are read first. The
         lines go out through singer-sdk's ``ConfigValidationError``: the CLI
         logs each and exits 1 before anything is read.
         """
         schema = self.config_jsonschema
-        read_numbers(self._config, schema)
+        read_text_settings(self._config, schema)
         errors = setting_errors(self.name, self._config, schema, self.secret_settings)
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
