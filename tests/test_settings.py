@@ -207,3 +207,14 @@ def test_meltano_yml_settings_match_the_taps_schema(plugin, schema):
     if required:
         assert plugin.get("settings_group_validation") == [sorted(required)], \
             f"{name}: settings_group_validation must list the tap's required settings {sorted(required)}"
+
+
+def test_text_is_read_as_the_schema_types_it_and_anything_else_is_left_to_be_named():
+    from bronze_core.settings import read_text_settings
+
+    schema = {"properties": {"n": {"type": ["integer", "null"]}, "r": {"type": ["number"]},
+                             "r2": {"type": ["number"]}, "r3": {"type": ["number"]},
+                             "ids": {"type": ["array"]}, "bad": {"type": ["array"]}, "s": {"type": ["string"]}}}
+    config = {"n": " 7 ", "r": "0.5", "r2": "nan", "r3": "1e3", "ids": '["a"]', "bad": "a, b", "s": "12"}
+    read_text_settings(config, schema)
+    assert config == {"n": 7, "r": 0.5, "r2": "nan", "r3": 1000, "ids": ["a"], "bad": "a, b", "s": "12"}
