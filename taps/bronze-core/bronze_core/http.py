@@ -17,7 +17,8 @@ paths verbatim. Here:
 - a paginator that hands out a page token it already gave in the same walk
   (a ``next`` cursor that cycles) stops the stream with ``PaginationLoop``
   instead of reading forever;
-- nothing that reaches a log line or an exception carries a secret.
+- nothing that reaches a log line or an exception carries a secret, and no
+  request follows a redirect to another host (``bronze_core.redirects``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from singer_sdk.pagination import BaseHATEOASPaginator, JSONPathPaginator, Simpl
 
 from bronze_core.envelope import keep_duplicates
 from bronze_core.redact import redact_params, scrub
+from bronze_core.redirects import SameOriginSession
 from bronze_core.streams import BronzeStream
 
 #: Settings every REST tap offers; tests turn the waits down to milliseconds.
@@ -279,6 +281,13 @@ class BronzeRESTStream(BronzeStream, RESTStream):
     def url_base(self) -> str:
         """Every tap names its base URL ``api_url`` (so tests can point it at a fake)."""
         return self.config["api_url"].rstrip("/")
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """A session that refuses redirects to another host (``bronze_core.redirects``)."""
+        if not isinstance(self._requests_session, SameOriginSession):
+            self._requests_session = SameOriginSession(self.source)
+        return self._requests_session
 
     @property
     def authenticator(self):

@@ -10,12 +10,14 @@ from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
 from bronze_core.batches import remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
+from bronze_core.settings import future_start, read_text_settings, setting_errors
 
 
 class BronzeTap(Tap):
@@ -45,6 +47,26 @@ class BronzeTap(Tap):
         install_log_filter()
         self.problems = []
         self.run_counts = {}
+        warning = future_start(self.config)
+        if warning:
+            self.logger.warning("%s: %s", self.name, warning)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Every bad setting as one line naming it (``bronze_core.settings``), then singer-sdk's check.
+
+        Numbers, lists and objects given as text (the environment, Meltano) are read first. The
+        lines go out through singer-sdk's ``ConfigValidationError``: the CLI
+        logs each and exits 1 before anything is read.
+        """
+        schema = self.config_jsonschema
+        read_text_settings(self._config, schema)
+        errors = setting_errors(self.name, self._config, schema, self.secret_settings)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        for error in errors:  # only asked to warn (discovery): say what, then go on as singer-sdk does
+            self.logger.warning(error)
+        sdk_errors = super()._validate_config(raise_errors=raise_errors)  # also fills in defaults
+        return errors or sdk_errors
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
