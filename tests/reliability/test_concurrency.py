@@ -19,6 +19,7 @@ delete each other's batch files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ import psycopg
 
 from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA
 from bronze_core.hashing import payload_hash
+from bronze_core.streams import stream_name
 from tests.conftest import ROOT
 from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_export import expected_counts, write_export
@@ -242,3 +244,53 @@ def test_garmin_export_runs_beside_garmin_and_keeps_its_batch_files(meltano, tmp
     finally:
         for f in files:
             f.unlink(missing_ok=True)
+
+
+#: API pipelines of the same-instant test (each against its own fake).
+TOGETHER_API = ["tap-garmin", "tap-toggl", "tap-notion", "tap-openmeteo", "tap-hubspot"]
+
+
+def file_sources(tmp_path) -> tuple[dict, dict]:
+    """Inputs of the file pipelines: {plugin: env}, and the rows bronze must then hold per table."""
+    export = write_export(tmp_path / "garmin-export", days=6)
+    drop = write_drop(tmp_path / "wearable")
+    manual = tmp_path / "manual"
+    for folder, count in (("water", 7), ("体重", 3)):
+        (manual / folder).mkdir(parents=True)
+        (manual / folder / "log.jsonl").write_text(
+            "".join(json.dumps({"id": f"{folder}-{n}", "n": n}, ensure_ascii=False) + "\n"
+                    for n in range(count)), encoding="utf-8")
+    env = {"tap-garmin-export": {"TAP_GARMIN_EXPORT_EXPORT_PATH": str(export)},
+           "tap-wearable-csv": {"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "wearable")},
+           "tap-manual": {"TAP_MANUAL_MANUAL_DIR": str(manual)}}
+    counts = {f"garmin__export_{kind}": n for kind, n in expected_counts(days=6).items()}
+    counts.update({f"wearable__{stream}": n for stream, n in drop.items()})
+    counts.update({stream_name("manual", "water"): 7, stream_name("manual", "体重"): 3})
+    return env, counts
+
+
+def test_pipelines_started_in_the_same_instant_all_succeed_exactly(meltano, tmp_path):
+    """Seven pipelines (five APIs, the Garmin export beside the Garmin API, a wearable
+    export, manual logs) started at once into one fresh database, as schedules that fire
+    together do: every run succeeds and every table holds exactly its source's rows."""
+    # The project is past its first Meltano command (`make install` runs `meltano install`,
+    # which creates the system database). Meltano's own migration of a new system database
+    # takes no lock: first-ever commands started together fail on "table job already exists".
+    meltano.run("state", "list")
+    env, counts = file_sources(tmp_path)
+    taps = [next(t for t in API_TAPS if t.name == name) for name in TOGETHER_API]
+    with contextlib.ExitStack() as stack:
+        fakes = {tap.name: stack.enter_context(tap.make_fake()) for tap in taps}
+        env.update({tap.name: tap.env(fakes[tap.name]) for tap in taps})
+        runs = {plugin: start(meltano, "run", plugin, "target-postgres", extra_env=extra)
+                for plugin, extra in env.items()}
+        failed = {}
+        for plugin, process in runs.items():
+            out, err = process.communicate(timeout=900)
+            if process.returncode != 0:
+                failed[plugin] = (out + err)[-3000:]
+        assert not failed, "\n\n".join(f"{plugin}:\n{text}" for plugin, text in failed.items())
+        for tap in taps:
+            assert_exact(meltano, tap, fakes[tap.name])
+    for table, count in counts.items():
+        assert meltano.query(f"SELECT count(*), count(DISTINCT raw_id) FROM bronze.{table}")[0] == (count, count), table
