@@ -270,7 +270,7 @@ def file_sources(tmp_path) -> tuple[dict, dict]:
 
 
 def test_pipelines_started_in_the_same_instant_all_succeed_exactly(meltano, tmp_path):
-    """Seven pipelines (five APIs, the Garmin export beside the Garmin API, a wearable
+    """Eight pipelines (five APIs, the Garmin export beside the Garmin API, a wearable
     export, manual logs) started at once into one fresh database, as schedules that fire
     together do: every run succeeds and every table holds exactly its source's rows."""
     # The project is past its first Meltano command (`make install` runs `meltano install`,
