@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import re
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -101,15 +103,33 @@ class BronzeTap(Tap):
     def discover_streams(self):
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
+    @cached_property
+    def plugin_name(self) -> str:
+        """The Meltano plugin this process runs as (``MELTANO_EXTRACTOR_NAME``), else the tap's name.
+
+        One executable can serve several plugins (``tap-garmin-export``
+        inherits ``tap-garmin``); each has its own state, its own
+        ``.meltano/run/<plugin>/`` and its own schedule, so the run lock and the
+        batch files go by the plugin, never by the executable.
+        """
+        name = os.environ.get("MELTANO_EXTRACTOR_NAME", "").strip()
+        if not name:
+            return self.name
+        if re.fullmatch(r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*", name):
+            return name  # safe in a file name, and no "--" (batch file names split there)
+        return f"{self.name}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
     def run_lock(self) -> bool:
-        """Refuse to run beside another run of the same tap in the same Meltano project.
+        """Refuse to run beside another run of the same plugin in the same Meltano project.
 
         Meltano refuses a second run of a pipeline that is already running,
         but two runs started in the same instant can both pass its check and
-        then trip over each other's files in ``.meltano/run/``. This lock,
-        taken before anything is read or written, makes the second one stop
-        with a clear message instead. It is released by the operating system
-        when the process ends, however it ends (a kill included).
+        then trip over each other's files in ``.meltano/run/<plugin>/``. This
+        lock, taken before anything is read or written, makes the second one
+        stop with a clear message instead. It is per plugin (``plugin_name``):
+        ``tap-garmin-export`` runs beside ``tap-garmin``, same executable or
+        not. It is released by the operating system when the process ends,
+        however it ends (a kill included).
 
         Returns whether the lock is held (only under Meltano).
         """
@@ -118,12 +138,13 @@ class BronzeTap(Tap):
             return False  # run by hand, outside Meltano: nothing shared to protect
         folder = Path(root) / ".meltano" / "run"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.name}.lock"
+        plugin = self.plugin_name
+        path = folder / f"{plugin}.lock"
         self._run_lock = open(path, "a+")
         try:
             fcntl.flock(self._run_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit(f"{self.name}: another run of {self.name} is already running in "
+            raise SystemExit(f"{plugin}: another run of {plugin} is already running in "
                              f"this project (lock {path}); this run stops without reading or "
                              "writing anything. Run it again when the other one has finished."
                              ) from None
@@ -138,7 +159,7 @@ class BronzeTap(Tap):
         if self.run_lock():
             batch_config = self.config.get("batch_config")
             if batch_config:
-                remove_stale(BatchConfig.from_dict(batch_config), self.name)
+                remove_stale(BatchConfig.from_dict(batch_config), self.plugin_name)
         try:
             super().sync_all()
         finally:
