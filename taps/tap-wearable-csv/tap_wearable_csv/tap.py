@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.files import list_files
 from bronze_core.tap import BronzeTap
 from tap_wearable_csv.streams import STREAM_TYPES
@@ -26,6 +27,7 @@ class TapWearableCsv(BronzeTap):
         th.Property("timezone", th.StringType, default="UTC",
                     description="IANA zone the export's zone-less times are read in for "
                                 "`source_timestamp` (the original text stays in `raw_data`)."),
+        *FILE_SETTINGS,
     ).to_dict()
 
     def sync_all(self) -> None:
@@ -48,7 +50,7 @@ class TapWearableCsv(BronzeTap):
         """A CSV the tap does not know is named in the log and left alone, never guessed at."""
         known = {stream.file_name for stream in STREAM_TYPES}
         for source in list_files(self.config["data_dir"], ["*.csv", "*.CSV"], nested_zips=True,
-                                 problems=[]):
+                                 problems=[], follow_symlinks=bool(self.config.get("follow_symlinks"))):
             if source.relative_path.rsplit("/", 1)[-1] not in known:
                 self.logger.warning("%s: %s is not a known export file; skipped (known: %s)",
                                     self.name, source.display_path, ", ".join(sorted(known)))
