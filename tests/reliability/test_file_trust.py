@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tests.fakes import apple_health_export as apple
 from tests.fakes.garmin_export import expected_counts, write_export
+from tests.tap_runner import records, run_tap
 
 SAMPLE_MANUAL = Path(__file__).resolve().parents[2] / "samples" / "manual"
 
@@ -58,44 +59,67 @@ def test_garmin_sleep_file_holding_an_object_is_reported_not_marked_done(meltano
 
 # --- tap-manual: one hostile line costs one row --------------------------------
 
-def test_manual_deep_line_and_long_id_land_as_rows_and_other_folders_still_sync(meltano, tmp_path):
-    logs = tmp_path / "manual"
+def _journal(logs: Path, *lines: str) -> Path:
+    """A manual folder named to sort first (before the fix a bad line in it stopped every
+    other folder) next to the sample's two, holding one JSON Lines file."""
     shutil.copytree(SAMPLE_MANUAL, logs)
-    journal = logs / "a_journal"  # sorts first: before the fix, it stopped every other folder
+    journal = logs / "a_journal"
     journal.mkdir()
     (journal / "schema.json").write_text('{"type": "object", "required": ["id"]}')
-    long_id = "note-" + "x" * 10_000
-    deep = '{"id": "deep", "v": ' + "[" * 10_000 + "]" * 10_000 + "}"
-    (journal / "2024.jsonl").write_text("\n".join([
-        '{"id": "n1", "text": "first"}', deep, json.dumps({"id": long_id, "text": "long"}),
-        '{"id": "n2", "text": typo}', '{"id": "n3", "text": "last"}']) + "\n")
+    (journal / "2024.jsonl").write_text("\n".join(lines) + "\n")
+    return journal
 
-    result = meltano.run("run", "tap-manual", "target-postgres",
-                         extra_env={"TAP_MANUAL_MANUAL_DIR": str(logs)})
-    rows = {line: (raw_id, status, error, raw) for raw_id, status, error, raw, line in meltano.query(
+
+def _journal_rows(meltano) -> dict[int, tuple]:
+    return {line: rest for *rest, line in meltano.query(
         "SELECT raw_id, validation_status, error_message, raw_data, (metadata->>'line')::int "
         "FROM bronze.manual__a_journal")}
-    assert sorted(rows) == [1, 2, 3, 4, 5]
-    assert [rows[n][1] for n in (1, 3, 5)] == ["valid"] * 3
+
+
+def _sample_folders_landed(meltano) -> bool:
+    return (meltano.query("SELECT count(*) FROM bronze.manual__water_intake")[0][0],
+            meltano.query("SELECT count(*) FROM bronze.manual__body_measurements")[0][0]) == (4, 2)
+
+
+def test_manual_deeply_nested_line_is_one_invalid_row_and_other_folders_sync(meltano, tmp_path):
+    deep = '{"id": "deep", "v": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    journal = _journal(tmp_path / "manual", '{"id": "n1", "text": "first"}', deep,
+                       '{"id": "n2", "text": typo}', '{"id": "n3", "text": "last"}')
+    result = meltano.run("run", "tap-manual", "target-postgres",
+                         extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)})
+    rows = _journal_rows(meltano)
+    assert sorted(rows) == [1, 2, 3, 4] and rows[1][1] == rows[4][1] == "valid"
     _, status, error, raw = rows[2]
     assert status == "invalid" and "2024.jsonl, line 2: JSON nested too deep" in error
     assert raw == {"_line": deep}, "the whole line is kept as text"
-    raw_id, _, _, raw = rows[3]
-    assert raw["id"] == long_id, "the whole id stays in raw_data"
-    assert len(raw_id) == 256 and raw_id.startswith("note-xxx")
-    assert raw_id.endswith("|sha256:" + hashlib.sha256(long_id.encode()).hexdigest())
-    assert rows[4][1] == "invalid" and "2024.jsonl, line 4: invalid JSON" in rows[4][2]
-    assert meltano.query("SELECT count(*) FROM bronze.manual__water_intake")[0][0] == 4
-    assert meltano.query("SELECT count(*) FROM bronze.manual__body_measurements")[0][0] == 2
+    assert rows[3][1] == "invalid" and "2024.jsonl, line 3: invalid JSON" in rows[3][2]
+    assert _sample_folders_landed(meltano)
 
     # No path of this machine in any row (error messages included); the log may name them.
     assert str(tmp_path) not in all_row_text(meltano, "manual__a_journal")
-    assert f"{journal / '2024.jsonl'}, line 4: invalid JSON" in result.stderr
+    assert f"{journal / '2024.jsonl'}, line 3: invalid JSON" in result.stderr
+
+
+def test_manual_id_longer_than_an_index_entry_lands_with_a_bounded_raw_id(meltano, tmp_path):
+    long_id, other = "note-" + "x" * 10_000, "note-" + "x" * 9_999 + "y"
+    journal = _journal(tmp_path / "manual", json.dumps({"id": long_id, "text": "long"}),
+                       json.dumps({"id": other, "text": "another"}), '{"id": "n1", "text": "short"}')
+    meltano.run("run", "tap-manual", "target-postgres",
+                extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)})
+    rows = _journal_rows(meltano)
+    assert {n: r[1] for n, r in rows.items()} == {1: "valid", 2: "valid", 3: "valid"}
+    raw_id, _, _, raw = rows[1]
+    assert raw["id"] == long_id, "the whole id stays in raw_data"
+    assert len(raw_id) == 256 and raw_id.startswith("note-xxx")
+    assert raw_id.endswith("|sha256:" + hashlib.sha256(long_id.encode()).hexdigest())
+    assert rows[2][0] != raw_id, "two ids, two raw_ids"
+    assert rows[3][0] == "n1" and _sample_folders_landed(meltano)
 
 
 # --- Apple Health: one raw_id is one sample -------------------------------------
 
 def _food(value: str, source: str = "MyFitnessPal") -> str:
+    """A food-log entry as Apple exports it: one meal's items share type, source and time."""
     moment = "2018-01-01 12:30:00 +0100"
     return (f' <Record type="HKQuantityTypeIdentifierDietaryEnergyConsumed" sourceName="{source}" '
             f'sourceVersion="22.1.0" unit="kcal" creationDate="2018-01-01 12:31:05 +0100" '
@@ -114,40 +138,58 @@ def _apple_export(path: Path, extra: str) -> Path:
     return path
 
 
+def _apple_counts(meltano) -> dict[str, int]:
+    return {t: meltano.query(f"SELECT count(*) FROM bronze.apple_health__{t}")[0][0]
+            for t in ("records", "workouts", "activity_summaries")}
+
+
+def _run_apple(meltano, archive):
+    return meltano.run("run", "tap-apple-health", "target-postgres",
+                       extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(archive)})
+
+
 def test_apple_samples_sharing_an_interval_keep_their_own_raw_ids(meltano, tmp_path):
-    long_source = "Kitchen scale " + "s" * 4000
-    deep = (' <Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Health" unit="kg" '
-            'startDate="2018-01-01 07:00:00 +0100" endDate="2018-01-01 07:00:00 +0100" value="64">'
-            + "<MetadataEntry>" * 5000 + "</MetadataEntry>" * 5000 + "</Record>\n")
-    extra = (_food("31.2") + _food("0") + _food("12") + _food("31.2")  # the last: listed twice
-             + _food("250", source=long_source) + deep)
-    archive = _apple_export(tmp_path / "export.zip", extra)
-
-    result = meltano.run("run", "tap-apple-health", "target-postgres",
-                         extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(archive)})
-    food = meltano.query("SELECT raw_id, raw_data->>'value', raw_data->>'sourceName' "
-                         "FROM bronze.apple_health__records WHERE raw_data->>'type' = "
-                         "'HKQuantityTypeIdentifierDietaryEnergyConsumed' ORDER BY 2")
-    assert sorted(value for _, value, source in food if source == "MyFitnessPal") == ["0", "12", "31.2"]
-    assert len({raw_id for raw_id, *_ in food}) == len(food) == 4, "one raw_id per sample"
+    # Three entries differing only in value, and the first listed a second time.
+    archive = _apple_export(tmp_path / "export.zip", _food("31.2") + _food("0") + _food("12")
+                            + _food("31.2"))
+    result = _run_apple(meltano, archive)
+    food = meltano.query("SELECT raw_id, raw_data->>'value' FROM bronze.apple_health__records "
+                         "WHERE raw_data->>'type' = 'HKQuantityTypeIdentifierDietaryEnergyConsumed'")
+    assert sorted(value for _, value in food) == ["0", "12", "31.2"]
+    assert len({raw_id for raw_id, _ in food}) == 3, "one raw_id per sample"
     assert "1 of them exact duplicates" in result.stderr, "the element listed twice is counted"
-
-    (raw_id,) = [raw_id for raw_id, _, source in food if source == long_source]
-    assert len(raw_id) == 256 and raw_id.startswith(
-        "HKQuantityTypeIdentifierDietaryEnergyConsumed|Kitchen scale sss")
-    assert "|sha256:" in raw_id
-
-    (status, error), = meltano.query(
-        "SELECT validation_status, error_message FROM bronze.apple_health__records "
-        "WHERE raw_data->>'type' = 'HKQuantityTypeIdentifierBodyMass' AND raw_data->>'value' = '64'")
-    assert status == "invalid" and "nested deeper than 200 levels" in error
-    counts = {t: meltano.query(f"SELECT count(*) FROM bronze.apple_health__{t}")[0][0]
-              for t in ("records", "workouts", "activity_summaries")}
-    assert counts == {**apple.expected_counts(200, seed=7), "records": 200 + 5}
+    assert _apple_counts(meltano) == {**apple.expected_counts(200, seed=7), "records": 203}
 
     (meta,) = meltano.query("SELECT metadata FROM bronze.apple_health__records LIMIT 1")[0]
     assert (meta["archive"], meta["file"]) == ("export.zip", "apple_health_export/export.xml")
     assert str(tmp_path) not in all_row_text(meltano, "apple_health__records")
+
+
+def test_apple_source_name_longer_than_an_index_entry_lands(meltano, tmp_path):
+    long_source = "Kitchen scale " + "s" * 4000
+    archive = _apple_export(tmp_path / "export.zip", _food("250", source=long_source))
+    _run_apple(meltano, archive)
+    (raw_id, status), = meltano.query(
+        "SELECT raw_id, validation_status FROM bronze.apple_health__records "
+        "WHERE raw_data->>'sourceName' = %s", long_source)
+    assert status == "valid" and len(raw_id) == 256 and "|sha256:" in raw_id
+    assert raw_id.startswith("HKQuantityTypeIdentifierDietaryEnergyConsumed|Kitchen scale sss")
+    assert _apple_counts(meltano) == {**apple.expected_counts(200, seed=7), "records": 201}
+
+
+def test_apple_element_nested_5000_levels_is_one_invalid_row(tmp_path):
+    deep = (' <Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Deep scale" unit="kg" '
+            'startDate="2018-01-01 07:00:00 +0100" endDate="2018-01-01 07:00:00 +0100" value="64">'
+            + "<MetadataEntry>" * 5000 + "</MetadataEntry>" * 5000 + "</Record>\n")
+    archive = _apple_export(tmp_path / "export.zip", deep)
+    result, messages, state = run_tap("tap-apple-health", {"export_path": str(archive)}, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = records(messages, "apple_health__records")
+    (bad,) = [r for r in rows if r["raw_data"].get("sourceName") == "Deep scale"]
+    assert bad["validation_status"] == "invalid"
+    assert "nested deeper than 200 levels" in bad["error_message"]
+    assert len(rows) == 201 and len(records(messages, "apple_health__workouts")) > 0
+    assert "apple_health_export/export.xml" in state["bookmarks"]["apple_health__records"]["files"]
 
 
 # --- Symbolic links do not lead out of a drop folder ----------------------------

@@ -122,6 +122,8 @@ class BronzeFileStream(BronzeStream):
     nested_zips = False
     #: The fingerprint of the file ``read_items`` is reading (streams sharing one pass key on it).
     current_file: Fingerprint | None = None
+    #: Rows of this run that repeated one just before (same raw_id and raw_hash): they land once.
+    duplicates = 0
 
     def files_root(self) -> Path:
         """The folder or zip to search; taps say which setting holds it."""
@@ -167,6 +169,7 @@ class BronzeFileStream(BronzeStream):
 
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, Any] = self.stream_state.setdefault("files", {})
+        self._recent, self.duplicates = RecentKeys(), 0
         try:
             sources = self.list_sources()
         except FileFormatError as exc:
@@ -226,7 +229,3 @@ class BronzeFileStream(BronzeStream):
         if self._recent.seen(record["raw_id"], record["raw_hash"]):
             self.duplicates += 1
         return record
-
-    def sync(self, context=None):
-        self._recent, self.duplicates = RecentKeys(), 0
-        return super().sync(context)
