@@ -233,3 +233,17 @@ def test_links_out_of_the_manual_folder_are_skipped_and_named(meltano, tmp_path)
     ids = {r[0] for r in meltano.query("SELECT raw_id FROM bronze.manual__body_measurements")}
     assert ids == {"m-2024-11-01", "m-2024-11-08", "secret-file", "secret-folder"}
     assert meltano.query("SELECT raw_id FROM bronze.manual__stolen") == [("secret-folder",)]
+
+
+def test_apple_export_xml_of_another_kind_is_reported_not_marked_done(tmp_path):
+    """Another document under the name export.xml (here the clinical export) holds no records:
+    reported as the wrong file, never recorded as an export read."""
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"{apple.FOLDER}/export.xml", apple.CDA)
+    result, messages, state = run_tap("tap-apple-health", {"export_path": str(archive)}, tmp_path)
+    assert result.returncode != 0
+    assert (f"{archive}!{apple.FOLDER}/export.xml, line 2: not the expected shape: the document is "
+            "<ClinicalDocument>, not <HealthData>") in result.stderr
+    assert not any((state or {}).get("bookmarks", {}).get(s, {}).get("files")
+                   for s in ("apple_health__records", "apple_health__workouts"))

@@ -527,7 +527,7 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
             return
         except ijson.JSONError as exc:
             if "integer overflow" not in str(exc):
-                detail = str(exc).splitlines()[0]
+                detail = str(exc).splitlines()[0][:300][:300]
                 raise FileFormatError(
                     source.display_path, counter.lines,
                     f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
@@ -542,7 +542,7 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
                 if index > done:
                     yield index, item
         except (ijson.JSONError, ValueError) as exc:  # ValueError: an integer of over 4300 digits
-            detail = str(exc).splitlines()[0]
+            detail = str(exc).splitlines()[0][:300]
             raise FileFormatError(
                 source.display_path, counter.lines,
                 f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
@@ -567,7 +567,9 @@ def _shape_problem(source: SourceFile, prefix: str) -> tuple[int, str] | None:
     with source.open() as raw:
         counter = _LineCounter(raw)
         try:
-            events = ijson.parse(counter)
+            # The pure-Python parser: it reads only a few events of a good file, and the C
+            # one (ijson 3.4) crashes the process on an integer of over 4300 digits here.
+            events = _PYTHON_IJSON.parse(counter)
             for path, event, value in events:
                 child = wanted.get(path)
                 if child is None or event in ("end_map", "end_array"):
