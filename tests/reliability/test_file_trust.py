@@ -247,3 +247,19 @@ def test_apple_export_xml_of_another_kind_is_reported_not_marked_done(tmp_path):
             "<ClinicalDocument>, not <HealthData>") in result.stderr
     assert not any((state or {}).get("bookmarks", {}).get(s, {}).get("files")
                    for s in ("apple_health__records", "apple_health__workouts"))
+
+
+def test_manual_folder_with_an_unusable_schema_stops_only_itself(tmp_path):
+    logs = tmp_path / "manual"
+    shutil.copytree(SAMPLE_MANUAL, logs)
+    broken = logs / "a_sleep_log"  # sorts first
+    broken.mkdir()
+    (broken / "schema.json").write_text('{"type": "objectt"}')  # a typo a user makes
+    (broken / "log.jsonl").write_text('{"id": "s1"}\n')
+    result, messages, state = run_tap("tap-manual", {"manual_dir": str(logs)}, tmp_path)
+    assert result.returncode != 0
+    assert f"{broken / 'schema.json'}: not a valid JSON Schema" in result.stderr
+    assert len(records(messages, "manual__water_intake")) == 4
+    assert len(records(messages, "manual__body_measurements")) == 2
+    assert not records(messages, "manual__a_sleep_log")
+    assert not state["bookmarks"].get("manual__a_sleep_log", {}).get("files"), "not marked done"
