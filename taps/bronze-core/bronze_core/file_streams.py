@@ -140,7 +140,7 @@ class BronzeFileStream(BronzeStream):
                            skipped=skipped)
         for error in broken:
             self.report_problem(error, "the rest still lands; it will be read again on the next run")
-        logged = self._tap.__dict__.setdefault("_skipped_links", set())
+        logged = self._tap.__dict__.setdefault("_skipped_links", set())  # once a run, not per stream
         for link in skipped:
             if link not in logged:
                 logged.add(link)
