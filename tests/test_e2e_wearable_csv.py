@@ -94,8 +94,8 @@ def test_broken_zip_and_bad_rows_are_reported_while_the_rest_lands(meltano, tmp_
     (status, reason), = meltano.query(
         "SELECT validation_status, error_message FROM bronze.wearable__daily_steps "
         "WHERE raw_id = '8877689391|2016-05-14'")
-    assert status == "invalid" and f"{drop / 'more.zip'}!/export/dailySteps_merged.csv, line 3: " \
-                                   "4 fields, the header has 3" in reason
+    assert status == "invalid" and reason.startswith(  # named inside the drop folder, not the machine
+        "more.zip!/export/dailySteps_merged.csv, line 3: 4 fields, the header has 3")
 
     (drop / "older.zip").unlink()
     run(meltano, drop)  # fixed: the next ordinary run passes and lands nothing twice

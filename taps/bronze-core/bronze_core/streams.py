@@ -137,9 +137,12 @@ class BronzeStream(Stream):
             return super().sync(context)
         finally:
             counts = self._statuses
-            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s", self.name,
+            repeats = getattr(self, "duplicates", 0)
+            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s%s", self.name,
                              sum(counts.values()), counts["invalid"], counts["warning"],
-                             time.monotonic() - started)
+                             time.monotonic() - started,
+                             f"; {repeats} of them exact duplicates of a record just before "
+                             "(same raw_id and content), landed once" if repeats else "")
             totals = getattr(self._tap, "run_counts", None)  # the run's summary line (BronzeTap)
             if totals is not None:
                 totals.setdefault(self.name, Counter()).update(counts)
@@ -204,7 +207,7 @@ class BronzeStream(Stream):
         warnings: list[str] = []
         try:
             raw_id = self.payload_id(payload, lineage)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:
             raw_id = None
             problems.append(f"no natural id: {exc!r}")
         if raw_id is None or raw_id == "":
@@ -213,7 +216,7 @@ class BronzeStream(Stream):
                 problems.append("no natural id in payload")
         try:
             when = self.payload_time(payload)
-        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, OSError, RecursionError) as exc:
             when = None
             warnings.append(f"unreadable source time: {exc}")
         record = build_envelope(

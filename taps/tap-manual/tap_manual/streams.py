@@ -97,9 +97,23 @@ class ManualStream(BronzeFileStream):
 
     def __init__(self, tap, folder: Path):
         self.folder = folder
-        self.user_schema = load_schema(folder)
+        #: A schema.json that cannot be used stops this folder only (see ``get_records``).
+        self.schema_error: SchemaError | None = None
+        try:
+            self.user_schema = load_schema(folder)
+        except SchemaError as exc:
+            self.user_schema, self.schema_error = None, exc
         super().__init__(tap, name=stream_name("manual", folder.name))
         self.reading_csv = False
+
+    def get_records(self, context):
+        """The folder's rows; none while its schema.json is unusable: that is reported, its files
+        stay unread (not marked done) and the other folders still land."""
+        if self.schema_error is not None:
+            self.report_problem(self.schema_error, "its files are read once it is fixed; the other "
+                                                   "folders still land")
+            return iter(())
+        return super().get_records(context)
 
     def files_root(self) -> Path:
         return self.folder

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.files import list_files
 from bronze_core.tap import BronzeTap
 from tap_wearable_csv.dates import MONTH_FIRST, ORDERS
@@ -32,6 +33,7 @@ class TapWearableCsv(BronzeTap):
                                 "is the day (every day 12 or less): `month-first` (4/12/2016 is "
                                 "April 12, as Fitabase writes) or `day-first`. A file whose dates "
                                 "show the order is read that way whatever this says."),
+        *FILE_SETTINGS,
     ).to_dict()
 
     def sync_all(self) -> None:
@@ -57,7 +59,7 @@ class TapWearableCsv(BronzeTap):
         """A CSV the tap does not know is named in the log and left alone, never guessed at."""
         known = {stream.file_name for stream in STREAM_TYPES}
         for source in list_files(self.config["data_dir"], ["*.csv", "*.CSV"], nested_zips=True,
-                                 problems=[]):
+                                 problems=[], follow_symlinks=bool(self.config.get("follow_symlinks"))):
             if source.relative_path.rsplit("/", 1)[-1] not in known:
                 self.logger.warning("%s: %s is not a known export file; skipped (known: %s)",
                                     self.name, source.display_path, ", ".join(sorted(known)))
