@@ -81,7 +81,7 @@ def test_batch_files_tap_config_and_meltano_dir_are_owner_only_under_umask_022(m
     for stale in written:
         stale.unlink()
     with umask(0o022):
-        meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
+        result = meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
     assert mode(ROOT / ".meltano") == 0o700
     assert list((tmp_path / "batches").iterdir()) == []
     assert configs() == set()
@@ -145,3 +145,18 @@ def test_only_configs_of_dead_runs_are_removed(tmp_path):
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_the_tap_says_once_where_batch_files_go_and_how_to_get_records(meltano, tmp_path):
+    write_drop(tmp_path / "drop")
+    env = batch_env(tmp_path, tmp_path / "drop")
+    result = meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
+    notices = [line for line in result.stderr.splitlines() if "BATCH messages" in line]
+    assert len(notices) == 1, notices
+    assert (tmp_path / "batches").as_uri() in notices[0]
+    assert "TAP_WEARABLE_CSV_BATCH_CONFIG='{}'" in notices[0]
+    # ... and that setting does give RECORD messages, which any Singer target reads.
+    out = meltano.run("invoke", "tap-wearable-csv",
+                      extra_env={**env, "TAP_WEARABLE_CSV_BATCH_CONFIG": "{}"}).stdout
+    kinds = {json.loads(line)["type"] for line in out.splitlines() if line.startswith("{")}
+    assert "RECORD" in kinds and "BATCH" not in kinds
