@@ -160,3 +160,22 @@ def test_the_tap_says_once_where_batch_files_go_and_how_to_get_records(meltano, 
                       extra_env={**env, "TAP_WEARABLE_CSV_BATCH_CONFIG": "{}"}).stdout
     kinds = {json.loads(line)["type"] for line in out.splitlines() if line.startswith("{")}
     assert "RECORD" in kinds and "BATCH" not in kinds
+
+
+def test_apple_health_spool_is_owner_only():
+    """The records pass spools workouts and summaries (personal data) for the later streams."""
+    from tap_apple_health.shared_pass import SharedPass
+
+    spool = SharedPass()
+    with umask(0o022):
+        writer = spool.writer("export.zip", "0" * 64, ["Workout", "ActivitySummary"])
+        writer.add("Workout", 7, {"workoutActivityType": "HKWorkoutActivityTypeRunning"})
+        writer.close(complete=True)
+    try:
+        files = list(spool._folder.iterdir())
+        assert len(files) == 2 and {mode(f) for f in files} == {0o600}
+        assert mode(spool._folder) == 0o700
+        assert [payload for _, payload in spool.read("export.zip", "0" * 64, "Workout")] == [
+            {"workoutActivityType": "HKWorkoutActivityTypeRunning"}]
+    finally:
+        spool.close()
