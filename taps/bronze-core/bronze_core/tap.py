@@ -135,7 +135,7 @@ class BronzeTap(Tap):
             if batch_config:
                 remove_stale(BatchConfig.from_dict(batch_config), self.name)
         if batch_config:
-            self.logger.info(batch_notice(BatchConfig.from_dict(batch_config)))
+            self.logger.info(batch_notice(BatchConfig.from_dict(batch_config), self.name))
         try:
             super().sync_all()
         finally:
