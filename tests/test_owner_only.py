@@ -104,8 +104,11 @@ def test_the_config_of_a_sigkilled_run_is_removed_by_the_next_run(meltano, tmp_p
     env = batch_env(tmp_path, tmp_path / "drop")
     before = configs()
     process = start(meltano, "run", "tap-wearable-csv", "target-postgres", extra_env=env)
-    wait_for_child(process, "tap-wearable-csv")  # the tap runs: its config is written and read
-    time.sleep(1)
+    wait_for_child(process, "tap-wearable-csv")
+    deadline = time.monotonic() + 120  # the tap is syncing (its first batch file is written)
+    while (time.monotonic() < deadline and process.poll() is None
+           and not list((tmp_path / "batches").glob("bronze-batch-*"))):
+        time.sleep(0.05)
     assert process.poll() is None, "the run ended before it could be killed"
     left = configs() - before
     os.killpg(process.pid, signal.SIGKILL)  # meltano, tap and target at once, as `kill -9 -<pgid>`
