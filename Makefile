@@ -3,11 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Every recipe runs under umask 077: what a target writes (logs, batch files,
+# Meltano's run files, backups) is readable by its owner only, whatever the
+# caller's umask. (A non-default .SHELLFLAGS also makes make use the shell for
+# every line, so no command escapes it.)
+.SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install up down db-status status metrics run-all crontab demo test bench clean about backup restore
+.PHONY: help install env up down db-status status metrics run-all crontab demo test bench clean about backup restore
 
 help: ## List the commands
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +29,11 @@ $(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.t
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv, install Meltano, the taps and the loader
+
+env: ## Create .env from .env.template, readable by you only (never overwrites one)
+	@test ! -e .env || { echo ".env exists; not overwriting it (edit it, or move it away first)" >&2; exit 1; }
+	install -m 600 .env.template .env
+	@echo "created .env (mode 600): fill in your sources"
 
 up: install ## Start the project's PostgreSQL (embedded unless .env points at one) and leave it running
 	$(BIN)/python scripts/dbctl.py up

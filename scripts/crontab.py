@@ -8,10 +8,11 @@ stays the one place schedules are defined:
     .venv/bin/python scripts/crontab.py | crontab -  # install them (replaces your crontab!)
     (crontab -l; .venv/bin/python scripts/crontab.py) | crontab -  # append instead
 
-Each line runs `meltano schedule run <name>` from the project directory and
-appends its output to `.meltano/logs/cron/<name>.log`. Schedules that would
-start in the same minute are named on stderr (`clashes`): give each its own
-minute in meltano.yml, so runs start apart.
+Each line runs `meltano schedule run <name>` from the project directory under
+`umask 077` (the logs, batch files and Meltano's run files hold personal data
+and secrets: owner-only) and appends its output to `.meltano/logs/cron/<name>.log`.
+Schedules that would start in the same minute are named on stderr (`clashes`):
+give each its own minute in meltano.yml, so runs start apart.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def cron_lines(items: list[dict], root: Path = ROOT) -> list[str]:
         if not interval:
             continue
         log = root / ".meltano" / "logs" / "cron" / f"{item['name']}.log"
-        command = (f"cd {shlex.quote(str(root))} && mkdir -p {shlex.quote(str(log.parent))} && "
+        command = (f"umask 077 && cd {shlex.quote(str(root))} && mkdir -p {shlex.quote(str(log.parent))} && "
                    f"{shlex.quote(str(root / '.venv/bin/meltano'))} schedule run {shlex.quote(item['name'])} "
                    f">> {shlex.quote(str(log))} 2>&1")
         lines.append(f"{interval} {command}")

@@ -347,7 +347,10 @@ def _start(pgdata: Path, port: str, password: str, user) -> None:
 
 
 def up() -> dict:
-    """Make sure the server answers (starting the embedded one), and PG_DB exists."""
+    """Make sure the server answers (starting the embedded one), and PG_DB exists.
+
+    Returns the settings, with ``started``: whether this call started the server.
+    """
     s = settings()
     if not s["embedded"]:
         error = _connect_error(timeout=10)
@@ -380,6 +383,7 @@ def up() -> dict:
                          f"{_where(s)}: {error}\n(started with another PG_PORT? "
                          "`dbctl.py down` then `up`)")
     created = create_database(s["PG_DB"])
+    s["started"] = state == "started"  # so a caller (the test suite) stops only what it started
     print(f"dbctl: embedded PostgreSQL {state} at {_where(s)}"
           f"{' (database created)' if created else ''}, data in {pgdata}")
     _hint_old_bookmarks()

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +40,10 @@ DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
 AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
 
+DEMO_LOG = ROOT / ".meltano" / "logs" / "demo.log"
+STARTED = re.compile(r"Running job with name '[^':]*:(?P<tap>.+?)-to-")
+RECORDS = re.compile(r": (?P<rows>\d+) records \((?P<invalid>\d+) invalid, \d+ warning\)")
+
 COUNTS_SQL = """
 SELECT table_name FROM information_schema.tables
 WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' ORDER BY table_name
@@ -58,6 +64,49 @@ def start_fakes() -> tuple[subprocess.Popen, dict[str, str]]:
             urls[name + "_ids"] = extra[0]
     proc.kill()
     raise SystemExit("demo: the fake API servers did not start")
+
+
+def _parse(line: str) -> dict:
+    """One line of Meltano's JSON log (a plain line becomes its ``event``)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        entry = None
+    return entry if isinstance(entry, dict) else {"event": line.rstrip("\n")}
+
+
+def run_with_progress(args: list[str], env: dict) -> int:
+    """``meltano <args>`` with one line as each source starts and one as it ends.
+
+    The end line gives the records the source delivered (from each bronze
+    stream's summary line; a record seen twice lands once), how many were
+    invalid, and the time taken.
+    Warnings and errors are printed as they come; Meltano's whole log goes to
+    ``DEMO_LOG`` (owner-only). Returns Meltano's exit code.
+    """
+    from bronze_core.owner_only import open_private, private_dir
+
+    private_dir(DEMO_LOG.parent)
+    process = subprocess.Popen([MELTANO, "--log-format=json", "--log-level=info", *args], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    source, rows, invalid, started = None, 0, 0, time.monotonic()
+    with open_private(DEMO_LOG, "w") as log:
+        for line in process.stderr:
+            log.write(line)
+            entry = _parse(line)
+            event = str(entry.get("event", ""))
+            if match := STARTED.search(event):
+                source, rows, invalid, started = match["tap"], 0, 0, time.monotonic()
+                print(f"  {source:18} started", flush=True)
+            elif match := RECORDS.search(event):
+                rows, invalid = rows + int(match["rows"]), invalid + int(match["invalid"])
+            elif event == "Block run completed":
+                verdict = "done" if entry.get("success") else "FAILED"
+                print(f"  {source or '?':18} {verdict}: {rows} records ({invalid} invalid) in "
+                      f"{time.monotonic() - started:.1f} s", flush=True)
+            elif entry.get("level") in ("warning", "error", "critical"):
+                print(f"    {entry.get('name') or 'meltano'}: {event}", flush=True)
+    return process.wait()
 
 
 def demo_database_url(name: str) -> str:
@@ -143,9 +192,9 @@ def main() -> None:
             "TAP_WEARABLE_CSV_DATA_DIR": str(ROOT / "samples" / "wearable-csv"),
             "TAP_MANUAL_MANUAL_DIR": str(ROOT / "samples" / "manual"),
         }
-        result = subprocess.run([MELTANO, "--environment=demo", "--log-level=warning", "run", "--full-refresh", *DEMO_RUN], cwd=ROOT, env=env)
-        if result.returncode != 0:
-            raise SystemExit(f"demo: meltano run failed (exit {result.returncode})")
+        code = run_with_progress(["--environment=demo", "run", "--full-refresh", *DEMO_RUN], env)
+        if code != 0:
+            raise SystemExit(f"demo: meltano run failed (exit {code}); the whole log is in {DEMO_LOG}")
     finally:
         fakes.terminate()
         fakes.wait(timeout=10)

@@ -112,5 +112,63 @@ BEGIN
     EXECUTE format('CREATE OR REPLACE TRIGGER keep_first_landing BEFORE UPDATE ON %I.%I '
                    'FOR EACH ROW EXECUTE FUNCTION bronze.keep_first_landing()',
                    p_schema, p_table);
+    -- ---- no DELETE / TRUNCATE unless meant (bronze.refuse_deletes, below) ----
+    PERFORM bronze.refuse_deletes(p_schema, p_table);
+    -- ---- end ----
+END
+$$;
+
+-- ============================================================================
+-- Bronze rows are never deleted by accident. DELETE and TRUNCATE on a bronze
+-- table are refused unless the session says it means it:
+--     SET bronze.allow_delete = on;   -- (SET LOCAL inside a transaction)
+-- The loader never deletes (it only inserts; target-postgres's hard_delete
+-- stays off). To erase rows on purpose, e.g. a person's own records:
+--     SELECT bronze.erase('bronze.garmin__sleep', $w$raw_id = '2024-05-01'$w$);
+-- Bookmarks are not rewound: an incremental run does not fetch erased rows
+-- again; a full refresh (or a re-imported file) lands them again.
+-- ============================================================================
+CREATE OR REPLACE FUNCTION bronze.refuse_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('bronze.allow_delete', true), '') NOT IN ('on', 'true', '1') THEN
+        RAISE EXCEPTION 'bronze rows are immutable: % on %.% refused', TG_OP,
+            TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('To erase rows on purpose: SELECT bronze.erase(%L, <condition>); '
+                                'or SET bronze.allow_delete = on in this session first.',
+                                TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+    END IF;
+    RETURN NULL;  -- statement-level: the value is ignored
+END
+$$;
+
+-- Adds the refusal to one table (idempotent; ensure_table calls it on every
+-- load, so tables created before it existed get it too).
+CREATE OR REPLACE FUNCTION bronze.refuse_deletes(p_schema text, p_table text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE TRIGGER refuse_delete BEFORE DELETE OR TRUNCATE ON %I.%I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bronze.refuse_delete()',
+                   p_schema, p_table);
+END
+$$;
+
+-- Deletes the rows of one bronze table that match p_where (an SQL condition;
+-- 'true' for every row) and returns how many. Runs with the caller's rights.
+CREATE OR REPLACE FUNCTION bronze.erase(p_table regclass, p_where text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    previous text := current_setting('bronze.allow_delete', true);
+    erased   bigint;
+BEGIN
+    IF coalesce(btrim(p_where), '') = '' THEN
+        RAISE EXCEPTION 'bronze.erase: give a condition (''true'' erases every row of %)', p_table;
+    END IF;
+    PERFORM set_config('bronze.allow_delete', 'on', true);
+    EXECUTE format('DELETE FROM %s WHERE %s', p_table, p_where);
+    GET DIAGNOSTICS erased = ROW_COUNT;
+    PERFORM set_config('bronze.allow_delete', coalesce(previous, ''), true);
+    RETURN erased;
 END
 $$;

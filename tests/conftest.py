@@ -28,9 +28,15 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """The project's PostgreSQL, started if it is the embedded one."""
-    dbctl.up()
-    return dbctl.settings()
+    """The project's PostgreSQL, started if it is the embedded one.
+
+    Stopped at the end only if the suite started it: a server the user had
+    running (`make up`) stays up.
+    """
+    started = dbctl.up().get("started", False)
+    yield dbctl.settings()
+    if started:
+        dbctl.down()
 
 
 @dataclass

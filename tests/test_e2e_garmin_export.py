@@ -147,3 +147,19 @@ def test_state_and_run_history_in_postgres(meltano, tmp_path):
     runs = meltano.query("SELECT state FROM meltano.runs WHERE job_name = %s", STATE_ID)
     assert [r[0] for r in runs] == ["SUCCESS", "SUCCESS"]
     assert not (tmp_path / "meltano.db").exists()
+
+
+def test_without_export_path_it_is_a_clear_error_and_loads_nothing(meltano):
+    """A first run on a fresh clone must not load the bundled fake sample into the real database."""
+    result = meltano.run("run", "tap-garmin-export", "target-postgres", check=False)
+    assert result.returncode != 0
+    assert ("tap-garmin-export: mode is `export` but `export_path` is not set. Set `export_path` "
+            "(environment variable TAP_GARMIN_EXPORT_EXPORT_PATH") in result.stderr
+    assert meltano.query("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = 'bronze'") == [(0,)]
+
+
+def test_the_demo_environment_reads_the_bundled_sample(meltano):
+    meltano.run("--environment=demo", "run", "tap-garmin-export", "target-postgres")
+    (rows,) = meltano.query("SELECT count(*) FROM bronze.garmin__export_sleep")[0]
+    assert rows > 0

@@ -70,7 +70,7 @@ def test_crontab_lines():
              {"name": "notion-weekly", "interval": "@weekly", "cron_interval": "0 0 * * 0"}]
     lines = crontab.cron_lines(items, Path("/home/me/my lake"))
     assert lines[0].startswith("#")
-    assert lines[1] == ("0 */6 * * * cd '/home/me/my lake' && mkdir -p '/home/me/my lake/.meltano/logs/cron' && "
+    assert lines[1] == ("0 */6 * * * umask 077 && cd '/home/me/my lake' && mkdir -p '/home/me/my lake/.meltano/logs/cron' && "
                         "'/home/me/my lake/.venv/bin/meltano' schedule run garmin-every-6h "
                         ">> '/home/me/my lake/.meltano/logs/cron/garmin-every-6h.log' 2>&1")
-    assert lines[2].startswith("0 0 * * 0 cd ")
+    assert lines[2].startswith("0 0 * * 0 umask 077 && cd ")

@@ -10,6 +10,7 @@ have been asked anything.
 from __future__ import annotations
 
 import datetime as dt
+import copy
 import importlib
 import json
 from pathlib import Path
@@ -182,7 +183,9 @@ def _extractors():
         module = importlib.import_module(plugin["namespace"] + ".tap")
         (tap_class,) = [c for c in vars(module).values()
                         if isinstance(c, type) and getattr(c, "name", None) == plugin["name"]]
-        yield plugin, tap_class.config_jsonschema
+        # A copy taken at collection: singer-sdk adds its built-in settings (stream_maps, ...)
+        # to the class's own schema whenever a tap is instantiated in this process.
+        yield plugin, copy.deepcopy(tap_class.config_jsonschema)
 
 
 EXTRACTORS = list(_extractors())

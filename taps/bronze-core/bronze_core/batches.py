@@ -35,6 +35,7 @@ from uuid import uuid4
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 
 from bronze_core.fast_io import dumpb
+from bronze_core.owner_only import open_private, private_dir
 
 #: Every batch file a bronze tap writes starts with this, after the storage prefix.
 FILE_PREFIX = "bronze-batch-"
@@ -59,7 +60,7 @@ def write_batches(records: Iterator[dict], config: BatchConfig, tap: str,
             return
         name = f"{run}-{number}.jsonl" + (".gz" if gzipped else "")
         failure: Exception | None = None
-        with storage.open(name, "wb") as raw:
+        with _open(storage, name) as raw:
             out: Any = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) if gzipped else raw
             try:
                 out.write(dumpb(first) + b"\n")
@@ -73,6 +74,28 @@ def write_batches(records: Iterator[dict], config: BatchConfig, tap: str,
         yield config.encoding, [storage.get_url(name)]
         if failure is not None:
             raise failure
+
+
+def _open(storage, name: str):
+    """A new batch file: local ones created 0600 in a 0700 folder (they hold every record)."""
+    folder = _local(storage.root)
+    if folder is None:
+        return storage.open(name, "wb")
+    return open_private(private_dir(folder) / name, "wb")
+
+
+def batch_notice(config: BatchConfig, tap: str) -> str:
+    """The once-per-run line saying where batch files go and how to get RECORD messages instead.
+
+    Targets not built on singer-sdk (target-jsonl...) fail on BATCH messages,
+    and singer-sdk targets other than the bronze loader leave the files behind.
+    """
+    plugin = os.environ.get("MELTANO_EXTRACTOR_NAME") or tap  # the Meltano plugin, if any
+    variable = plugin.upper().replace("-", "_") + "_BATCH_CONFIG"
+    return (f"{plugin}: rows go to the loader as BATCH messages, JSON Lines files under "
+            f"{config.storage.root} (owner-only) that the bronze loader deletes once loaded. "
+            f"For another target, send RECORD messages instead: {variable}='{{}}' "
+            "(or no batch_config in the tap's config file)")
 
 
 def _local(url: str) -> Path | None:

@@ -15,9 +15,11 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
-from bronze_core.batches import remove_stale
+from bronze_core.batches import batch_notice, remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
+from bronze_core.owner_only import (claim, meltano_run_configs, protect_meltano_dirs,
+                                    remove_leftover_configs)
 from bronze_core.redact import install_log_filter, register_config_secrets
 from bronze_core.settings import future_start, read_text_settings, setting_errors
 
@@ -49,6 +51,7 @@ class BronzeTap(Tap):
         install_log_filter()
         self.problems = []
         self.run_counts = {}
+        self._meltano_configs = self.protect_run_files()
         warning = future_start(self.config)
         if warning:
             self.logger.warning("%s: %s", self.name, warning)
@@ -69,6 +72,23 @@ class BronzeTap(Tap):
             self.logger.warning(error)
         sdk_errors = super()._validate_config(raise_errors=raise_errors)  # also fills in defaults
         return errors or sdk_errors
+
+    def protect_run_files(self) -> list[Path]:
+        """Under Meltano: ``.meltano/`` 0700, this run's config 0600 and claimed (bronze_core.owner_only).
+
+        Returns this run's config files in Meltano's run folder.
+        """
+        root = os.environ.get("MELTANO_PROJECT_ROOT")
+        if not root:
+            return []
+        configs = meltano_run_configs(Path(root))
+        protect_meltano_dirs(Path(root), configs)
+        for config in configs:
+            try:
+                claim(config)
+            except OSError as exc:
+                self.logger.warning("could not record the owner of %s: %s", config, exc)
+        return configs
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
@@ -154,12 +174,16 @@ class BronzeTap(Tap):
         """Sync every stream; then, with all state written, exit non-zero if anything went wrong.
 
         Under the run lock, batch files an earlier failed run left are removed
-        first (``bronze_core.batches.remove_stale``).
+        first (``bronze_core.batches.remove_stale``), and so are the tap config
+        files (they hold secrets) of killed runs (``bronze_core.owner_only``).
         """
+        batch_config = self.config.get("batch_config")
         if self.run_lock():
-            batch_config = self.config.get("batch_config")
+            remove_leftover_configs(self._meltano_configs)
             if batch_config:
                 remove_stale(BatchConfig.from_dict(batch_config), self.plugin_name)
+        if batch_config:
+            self.logger.info(batch_notice(BatchConfig.from_dict(batch_config), self.plugin_name))
         try:
             super().sync_all()
         finally:

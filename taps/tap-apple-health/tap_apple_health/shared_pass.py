@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bronze_core.fast_io import dumpb, loadb
+from bronze_core.owner_only import open_private
 
 
 class SharedPass:
@@ -68,7 +69,8 @@ class SpoolWriter:
         self._owner, self._key, self.tags = owner, (file, sha256), tuple(tags)
         self._paths = {tag: owner._folder / f"{len(owner._complete)}-{n}-{tag}.jsonl"
                        for n, tag in enumerate(tags)}
-        self._handles = {tag: open(path, "wb") for tag, path in self._paths.items()}
+        # Health records are personal data: owner-only (in mkdtemp's 0700 folder, too).
+        self._handles = {tag: open_private(path, "wb") for tag, path in self._paths.items()}
 
     def add(self, tag: str, line: int, payload: Any) -> None:
         self._handles[tag].write(dumpb([line, payload]) + b"\n")

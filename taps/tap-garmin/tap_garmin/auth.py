@@ -72,7 +72,7 @@ class GarminTokenAuth(requests.auth.AuthBase):
         path = self._token_file
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".garmin_tokens.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

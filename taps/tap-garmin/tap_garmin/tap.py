@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.http import HTTP_SETTINGS
@@ -53,9 +55,34 @@ class TapGarmin(BronzeTap):
                     description="A Garmin Connect data export (the zip, or its unpacked folder "
                                 "containing DI_CONNECT/). When set, the tap reads the export "
                                 "instead of the API."),
+        th.Property("mode", th.StringType, allowed_values=["api", "export"],
+                    description="`api` reads the Connect API, `export` the data export at "
+                                "`export_path` (required then). Default: `export` when "
+                                "`export_path` is set, else `api`."),
         *HTTP_SETTINGS,
         *FILE_SETTINGS,
     ).to_dict()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.config.get("mode") == "export" and not self.config.get("export_path"):
+            message = self.missing_export_message()
+            raise ConfigValidationError(message, errors=[message])
+
+    @staticmethod
+    def missing_export_message() -> str:
+        """Why an export-mode run (the tap-garmin-export plugin) cannot start without export_path.
+
+        There is no default: the bundled fake sample is for the demo environment
+        only, so a first real run can never load it into the user's database.
+        """
+        plugin = os.environ.get("MELTANO_EXTRACTOR_NAME")
+        variable = (f" (environment variable {plugin.upper().replace('-', '_')}_EXPORT_PATH,"
+                    " e.g. in .env)") if plugin else ""
+        return (f"{plugin or 'tap-garmin'}: mode is `export` but `export_path` is not set. Set "
+                f"`export_path`{variable} to your Garmin Connect data export: the zip, or the "
+                "folder it was unpacked to. The bundled fake sample (samples/garmin-export) is "
+                "read only in the demo environment (`meltano --environment=demo ...`).")
 
     @cached_property
     def garmin_auth(self) -> GarminTokenAuth:
@@ -77,8 +104,8 @@ class TapGarmin(BronzeTap):
 
     @property
     def stream_types(self):
-        """The export streams when ``export_path`` is set, else the API streams."""
-        if self.config.get("export_path"):
+        """The export streams in export mode (``export_path`` set), else the API streams."""
+        if self.config.get("mode", "export" if self.config.get("export_path") else "api") == "export":
             from tap_garmin.export_streams import EXPORT_STREAMS
 
             return EXPORT_STREAMS
