@@ -4,16 +4,49 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.conftest import MELTANO, ROOT
 
 
-def start(meltano, *args: str, extra_env: dict) -> subprocess.Popen:
+class BackgroundRun:
+    """A started `meltano` whose output goes to temporary files, not pipes.
+
+    A test that polls or waits without reading would otherwise deadlock as
+    soon as a run logs more than a pipe holds (64 kB): the run blocks on its
+    write and never ends. Otherwise it behaves as the ``Popen`` it wraps;
+    ``stdout``/``stderr`` read from the start, ``communicate`` waits then reads.
+    """
+
+    def __init__(self, popen: subprocess.Popen, out, err):
+        self._popen, self._out, self._err = popen, out, err
+
+    def __getattr__(self, name):  # pid, poll, wait, kill, send_signal, returncode, ...
+        return getattr(self._popen, name)
+
+    @property
+    def stdout(self):
+        self._out.seek(0)
+        return self._out
+
+    @property
+    def stderr(self):
+        self._err.seek(0)
+        return self._err
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self._popen.wait(timeout)
+        return self.stdout.read(), self.stderr.read()
+
+
+def start(meltano, *args: str, extra_env: dict) -> BackgroundRun:
     """`meltano <args>` in its own session, so its children can be found (and only they)."""
     env = {**os.environ, **meltano.env, **extra_env}
-    return subprocess.Popen([MELTANO, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    popen = subprocess.Popen([MELTANO, *args], cwd=ROOT, env=env, stdout=out, stderr=err,
+                             text=True, start_new_session=True)
+    return BackgroundRun(popen, out, err)
 
 
 def child(run: subprocess.Popen, executable: str) -> int:
