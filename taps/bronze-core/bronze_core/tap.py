@@ -32,7 +32,8 @@ class BronzeTap(Tap):
     #: ``discover_streams`` instead).
     stream_types: tuple = ()
     stopped: SyncStopped | None = None
-    #: Problems that did not stop the run but must not pass unnoticed (broken files).
+    #: Problems that did not stop the run but must not pass unnoticed (broken files,
+    #: API streams that failed while the others went on).
     problems: list[str]
 
     def __init__(self, *args, **kwargs):
@@ -119,6 +120,7 @@ class BronzeTap(Tap):
             if lock is not None:
                 lock.close()  # everything is written: the next run may start
         if self.stopped is not None and self.stopped.failed:
-            raise SystemExit(f"{self.name}: {self.stopped}")
+            also = f"; also: {'; '.join(self.problems)}" if self.problems else ""
+            raise SystemExit(f"{self.name}: {self.stopped}{also}")
         if self.problems:
             raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from singer_sdk.pagination import BaseAPIPaginator
 
-from bronze_core.http import BronzeRESTStream, TokenRefreshed
+from bronze_core.http import BronzeRESTStream, TokenRefreshed, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -38,6 +38,7 @@ class ParseClassStream(BronzeRESTStream):
     schemas_dir = SCHEMAS_DIR
     auth_setting = "username"
     records_jsonpath = "$.results[*]"
+    response_shape = object_with_list("results")  # Parse's query answer
     replication_key = None
     parse_class = ""
 

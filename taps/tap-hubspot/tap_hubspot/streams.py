@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from bronze_core.http import BronzeRESTStream, SyncStopped
+from bronze_core.http import BronzeRESTStream, SyncStopped, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -45,6 +45,7 @@ class ObjectStream(BronzeRESTStream):
     auth_setting = "api_token"
     http_method = "POST"
     records_jsonpath = "$.results[*]"
+    response_shape = object_with_list("results")  # search and properties answers alike
     replication_key = None
 
     def __init__(self, tap, object_type: str):
@@ -61,9 +62,7 @@ class ObjectStream(BronzeRESTStream):
         configured = (self.config.get("properties") or {}).get(self.object_type)
         if configured:
             return sorted({*configured, self.modified, "hs_object_id"})
-        request = self.build_prepared_request(
-            method="GET", url=f"{self.url_base}/crm/v3/properties/{self.object_type}", headers=self.http_headers)
-        response = self.request_decorator(self._request)(request, None)
+        response = self.request_once(f"{self.url_base}/crm/v3/properties/{self.object_type}")
         return sorted(p["name"] for p in self.response_json(response)["results"])
 
     def validate_response(self, response) -> None:

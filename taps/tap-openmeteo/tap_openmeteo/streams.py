@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
 
-from bronze_core.http import BronzeRESTStream, NoAuth
+from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
 from bronze_core.paging import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -40,6 +40,12 @@ class WeatherStream(BronzeRESTStream):
     @property
     def authenticator(self):
         return NoAuth()
+
+    @property
+    def response_shape(self) -> ResponseShape:
+        """An object with the place and a column block for each kind of data asked for."""
+        asked = tuple(kind for kind in ("hourly", "daily") if self.config.get(kind))
+        return ResponseShape(dict, required=("latitude", "longitude", "utc_offset_seconds", *asked))
 
     def fetch_records(self, context):
         state = self.stream_state.setdefault("through", {})
