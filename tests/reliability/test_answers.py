@@ -1,0 +1,122 @@
+"""Answers that say nothing, streams that fail alone, slow bodies: real `meltano run`s.
+
+- A 200 with an empty body, ``null`` or the wrong JSON container is not "no
+  data": it is retried like a 5xx, and if it persists the stream fails
+  without moving its bookmark, so a clean re-run lands exactly the source
+  (no gap, no duplicate).
+- One API stream failing (a 404 on one Garmin endpoint) does not stop the
+  others: they land and save their state, the tap exits non-zero naming the
+  failed stream, and the next run is exact.
+- ``request_timeout`` is a deadline for the whole answer: a trickling body is
+  abandoned after it. ``Retry-After: nan`` waits the normal backoff.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.garmin_api import FakeGarmin
+from tests.reliability.cases import API_TAPS
+from tests.reliability.helpers import assert_exact, output, run
+
+TAPS = {tap.name: tap for tap in API_TAPS}
+
+#: Per tap: the stream whose request gets the bad answers, how many of its requests pass
+#: first (a window or day that holds data, so losing it would show), and settings.
+GAP_CASES = {
+    "tap-openmeteo": ("openmeteo__weather", 1, {}),  # the second 10-day window
+    "tap-toggl": ("toggl__time_entries", 2, {}),  # the backfill window holding the entries
+    # Without a lookback the re-run starts at the bookmark: a day the bookmark wrongly
+    # passed would never be asked for again.
+    "tap-garmin": ("garmin__sleep", 2, {"lookback_days": 0}),
+}
+
+BAD_ANSWERS = [{"kind": "empty200"}, {"kind": "null200"}, {"kind": "wrong_shape"}]
+
+
+@pytest.mark.parametrize("name", list(GAP_CASES))
+@pytest.mark.parametrize("kind", ["empty200", "wrong_shape"])
+def test_bad_answer_that_persists_fails_the_stream_and_moves_no_bookmark(meltano, name, kind):
+    tap = TAPS[name]
+    stream, skip, settings = GAP_CASES[name]
+    with tap.make_fake() as fake:
+        fake.inject(kind, times=2, path_contains=tap.fault_path, skip=skip)  # the try and its one retry
+        first = run(meltano, tap, fake, max_retries=1, **settings)
+        assert fake.pending_faults() == 0
+        assert first.returncode != 0, f"{name}: an answer without data passed as 'no data'"
+        assert f"stream {stream}" in output(first) and "failed" in output(first), output(first)[-3000:]
+        second = run(meltano, tap, fake, **settings)
+        assert second.returncode == 0, output(second)[-3000:]
+        assert_exact(meltano, tap, fake)
+
+
+@pytest.mark.parametrize("tap", API_TAPS, ids=lambda t: t.name)
+def test_empty_null_and_wrong_container_are_retried_and_the_run_is_exact(meltano, tap):
+    with tap.make_fake() as fake:
+        for fault in BAD_ANSWERS:
+            fake.inject(path_contains=tap.fault_path, skip=tap.fault_skip, **fault)
+        result = run(meltano, tap, fake)
+        assert fake.pending_faults() == 0, "not every bad answer was served"
+        assert result.returncode == 0, f"{tap.name} did not retry the bad answers:\n{output(result)[-3000:]}"
+        assert output(result).count("HTTP 200") >= len(BAD_ANSWERS)  # each one logged as a retry
+        assert_exact(meltano, tap, fake)
+
+
+def garmin_rows(meltano, table: str) -> dict:
+    return dict(meltano.query(f"SELECT raw_id, raw_data FROM bronze.{table}"))
+
+
+def test_a_404_on_one_garmin_endpoint_leaves_the_other_streams_and_the_next_run_exact(meltano):
+    tap = TAPS["tap-garmin"]
+    with FakeGarmin(days=8, access_token="GARMINACCESS-s3cr3t-0", refresh_token="GARMINREFRESH-s3cr3t-0",
+                    activities_per_day=1.0) as fake:
+        fake.inject("status", times=100, path_contains="/hrv-service/", status=404)  # the whole endpoint
+        # and the second page of the (newest first) activity list: a stream that fails part-way
+        fake.inject("status", times=1, path_contains="/activitylist-service/", skip=1, status=404)
+        first = run(meltano, tap, fake, activities_page_size=3)
+        text = output(first)
+        assert first.returncode != 0
+        assert "stream garmin__hrv failed" in text and "stream garmin__activities failed" in text, text[-3000:]
+        # The streams read after the failed ones landed in full...
+        assert len(garmin_rows(meltano, "garmin__stress")) == len(fake.days_list)
+        assert len(garmin_rows(meltano, "garmin__body_battery")) == len(fake.days_list)
+        # ...and saved their bookmarks; the failed streams saved none past what they read.
+        state = meltano.state("dev:tap-garmin-to-target-postgres")["singer_state"]["bookmarks"]
+        for stream in ("garmin__sleep", "garmin__stress", "garmin__body_battery"):
+            assert state[stream].get("replication_key_value"), stream
+        for stream in ("garmin__hrv", "garmin__activities"):
+            assert not state.get(stream, {}).get("replication_key_value"), f"{stream}: {state.get(stream)}"
+
+        fake.reset_log()
+        second = run(meltano, tap, fake, activities_page_size=3)
+        assert second.returncode == 0, output(second)[-3000:]
+        assert_exact(meltano, tap, fake)
+        hrv = {d.isoformat(): fake.hrv_payload(d) for d in fake.days_list if fake.hrv_payload(d)}
+        assert garmin_rows(meltano, "garmin__hrv") == hrv
+        stress = garmin_rows(meltano, "garmin__stress")
+        assert stress == {d.isoformat(): fake.stress_payload(d) for d in fake.days_list}
+
+
+def test_a_trickling_body_is_abandoned_at_the_request_timeout(meltano):
+    tap = TAPS["tap-openmeteo"]
+    with tap.make_fake() as fake:
+        fake.inject("trickle", path_contains=tap.fault_path, skip=1, seconds=15)
+        result = run(meltano, tap, fake, request_timeout=2)
+        assert result.returncode == 0, output(result)[-3000:]
+        assert_exact(meltano, tap, fake)
+        [trickle] = fake.trickles
+        assert trickle["client_hung_up"], f"the client waited for the whole trickle: {trickle}"
+        assert trickle["seconds"] < 2 + 1.5, f"a request outlived request_timeout=2: {trickle}"
+
+
+def test_retry_after_nan_waits_the_backoff(meltano):
+    tap = TAPS["tap-openmeteo"]
+    with tap.make_fake() as fake:
+        fake.inject("status", path_contains=tap.fault_path, skip=1, status=429, headers={"Retry-After": "nan"})
+        result = run(meltano, tap, fake, backoff_base_ms=1500)
+        assert result.returncode == 0, output(result)[-3000:]
+        asked = [r for r in fake.requests if tap.fault_path in r["path"]]
+        limited = next(i for i, r in enumerate(asked) if r["status"] == 429)
+        waited = asked[limited + 1]["at"] - asked[limited]["at"]
+        assert waited >= 1500 / 1000 * 0.75 - 0.05, f"retried after {waited:.3f} s: Retry-After nan skipped the backoff"
+        assert_exact(meltano, tap, fake)
