@@ -13,9 +13,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.fakes.garmin_api import FakeGarmin
+from tests.fakes.http_fake import Request
+from tests.fakes.notion_api import FakeNotion
 from tests.reliability.cases import API_TAPS
 from tests.reliability.helpers import assert_exact, output, run
 
@@ -62,6 +66,22 @@ def test_empty_null_and_wrong_container_are_retried_and_the_run_is_exact(meltano
         assert_exact(meltano, tap, fake)
 
 
+def test_an_open_meteo_answer_missing_days_of_its_window_is_retried(meltano):
+    """Right container, wrong content: a window's answer holding one day instead of ten."""
+    tap = TAPS["tap-openmeteo"]
+    with tap.make_fake() as fake:
+        query = {"latitude": "52.52", "longitude": "13.41", "start_date": "2024-01-01", "end_date": "2024-01-01",
+                 "hourly": "temperature_2m", "daily": "temperature_2m_max"}
+        status, one_day, _ = fake.answer(Request("GET", "/v1/archive", query, {}, b""))
+        assert status == 200
+        fake.inject("wrong_shape", path_contains=tap.fault_path, skip=1, body=json.dumps(one_day))
+        result = run(meltano, tap, fake)
+        assert fake.pending_faults() == 0
+        assert result.returncode == 0, output(result)[-3000:]
+        assert "without 10 of the days asked for" in output(result)
+        assert_exact(meltano, tap, fake)
+
+
 def garmin_rows(meltano, table: str) -> dict:
     return dict(meltano.query(f"SELECT raw_id, raw_data FROM bronze.{table}"))
 
@@ -97,6 +117,35 @@ def test_a_404_on_one_garmin_endpoint_leaves_the_other_streams_and_the_next_run_
         assert garmin_rows(meltano, "garmin__hrv") == hrv
         stress = garmin_rows(meltano, "garmin__stress")
         assert stress == {d.isoformat(): fake.stress_payload(d) for d in fake.days_list}
+
+
+def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
+    """Partitions are independent too: a database not shared with the integration (404) and a
+    data source whose query keeps failing do not stop the other databases and data sources."""
+    tap = TAPS["tap-notion"]
+    with FakeNotion(token="ntn_NOTIONTOKEN_s3cr3t_77", pages_per_source=30) as fake:
+        habits, journal = fake.database_ids()
+        source_2025, source_2026 = (s["id"] for s in fake.databases[habits]["data_sources"])
+        [journal_source] = (s["id"] for s in fake.databases[journal]["data_sources"])
+        fake.inject("status", path_contains=f"/databases/{journal}", status=404,
+                    body=json.dumps({"object": "error", "status": 404, "code": "object_not_found"}))
+        fake.inject("status", times=2, path_contains=f"/data_sources/{source_2025}/", status=500)
+        first = run(meltano, tap, fake, max_retries=1)
+        assert fake.pending_faults() == 0
+        text = output(first)
+        assert first.returncode != 0
+        assert f"stream notion__databases {{'database_id': '{journal}'}} failed" in text, text[-3000:]
+        assert f"'data_source_id': '{source_2025}'" in text and "notion__pages" in text
+        landed = {row[0] for row in meltano.query("SELECT raw_data->'parent'->>'data_source_id' FROM bronze.notion__pages")}
+        assert landed == {source_2026}
+        cursors = meltano.state("dev:tap-notion-to-target-postgres")["singer_state"]["bookmarks"]["notion__pages"]
+        assert set(cursors["cursors"]) == {source_2026}, cursors
+
+        second = run(meltano, tap, fake)
+        assert second.returncode == 0, output(second)[-3000:]
+        assert_exact(meltano, tap, fake)
+        assert {p for (p,) in meltano.query("SELECT raw_id FROM bronze.notion__pages")} == {
+            p["id"] for p in fake.pages[source_2025] + fake.pages[source_2026] + fake.pages[journal_source]}
 
 
 def test_a_trickling_body_is_abandoned_at_the_request_timeout(meltano):

@@ -62,8 +62,7 @@ from bronze_core.streams import BronzeStream
 #: All integers: Meltano's `decimal` setting kind cannot serialise its own values.
 HTTP_SETTINGS = [
     th.Property("request_timeout", th.IntegerType, default=60,
-                description="Seconds one request may take, the whole answer included (a body "
-                            "still arriving after that is abandoned and the request retried)."),
+                description="Seconds to wait for a response before retrying."),  # the whole answer
     th.Property("max_retries", th.IntegerType, default=5,
                 description="Retries of one request on 5xx, 429, timeouts and connection errors."),
     th.Property("backoff_base_ms", th.IntegerType, default=2000,
@@ -493,13 +492,8 @@ class BronzeRESTStream(BronzeStream, RESTStream):
     def sync(self, context=None):
         """Sync this stream; if it fails, report it and let the tap go on with the others.
 
-        A failure (after the request's retries) is logged with its reason and
-        collected in the tap's ``problems``, so the tap exits non-zero at the
-        end naming the stream. The stream's state keeps only what was safely
-        read: bookmarks written per completed window or page stay, progress
-        markers of an unsorted read are dropped (singer-sdk would otherwise
-        promote them to the bookmark when the tap finalizes state). Rejected
-        credentials stop the whole run instead: every stream shares them.
+        Failures while reading records are caught per partition in
+        ``get_records``; this catches the rest (a failure around the read).
         """
         try:
             return super().sync(context)
@@ -507,9 +501,20 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of one stream must not end the others
             self.stream_failed(exc, context)
+            self._write_state_message()
 
     def stream_failed(self, exc: Exception, context) -> None:
-        """Record a failed stream, drop its unsafe progress, write the state read so far."""
+        """Record a failed stream (or partition) and drop its unsafe progress.
+
+        The failure (after the request's retries) is logged with its reason
+        and collected in the tap's ``problems``, so the tap exits non-zero at
+        the end naming the stream; the other streams and partitions go on.
+        The state keeps only what was safely read: bookmarks written per
+        completed window or page stay, progress markers of an unsorted read
+        are dropped (singer-sdk would otherwise promote them to the bookmark
+        when it finalizes state). Rejected credentials stop the whole run
+        instead: every stream shares them.
+        """
         reason = scrub(str(exc)) or type(exc).__name__
         label = self.name + (f" {dict(context)}" if context else "")
         if isinstance(exc, CredentialsRejected):
@@ -519,14 +524,15 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             self.logger.error("%s: stream failed (%s: %s); its state stays where the next run "
                               "reads this again, the other streams go on", label, type(exc).__name__, reason)
             self._tap.problems.append(f"stream {label} failed: {reason}")
-        states = [self.stream_state] + [self.get_context_state(p) for p in self.partitions or []]
-        for state in states:
-            reset_state_progress_markers(state)
+        reset_state_progress_markers(self.get_context_state(context))
+        if context is None:
+            for partition in self.partitions or []:
+                reset_state_progress_markers(self.get_context_state(partition))
         self.state_manager.is_flushed = False
-        self._write_state_message()
 
     def get_records(self, context):
-        """Records, unless the run was stopped; a stop ends the stream cleanly.
+        """Records, unless the run was stopped; a stop ends the stream cleanly, a failure
+        ends this stream or partition only (``stream_failed``).
 
         For streams with a modification cursor (``payload_cursor``), the
         newest value seen is saved as ``cursor`` in the stream's (or
@@ -548,6 +554,11 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             self._tap.stopped = exc
             log = self.logger.error if exc.failed else self.logger.warning
             log("%s: %s", self.name, exc)
+            return
+        except SyncLifecycleSignal:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failing partition must not end the others
+            self.stream_failed(exc, context)
             return
         if newest is not None:
             old = self.cursor(context)
