@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
 
 import pytest
 
@@ -146,6 +148,34 @@ def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
         assert_exact(meltano, tap, fake)
         assert {p for (p,) in meltano.query("SELECT raw_id FROM bronze.notion__pages")} == {
             p["id"] for p in fake.pages[source_2025] + fake.pages[source_2026] + fake.pages[journal_source]}
+
+
+def test_an_object_updated_while_hidrate_pages_are_read_skips_nothing(meltano):
+    """Same class as an empty answer: a bookmark (the newest ``updatedAt`` seen) must not pass
+    an object the walk skipped. With ``skip`` offsets, an object of page 1 updated before page 2
+    is asked moves to the end and the object that slides into its place is never read."""
+    tap = TAPS["tap-hidrate"]
+    with tap.make_fake() as fake:
+        sips = fake.classes["Sip"]
+        assert len(sips) > 100  # at least three pages of 50
+        fake.inject("hold", path_contains="/classes/Sip", skip=1)  # page 2 waits for the edit below
+        results = {}
+        runner = threading.Thread(target=lambda: results.update(first=run(meltano, tap, fake)))
+        runner.start()
+        assert fake.held.wait(120)
+        with fake._lock:
+            first_read = min(sips, key=lambda o: (o["updatedAt"], o["objectId"]))
+            now = dt.datetime.now(dt.timezone.utc)
+            first_read["updatedAt"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+            first_read["amount"] += 1  # the user corrected that sip in the app
+        fake.release()
+        runner.join(300)
+        assert results["first"].returncode == 0, output(results["first"])[-3000:]
+        second = run(meltano, tap, fake)
+        assert second.returncode == 0, output(second)[-3000:]
+        rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hidrate__sips "
+                             "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
+        assert dict(rows) == {o["objectId"]: o for o in sips}, "a sip was skipped for good"
 
 
 def test_a_trickling_body_is_abandoned_at_the_request_timeout(meltano):
