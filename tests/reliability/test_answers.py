@@ -21,6 +21,7 @@ import pytest
 
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.http_fake import Request
+from tests.fakes.hubspot_api import FakeHubspot
 from tests.fakes.notion_api import FakeNotion
 from tests.reliability.cases import API_TAPS
 from tests.reliability.helpers import assert_exact, output, run
@@ -176,6 +177,32 @@ def test_an_object_updated_while_hidrate_pages_are_read_skips_nothing(meltano):
         rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hidrate__sips "
                              "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
         assert dict(rows) == {o["objectId"]: o for o in sips}, "a sip was skipped for good"
+
+
+def test_an_object_edited_while_hubspot_pages_are_read_skips_nothing(meltano):
+    """The same with HubSpot's ``after`` offsets: a contact of page 1 edited before page 2."""
+    tap = TAPS["tap-hubspot"]
+    with FakeHubspot(token="pat-na1-HUBSPOTTOKEN-s3cr3t", per_type=250) as fake:
+        contacts = fake.objects["contacts"]
+        fake.inject("hold", path_contains="/contacts/search", skip=1)  # page 2 waits for the edit
+        results = {}
+        runner = threading.Thread(target=lambda: results.update(first=run(meltano, tap, fake)))
+        runner.start()
+        assert fake.held.wait(120)
+        with fake._lock:  # the user corrects the first contact read; it is now the newest
+            stamps = sorted(c["properties"]["lastmodifieddate"] for c in contacts)
+            newest = dt.datetime.fromisoformat(stamps[-1].replace("Z", "+00:00")) + dt.timedelta(minutes=1)
+            oldest = next(c for c in contacts if c["properties"]["lastmodifieddate"] == stamps[0])
+            oldest["properties"]["email"] = "corrected@example.com"
+            oldest["properties"]["lastmodifieddate"] = oldest["updatedAt"] = newest.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        fake.release()
+        runner.join(300)
+        assert results["first"].returncode == 0, output(results["first"])[-3000:]
+        second = run(meltano, tap, fake)
+        assert second.returncode == 0, output(second)[-3000:]
+        rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hubspot__contacts "
+                             "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
+        assert {raw_id for raw_id, _ in rows} == {c["id"] for c in contacts}, "a contact was skipped for good"
 
 
 def test_a_trickling_body_is_abandoned_at_the_request_timeout(meltano):
