@@ -7,6 +7,10 @@
 - One API stream failing (a 404 on one Garmin endpoint) does not stop the
   others: they land and save their state, the tap exits non-zero naming the
   failed stream, and the next run is exact.
+  Partitions too: one Notion database or data source failing leaves the rest.
+- A bookmark never passes what a walk skipped: an Open-Meteo answer missing
+  days of its window is retried; an object edited while HidrateSpark or
+  HubSpot pages are read no longer shifts an offset past another object.
 - ``request_timeout`` is a deadline for the whole answer: a trickling body is
   abandoned after it. ``Retry-After: nan`` waits the normal backoff.
 """
