@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install up down db-status status crontab demo test bench clean about
+.PHONY: help install up down db-status status metrics run-all crontab demo test bench clean about backup restore
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -12,7 +12,9 @@ help: ## List the commands
 $(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	cd $(CURDIR) && $(BIN)/meltano install
+	@# Installing plugins needs no bookmarks: a throwaway in-memory system database,
+	@# so a fresh clone installs before the project's PostgreSQL (which keeps them) is up.
+	cd $(CURDIR) && MELTANO_DATABASE_URI=sqlite:// $(BIN)/meltano install
 	@# Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set (as on the dev
 	@# machines) every tap, target and meltano start recompiled ~1,000 modules,
 	@# about 4 s a process. Each venv is compiled by its own Python.
@@ -29,11 +31,24 @@ up: install ## Start the project's PostgreSQL (embedded unless .env points at on
 down: ## Stop the embedded PostgreSQL
 	@test -x $(BIN)/python && $(BIN)/python scripts/dbctl.py down || true
 
+backup: up ## Dump the bronze rows and Meltano's state together to backups/<db>-<UTC time>.dump (owner-only)
+	$(BIN)/python scripts/dbctl.py backup
+
+restore: up ## Load FILE=backups/<...>.dump into the (empty) database
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/<db>-<UTC time>.dump" >&2; exit 2; }
+	$(BIN)/python scripts/dbctl.py restore "$(FILE)"
+
 db-status: install ## Say which PostgreSQL is used and whether it answers
 	$(BIN)/python scripts/dbctl.py status
 
-status: install ## Is my data fresh? One row per bronze table; exit 1 if stale or failed
-	$(BIN)/python scripts/status.py
+status: install ## Is my data fresh? Per table and pipeline; exit 1 if stale, failed or never (ACK=<table> acknowledges its invalid rows)
+	$(BIN)/python scripts/status.py $(if $(ACK),--ack $(ACK))
+
+metrics: install ## Serve /health and Prometheus /metrics on 127.0.0.1:9464 (METRICS_PORT), in the foreground
+	$(BIN)/python scripts/metrics.py
+
+run-all: install ## Run every configured source, go on past failures, exit 1 listing the failed ones
+	$(BIN)/python scripts/run_all.py $(if $(RUN_ARGS),-- $(RUN_ARGS))
 
 crontab: install ## Print crontab lines for the schedules in meltano.yml
 	$(BIN)/python scripts/crontab.py
@@ -60,4 +75,4 @@ about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-manual --about --format=markdown
 
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
-	rm -rf $(VENV) .meltano .pgdata
+	rm -rf $(VENV) .meltano .pgdata .pgdata.secret

@@ -15,40 +15,100 @@ BEGIN
 END
 $$;
 
+-- The name of one of a bronze table's indexes (p_kind: 'pkey',
+-- 'source_timestamp_idx', 'validation_status_idx', 'raw_data_idx').
+-- `<table>__<kind>`, or when that exceeds PostgreSQL's 63 bytes the cut table
+-- name, an md5 of the whole name and the kind. Never a table name: a stream's
+-- table (bronze_core.streams.stream_name) is `<source>__<slug>` with one `__`,
+-- or ends in `__` and ten hex digits; an index name has a second `__` and ends
+-- in `idx` or `pkey`. (PostgreSQL's own `<table>_<column>_idx` was cut to the
+-- table's name for a 63-character table, and `<a>_raw_data_idx` was the name
+-- of the table of a folder called `a_raw_data_idx`.)
+CREATE OR REPLACE FUNCTION bronze.index_name(p_table text, p_kind text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN octet_length(p_table || '__' || p_kind) <= 63 THEN p_table || '__' || p_kind
+                ELSE left(p_table, 63 - 12 - length(p_kind)) || '__' || left(md5(p_table), 8)
+                     || '_' || p_kind END
+$$;
+
+-- Whether p_index (a name as PostgreSQL gave it before bronze.index_name) is
+-- an index of table p_schema.p_table.
+CREATE OR REPLACE FUNCTION bronze.is_index_of(p_schema text, p_table text, p_index text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT octet_length(p_index) <= 63 AND EXISTS (
+        SELECT FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE i.relnamespace = p_schema::regnamespace AND i.relname = p_index
+          AND x.indrelid = to_regclass(format('%I.%I', p_schema, p_table)))
+$$;
+
 -- Creates bronze.<table> with the columns every bronze table shares, its
 -- indexes and the immutability trigger. Called by the loader for each stream
 -- before target-postgres sees the table, so time columns are timestamptz (left
 -- to itself target-postgres would create `timestamp without time zone`).
+-- Tables made before index names were bronze.index_name's get their indexes
+-- renamed (a catalog change only), so none is built twice.
 CREATE OR REPLACE FUNCTION bronze.ensure_table(p_schema text, p_table text) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_kind text;
+    v_column text;
+    v_method text;
+    v_taken record;
 BEGIN
-    IF p_table !~ '^[a-z0-9_]+$' OR p_schema !~ '^[a-z0-9_]+$' THEN
-        RAISE EXCEPTION 'bronze table names are lower-case letters, digits and _; got %.%',
+    IF p_table !~ '^[a-z0-9_]+$' OR p_schema !~ '^[a-z0-9_]+$' OR length(p_table) > 63 THEN
+        RAISE EXCEPTION 'bronze table names are up to 63 lower-case letters, digits and _; got %.%',
             p_schema, p_table;
     END IF;
     -- Two loaders starting at once must not race on CREATE TABLE.
     PERFORM pg_advisory_xact_lock(hashtext('bronze.ensure_table'));
     EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', p_schema);
-    EXECUTE format($ddl$
-        CREATE TABLE IF NOT EXISTS %I.%I (
-            raw_id            text        NOT NULL,
-            raw_hash          text        NOT NULL,
-            source            text        NOT NULL,
-            raw_data          jsonb       NOT NULL,
-            source_timestamp  timestamptz,
-            ingested_at       timestamptz NOT NULL DEFAULT now(),
-            validation_status text        NOT NULL
-                CHECK (validation_status IN ('valid', 'invalid', 'warning')),
-            error_message     text,
-            metadata          jsonb,
-            PRIMARY KEY (raw_id, raw_hash)
-        )$ddl$, p_schema, p_table);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (source_timestamp)',
-                   p_table || '_source_timestamp_idx', p_schema, p_table);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I (validation_status)',
-                   p_table || '_validation_status_idx', p_schema, p_table);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin (raw_data)',
-                   p_table || '_raw_data_idx', p_schema, p_table);
+    -- The name may be held by an old-style index of another table (`a_raw_data_idx`):
+    -- give that index its new name, so the table can be created.
+    SELECT i.relname AS index_name, t.relname AS table_name INTO v_taken
+    FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid JOIN pg_class t ON t.oid = x.indrelid
+    WHERE i.relnamespace = p_schema::regnamespace AND i.relname = p_table;
+    IF FOUND THEN
+        IF left(v_taken.index_name, length(v_taken.table_name) + 1) <> v_taken.table_name || '_' THEN
+            RAISE EXCEPTION 'bronze table %.% cannot be created: index % of table % has that name',
+                p_schema, p_table, v_taken.index_name, v_taken.table_name;
+        END IF;
+        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', p_schema, v_taken.index_name,
+                       bronze.index_name(v_taken.table_name,
+                                         substr(v_taken.index_name, length(v_taken.table_name) + 2)));
+    END IF;
+    IF to_regclass(format('%I.%I', p_schema, p_table)) IS NULL THEN
+        EXECUTE format($ddl$
+            CREATE TABLE %I.%I (
+                raw_id            text        NOT NULL,
+                raw_hash          text        NOT NULL,
+                source            text        NOT NULL,
+                raw_data          jsonb       NOT NULL,
+                source_timestamp  timestamptz,
+                ingested_at       timestamptz NOT NULL DEFAULT now(),
+                validation_status text        NOT NULL
+                    CHECK (validation_status IN ('valid', 'invalid', 'warning')),
+                error_message     text,
+                metadata          jsonb,
+                CONSTRAINT %I PRIMARY KEY (raw_id, raw_hash)
+            )$ddl$, p_schema, p_table, bronze.index_name(p_table, 'pkey'));
+    ELSIF bronze.is_index_of(p_schema, p_table, p_table || '_pkey') THEN
+        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', p_schema, p_table || '_pkey',
+                       bronze.index_name(p_table, 'pkey'));
+    END IF;
+    FOR v_kind, v_column, v_method IN VALUES
+        ('source_timestamp_idx', 'source_timestamp', 'btree'),
+        ('validation_status_idx', 'validation_status', 'btree'),
+        ('raw_data_idx', 'raw_data', 'gin')
+    LOOP
+        CONTINUE WHEN to_regclass(format('%I.%I', p_schema, bronze.index_name(p_table, v_kind))) IS NOT NULL;
+        IF bronze.is_index_of(p_schema, p_table, p_table || '_' || v_kind) THEN
+            EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', p_schema, p_table || '_' || v_kind,
+                           bronze.index_name(p_table, v_kind));
+        ELSE
+            EXECUTE format('CREATE INDEX %I ON %I.%I USING %s (%I)', bronze.index_name(p_table, v_kind),
+                           p_schema, p_table, v_method, v_column);
+        END IF;
+    END LOOP;
     EXECUTE format('CREATE OR REPLACE TRIGGER keep_first_landing BEFORE UPDATE ON %I.%I '
                    'FOR EACH ROW EXECUTE FUNCTION bronze.keep_first_landing()',
                    p_schema, p_table);

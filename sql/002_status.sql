@@ -29,3 +29,19 @@ END
 $$;
 
 CREATE OR REPLACE VIEW bronze.status AS SELECT * FROM bronze.table_stats();
+
+-- Invalid rows someone has looked at (`make status ACK=<table>`): bronze rows
+-- are immutable, so they are not fixed in place; `make status` counts only
+-- the invalid rows that landed after a table's latest acknowledgement.
+-- Append-only, like the rest of bronze.
+DO $$
+BEGIN
+    -- Loaders starting together must not race on CREATE TABLE.
+    PERFORM pg_advisory_xact_lock(hashtext('bronze.status_acknowledged'));
+    CREATE TABLE IF NOT EXISTS bronze.status_acknowledged (
+        table_name text NOT NULL,
+        acknowledged_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        acknowledged_by text NOT NULL DEFAULT current_user
+    );
+END
+$$;

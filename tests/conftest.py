@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -37,9 +37,9 @@ def pg_server():
 class Meltano:
     """Runs meltano in the project with an isolated database and system DB."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # carries the server's password: never in test output
     system_db: Path
-    env: dict
+    env: dict = field(repr=False)
 
     def run(self, *args: str, check: bool = True, extra_env: dict | None = None,
             timeout: int = 300) -> subprocess.CompletedProcess:

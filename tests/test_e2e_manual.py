@@ -46,3 +46,16 @@ def test_edits_land_as_versions_appends_alone_and_nothing_twice(meltano, tmp_pat
     versions = rows(meltano, "manual__body_measurements")
     assert [raw_id for raw_id, *_ in versions] == ["m-2024-11-01", "m-2024-11-08", "m-2024-11-08"]
     assert versions[0] == body[0]
+
+
+def test_a_repeated_column_lands_both_values_marked_invalid(meltano, tmp_path):
+    logs = tmp_path / "manual"
+    shutil.copytree(SAMPLE, logs)
+    (logs / "water_intake" / "2024-12.csv").write_text("time,amount_ml,amount_ml,drink,note\n"
+                                                       "2024-12-01 08:00,250,330,water,\n")
+    run(meltano, logs)
+    (data, status, reason), = meltano.query(
+        "SELECT raw_data, validation_status, error_message FROM bronze.manual__water_intake "
+        "WHERE metadata->>'file' LIKE %s", "%2024-12.csv")
+    assert (data["amount_ml"], data["amount_ml__2"]) == ("250", "330")
+    assert status == "invalid" and "the header repeats 'amount_ml' (columns 2, 3)" in reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 
 from tests.fakes.fitabase_export import write_drop
@@ -53,7 +54,7 @@ def test_appended_rows_land_alone_read_from_where_the_file_ended(meltano, tmp_pa
     assert "wearable__heartrate_seconds: 2 records" in result.stderr
     assert counts(meltano)["heartrate_seconds"] == expected["heartrate_seconds"] + 2
     new = meltano.query("SELECT raw_id, metadata->>'line' FROM bronze.wearable__heartrate_seconds "
-                        "WHERE raw_id LIKE %s ORDER BY 2", "4020332650|5/12/2016 11:59:5%")
+                        "WHERE raw_id LIKE %s ORDER BY 2", "4020332650|2016-05-12T23:59:5%")
     assert [line for _, line in new] == [str(lines + 1), str(lines + 2)]
 
 
@@ -69,7 +70,8 @@ def test_edited_row_lands_as_new_version_and_the_rest_are_no_ops(meltano, tmp_pa
     run(meltano, tmp_path / "drop")
     assert counts(meltano)["daily_activity"] == expected["daily_activity"] + 1
     versions = meltano.query("SELECT raw_data->>'TotalSteps' FROM bronze.wearable__daily_activity "
-                             "WHERE raw_id = %s ORDER BY ingested_at", f"{fields[0]}|{fields[1]}")
+                             "WHERE raw_id = %s ORDER BY ingested_at",
+                             f"{fields[0]}|{dt.datetime.strptime(fields[1], '%m/%d/%Y'):%Y-%m-%d}")
     assert len(versions) == 2 and versions[-1][0] == "12345"
 
 
@@ -91,9 +93,9 @@ def test_broken_zip_and_bad_rows_are_reported_while_the_rest_lands(meltano, tmp_
     assert landed["daily_steps"] == expected["daily_steps"] + 2
     (status, reason), = meltano.query(
         "SELECT validation_status, error_message FROM bronze.wearable__daily_steps "
-        "WHERE raw_id = '8877689391|5/14/2016'")
-    assert status == "invalid" and f"{drop / 'more.zip'}!/export/dailySteps_merged.csv, line 3: " \
-                                   "4 fields, the header has 3" in reason
+        "WHERE raw_id = '8877689391|2016-05-14'")
+    assert status == "invalid" and reason.startswith(  # named inside the drop folder, not the machine
+        "more.zip!/export/dailySteps_merged.csv, line 3: 4 fields, the header has 3")
 
     (drop / "older.zip").unlink()
     run(meltano, drop)  # fixed: the next ordinary run passes and lands nothing twice
@@ -132,3 +134,28 @@ def test_rows_travel_in_batch_files_that_are_gone_once_loaded(meltano, tmp_path)
         assert bystander.exists()  # another tap's file is not this run's to remove
     finally:
         bystander.unlink(missing_ok=True)
+
+
+def test_a_day_first_resave_and_the_original_land_as_one_row_per_day(meltano, tmp_path):
+    """The public set as downloaded (month-first) and a copy re-saved by a day-first
+    spreadsheet (``01/04/2016`` .. ``14/04/2016``): the same days, the same raw_ids."""
+    header = ("Id,ActivityDate,TotalSteps,TotalDistance,TrackerDistance,LoggedActivitiesDistance,"
+              "VeryActiveDistance,ModeratelyActiveDistance,LightActiveDistance,"
+              "SedentaryActiveDistance,VeryActiveMinutes,FairlyActiveMinutes,"
+              "LightlyActiveMinutes,SedentaryMinutes,Calories")
+    days = [dt.date(2016, 4, 1) + dt.timedelta(n) for n in range(14)]
+    for folder, spell in (("kaggle", lambda d: f"{d.month}/{d.day}/{d.year}"),
+                          ("resaved", lambda d: d.strftime("%d/%m/%Y"))):
+        path = tmp_path / "drop" / folder / "dailyActivity_merged.csv"
+        path.parent.mkdir(parents=True)
+        path.write_text("\r\n".join([header] + [f"1503960366,{spell(d)},{1000 + d.day},8.5,8.5,0,1.88,"
+                                                 "0.55,6.06,0,25,13,328,728,1985" for d in days]) + "\r\n")
+    result = run(meltano, tmp_path / "drop")
+    assert "are day-first (line 2 (01/04/2016)" not in result.stderr  # 01/04 proves nothing
+    assert "are day-first (line 14 (13/04/2016))" in result.stderr
+    landed = meltano.query("SELECT raw_id, count(*), count(DISTINCT source_timestamp), "
+                           "min(source_timestamp)::date::text, string_agg(DISTINCT validation_status, ',') "
+                           "FROM bronze.wearable__daily_activity GROUP BY raw_id ORDER BY raw_id")
+    assert landed == [(f"1503960366|{d.isoformat()}", 2, 1, d.isoformat(), "valid") for d in days]
+    again = run(meltano, tmp_path / "drop")
+    assert again.stderr.count("unchanged, skipped") == 2

@@ -1,6 +1,7 @@
 """The bronze envelope: hashing, validation, time normalisation, wrapping."""
 
 import datetime as dt
+import hashlib
 
 from bronze_core.envelope import PayloadValidator, build_envelope
 from bronze_core.hashing import canonical_json, payload_hash
@@ -71,3 +72,17 @@ def test_timestamp_parsing_of_source_formats():
     assert to_utc_iso(from_epoch_ms(1715670131000)) == "2024-05-14T07:02:11+00:00"
     cet = dt.timezone(dt.timedelta(hours=1))
     assert to_utc_iso(parse_timestamp("2024-05-14 00:30:00", naive_tz=cet)) == "2024-05-13T23:30:00+00:00"
+
+
+def test_long_raw_ids_are_bounded_readable_and_still_one_per_id():
+    from bronze_core.envelope import MAX_RAW_ID_CHARS, bounded_raw_id
+
+    short = "x" * MAX_RAW_ID_CHARS
+    assert bounded_raw_id(short) == short
+    long_a, long_b = "é" * 5000 + "a", "é" * 5000 + "b"  # differ only past the kept start
+    a, b = bounded_raw_id(long_a), bounded_raw_id(long_b)
+    assert len(a) == len(b) == MAX_RAW_ID_CHARS and a != b
+    assert a.startswith("é" * 100) and a.endswith("|sha256:" + hashlib.sha256(long_a.encode()).hexdigest())
+    assert len(a.encode()) + 64 < 2704, "with raw_hash, within PostgreSQL's btree entry limit"
+    row = build_envelope({"id": long_a}, raw_id=long_a, source="manual")
+    assert row["raw_id"] == a and row["raw_data"] == {"id": long_a}

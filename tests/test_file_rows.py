@@ -42,8 +42,28 @@ def test_csv_bad_bytes_and_wrong_column_counts_are_kept_and_flagged(tmp_path):
     assert by_id["5"].payload["_extra"] == ["y"] and "line 6: 3 fields" in by_id["5"].defects[0]
 
 
-def test_csv_that_cannot_be_parsed_names_path_and_line(tmp_path):
-    source = one_file(tmp_path, "c.csv", b"Id,Value\n1,ok\n" + b"2," + b"x" * 100 + b"\n")
+def test_a_field_over_the_csv_limit_lands_whole_and_the_rows_after_it_still_land(tmp_path):
+    # One-line and multi-line (quoted) records over the limit; the limit is lowered
+    # here only to keep the file small (tap tests use the real 16 MiB one).
+    source = one_file(tmp_path, "c.csv", b"Id,Value\n1,ok\n" + b"2," + b"x" * 100 + b"\n"
+                      b'3,"' + b"y" * 60 + b"\n" + b"z" * 60 + b'"\n4,fine\n')
+    import csv
+    limit = csv.field_size_limit(50)
+    try:
+        rows = list(iter_csv_rows(source))
+    finally:
+        csv.field_size_limit(limit)
+    assert [(r.line, r.payload) for r in rows] == [
+        (2, {"Id": "1", "Value": "ok"}), (3, {"Id": "2", "Value": "x" * 100}),
+        (4, {"Id": "3", "Value": "y" * 60 + "\n" + "z" * 60}), (6, {"Id": "4", "Value": "fine"})]
+    assert rows[0].defects == [] and rows[3].defects == []
+    assert rows[1].defects == [f"{source.display_path}, line 3: field larger than field limit (50) "
+                               "in 'Value'; the row is kept whole"]
+    assert "line 4: field larger than field limit (50) in 'Value'" in rows[2].defects[0]
+
+
+def test_a_header_over_the_csv_limit_names_path_and_line(tmp_path):
+    source = one_file(tmp_path, "h.csv", b"Id,Value," + b"N" * 100 + b"\n1,ok,\n")
     import csv
     limit = csv.field_size_limit(50)
     try:
@@ -51,7 +71,18 @@ def test_csv_that_cannot_be_parsed_names_path_and_line(tmp_path):
             list(iter_csv_rows(source))
     finally:
         csv.field_size_limit(limit)
-    assert err.value.path.endswith("c.csv") and err.value.line == 3
+    assert err.value.path.endswith("h.csv") and err.value.line == 1
+    assert "unreadable CSV header (field larger than field limit (50)" in str(err.value)
+
+
+def test_a_repeated_header_name_keeps_every_column_and_flags_every_row(tmp_path):
+    source = one_file(tmp_path, "d.csv", b"Id,ActivityDate,TotalSteps,TotalSteps,TotalSteps__2\r\n"
+                                         b"1503960366,4/12/2016,13162,999,x\r\n")
+    (row,) = iter_csv_rows(source)
+    assert row.payload == {"Id": "1503960366", "ActivityDate": "4/12/2016", "TotalSteps": "13162",
+                           "TotalSteps__3": "999", "TotalSteps__2": "x"}
+    assert row.defects == [f"{source.display_path}, line 1: the header repeats 'TotalSteps' "
+                           "(columns 3, 4); every column is kept, the repeats as 'TotalSteps__3'"]
 
 
 def test_json_lines_keep_bad_lines_as_invalid_rows(tmp_path):

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from bronze_core.files import FileFormatError, iter_json_array, list_files
+from bronze_core.files import FileFormatError, iter_json_array, iter_xml_elements, list_files
 
 PATTERNS = ["*DI-Connect-Wellness/*_sleepData.json"]
 
@@ -182,3 +182,135 @@ def test_a_break_after_a_big_integer_still_names_the_line(tmp_path):
             items.append(item)
     assert items == [(0, {"id": 123456789012345678901234567890}), (1, {"a": 2})]
     assert err.value.line == 3
+
+
+# --- a file of the wrong shape is a broken file, not an empty one ---------------
+
+ACTIVITIES = "item.summarizedActivitiesExport.item"
+
+
+@pytest.mark.parametrize("text, prefix, why", [
+    ('{"sleepData": [{"calendarDate": "2024-05-01"}]}', "item",
+     "at the top level an array was expected, found an object (first key 'sleepData')"),
+    ('"2024-05-01"', "item", "at the top level an array was expected, found a string value"),
+    ('[{"summarizedActivitiesExport": {"activityId": 1}}]', ACTIVITIES,
+     "at 'item.summarizedActivitiesExport' an array was expected, found an object (first key 'activityId')"),
+    ('[{"activities": [{"activityId": 1}]}]', ACTIVITIES,
+     "the object at 'item' has no 'summarizedActivitiesExport'"),
+    ('[[{"activityId": 1}]]', ACTIVITIES, "at 'item' an object was expected, found an array"),
+])
+def test_a_container_of_another_kind_is_reported_not_read_as_empty(tmp_path, text, prefix, why):
+    path = tmp_path / "DI-Connect-Wellness" / "1_sleepData.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    (found,) = list_files(tmp_path, PATTERNS)
+    with pytest.raises(FileFormatError) as err:
+        list(iter_json_array(found, prefix))
+    assert str(err.value) == f"{path}, line 1: not the expected shape: {why}; nothing was read from it"
+
+
+@pytest.mark.parametrize("text, prefix, items", [
+    ("[]", "item", []),
+    ("[]", ACTIVITIES, []),
+    ('[{"summarizedActivitiesExport": []}]', ACTIVITIES, []),
+    ('[{"summarizedActivitiesExport": [{"activityId": 1}]}]', ACTIVITIES, [(0, {"activityId": 1})]),
+])
+def test_empty_containers_of_the_right_kind_are_just_empty(tmp_path, text, prefix, items):
+    path = tmp_path / "DI-Connect-Wellness" / "1_sleepData.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    (found,) = list_files(tmp_path, PATTERNS)
+    assert list(iter_json_array(found, prefix)) == items
+
+
+def test_an_integer_of_thousands_of_digits_is_reported_with_its_line(tmp_path):
+    """ijson's C parser crashes the process on these in some calls; the file is reported."""
+    path = tmp_path / "DI-Connect-Wellness" / "1_sleepData.json"
+    path.parent.mkdir()
+    path.write_text('[\n{"a": 1},\n{"n": ' + "9" * 5000 + '},\n{"a": 2}\n]')
+    (found,) = list_files(tmp_path, PATTERNS)
+    items = []
+    with pytest.raises(FileFormatError) as err:
+        for item in iter_json_array(found):
+            items.append(item)
+    assert items == [(0, {"a": 1})] and str(path) in str(err.value) and len(str(err.value)) < 600
+
+
+def test_an_xml_document_of_another_kind_is_reported(tmp_path):
+    path = tmp_path / "apple_health_export" / "export.xml"
+    path.parent.mkdir()
+    path.write_text('<?xml version="1.0"?>\n<ClinicalDocument><Record type="x"/></ClinicalDocument>\n')
+    (found,) = list_files(tmp_path, ["*/export.xml"])
+    with pytest.raises(FileFormatError, match="the document is <ClinicalDocument>, not <HealthData>"):
+        list(iter_xml_elements(found, ["Record"], root="HealthData"))
+    assert [e.tag for _, e in iter_xml_elements(found, ["Record"])] == ["Record"]
+
+
+# --- symbolic links stay inside the folder ---------------------------------------
+
+def test_links_leaving_the_folder_are_skipped_and_named(tmp_path):
+    folder, outside = tmp_path / "drop", tmp_path / "outside"
+    (folder / "sub").mkdir(parents=True)
+    (outside / "deep").mkdir(parents=True)
+    (folder / "sub" / "a.csv").write_text("a\n")
+    (outside / "secret.csv").write_text("secret\n")
+    (outside / "deep" / "more.csv").write_text("more\n")
+    (folder / "leak.csv").symlink_to(outside / "secret.csv")
+    (folder / "dir").symlink_to(outside / "deep")
+    (folder / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    skipped: list[str] = []
+    found = list_files(folder, ["*.csv"], skipped=skipped)
+    assert [f.relative_path for f in found] == ["sub/a.csv"]
+    assert sorted(skipped) == [f"{folder / name} (a link to {target}, outside {folder}; set "
+                               "follow_symlinks to read it)" for name, target in (
+                                   ("dangling.csv", tmp_path / "nowhere.csv"),
+                                   ("dir", outside / "deep"), ("leak.csv", outside / "secret.csv"))]
+
+    allowed = list_files(folder, ["*.csv"], follow_symlinks=True)
+    assert {f.relative_path: f.open().read() for f in allowed} == {
+        "dir/more.csv": b"more\n", "leak.csv": b"secret\n", "sub/a.csv": b"a\n"}
+
+
+def test_links_inside_the_folder_are_followed_once_and_loops_end(tmp_path):
+    folder = tmp_path / "drop"
+    (folder / "real").mkdir(parents=True)
+    (folder / "real" / "a.csv").write_text("a\n")
+    (folder / "notes.txt").write_text("b\n")
+    (folder / "again").symlink_to(folder / "real")  # the same folder a second time
+    (folder / "real" / "loop").symlink_to(folder)  # a loop back to the top
+    (folder / "b.csv").symlink_to(folder / "notes.txt")  # only the link's name matches
+    (folder / "a-too.csv").symlink_to(folder / "real" / "a.csv")  # the same file a second time
+    skipped: list[str] = []
+    found = list_files(folder, ["*.csv"], skipped=skipped)
+    assert [f.relative_path for f in found] == ["b.csv", "real/a.csv"]
+    assert skipped == []
+    assert found[0].open().read() == b"b\n"
+
+
+def test_a_file_replaced_by_a_link_after_listing_is_not_read(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "a.csv").write_text("a\n")
+    (tmp_path / "secret.csv").write_text("secret\n")
+    (found,) = list_files(folder, ["*.csv"])
+    (folder / "a.csv").unlink()
+    (folder / "a.csv").symlink_to(tmp_path / "secret.csv")
+    with pytest.raises(OSError):
+        found.open()
+
+
+def test_rows_name_files_relative_to_the_folder_or_archive(tmp_path):
+    folder = tmp_path / "export"
+    (folder / "DI-Connect-Wellness").mkdir(parents=True)
+    (folder / "DI-Connect-Wellness" / "1_sleepData.json").write_text("[]")
+    (plain,) = list_files(folder, PATTERNS)
+    assert plain.lineage() == {"file": "DI-Connect-Wellness/1_sleepData.json"}
+    archive = tmp_path / "garmin.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("DI_CONNECT/DI-Connect-Wellness/1_sleepData.json", "[]")
+    (member,) = list_files(archive, PATTERNS)
+    assert member.lineage() == {"file": "DI_CONNECT/DI-Connect-Wellness/1_sleepData.json",
+                                "archive": "garmin.zip"}
+    message = f"{member.display_path}, line 3: invalid UTF-8"
+    assert member.for_rows(message) == "garmin.zip!DI_CONNECT/DI-Connect-Wellness/1_sleepData.json, line 3: invalid UTF-8"
+    assert str(tmp_path) not in member.for_rows(message) + plain.for_rows(plain.display_path)

@@ -2,33 +2,63 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import crontab
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED = {  # schedule -> cron interval, per the cadences agreed for each source
-    "garmin-every-6h": "0 */6 * * *", "garmin-export-daily": "0 0 * * *", "toggl-daily": "0 0 * * *",
-    "weather-daily": "0 0 * * *", "hubspot-daily": "0 0 * * *", "hidrate-daily": "0 0 * * *",
-    "notion-weekly": "0 0 * * 0", "airtable-weekly": "0 0 * * 0",
-    "apple-health-daily": "0 0 * * *", "wearable-csv-daily": "0 0 * * *", "manual-hourly": "0 * * * *",
+EXPECTED = {  # schedule -> cron interval: the cadences agreed for each source, each in a minute of its own
+    "garmin-every-6h": "10 */6 * * *", "garmin-export-daily": "40 0 * * *", "toggl-daily": "20 0 * * *",
+    "weather-daily": "25 0 * * *", "hubspot-daily": "30 0 * * *", "hidrate-daily": "35 0 * * *",
+    "notion-weekly": "15 1 * * 0", "airtable-weekly": "25 1 * * 0",
+    "apple-health-daily": "45 0 * * *", "wearable-csv-daily": "50 0 * * *", "manual-hourly": "5 * * * *",
 }
+#: Runs in a (leap) year, where not daily (366).
+RUNS_PER_YEAR = {"garmin-every-6h": 366 * 4, "manual-hourly": 366 * 24, "notion-weekly": 53, "airtable-weekly": 53}
+
+
+# Listing needs no bookmarks: a throwaway system DB, so no PostgreSQL must be up.
+SCRATCH = tempfile.TemporaryDirectory(prefix="schedules-")  # removed when the session ends
+NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{SCRATCH.name}/list.db"}
 
 
 def listing() -> str:
     return subprocess.run([str(ROOT / ".venv/bin/meltano"), "schedule", "list", "--format=json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+                          env=NO_STATE, capture_output=True, text=True, check=True).stdout
 
 
 def test_schedules_parse_with_the_agreed_cadences():
     found = {s["name"]: s["cron_interval"] for s in crontab.schedules(listing())}
     assert found == EXPECTED
+    for name, cron in found.items():
+        assert len(crontab.start_times(cron)) == RUNS_PER_YEAR.get(name, 366), name
+
+
+def test_no_two_schedules_ever_start_in_the_same_minute():
+    """On main seven daily schedules (and the hourly, 6-hourly and weekly ones) all started at 00:00."""
+    items = crontab.schedules(listing())
+    assert crontab.clashes(items) == []
+    starts = [moment for item in items for moment in crontab.start_times(item["cron_interval"])]
+    assert len(starts) == len(set(starts))
+
+
+def test_clashes_are_found_in_any_spelling():
+    assert crontab.clashes([{"name": "a", "cron_interval": "@daily"}, {"name": "b", "interval": "0 */6 * * *"},
+                            {"name": "c", "cron_interval": "5 * * * *"}]) == [("a", "b")]
+    assert crontab.clashes([{"name": "a", "cron_interval": "0 0 1 * *"},
+                            {"name": "b", "cron_interval": "0 0 * * 1"}]) == [("a", "b")]  # some 1st is a Monday
+    assert crontab.clashes([{"name": "a", "cron_interval": "0 0 * * 0"},
+                            {"name": "b", "cron_interval": "0 0 * * 7"}]) == [("a", "b")]  # both Sunday
+    assert crontab.clashes([{"name": "a", "cron_interval": "0,30 9-17 * * 1-5"},
+                            {"name": "b", "cron_interval": "15 9 * * *"}]) == []
 
 
 def test_every_tap_is_in_the_all_job():
     jobs = subprocess.run([str(ROOT / ".venv/bin/meltano"), "job", "list", "--format=json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+                          env=NO_STATE, capture_output=True, text=True, check=True).stdout
     assert '"all"' in jobs
     for tap in ("tap-garmin", "tap-garmin-export", "tap-toggl", "tap-notion", "tap-airtable",
                 "tap-openmeteo", "tap-hidrate", "tap-hubspot", "tap-apple-health"):

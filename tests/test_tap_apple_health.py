@@ -12,6 +12,7 @@ from pathlib import Path
 from singer_sdk.testing import get_tap_test_class
 
 from tap_apple_health.client import element_payload
+from tap_apple_health.streams import utc_text
 from tap_apple_health.tap import TapAppleHealth
 from tests.fakes.apple_health_export import expected_counts, write_export
 from tests.tap_runner import records, run_tap
@@ -54,10 +55,14 @@ def test_zip_lands_every_element_with_ids_times_and_lineage(tmp_path):
     lines = text.decode().splitlines()
     hrv = next(r for r in rows["records"] if "HeartRateVariabilityMetadataList" in r["raw_data"])
     raw = hrv["raw_data"]
-    assert hrv["raw_id"] == "|".join(raw[k] for k in ("type", "sourceName", "startDate", "endDate"))
+    # type|source|start|end|value|unit|created, times in UTC (Apple writes the export zone's)
+    utc = [utc_text(raw[k]) for k in ("startDate", "endDate", "creationDate")]
+    assert hrv["raw_id"] == "|".join([raw["type"], raw["sourceName"], *utc[:2], raw["value"],
+                                      raw["unit"], utc[2]])
+    assert utc[0].endswith("Z") and utc[0][11:13] != raw["startDate"][11:13]
     assert hrv["source"] == "apple_health"
     meta = hrv["metadata"]
-    assert (meta["file"], meta["archive"], meta["file_sha256"]) == (MEMBER, str(archive), digest)
+    assert (meta["file"], meta["archive"], meta["file_sha256"]) == (MEMBER, "export.zip", digest)
     assert lines[meta["line"] - 1].lstrip().startswith(f'<Record type="{raw["type"]}"')
     assert f'startDate="{raw["startDate"]}"' in lines[meta["line"] - 1]
     beats = raw["HeartRateVariabilityMetadataList"][0]["InstantaneousBeatsPerMinute"]
@@ -78,7 +83,8 @@ def test_zip_lands_every_element_with_ids_times_and_lineage(tmp_path):
 
     workout = rows["workouts"][0]
     raw = workout["raw_data"]
-    assert workout["raw_id"] == "|".join(raw[k] for k in ("workoutActivityType", "sourceName", "startDate", "endDate"))
+    assert workout["raw_id"] == "|".join([raw["workoutActivityType"], raw["sourceName"],
+                                          utc_text(raw["startDate"]), utc_text(raw["endDate"])])
     assert {"WorkoutStatistics", "WorkoutEvent", "MetadataEntry"} <= set(raw)
     summary = rows["activity_summaries"][0]
     assert summary["raw_id"] == summary["raw_data"]["dateComponents"] == "2018-01-01"

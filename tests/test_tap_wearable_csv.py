@@ -51,8 +51,9 @@ def test_ids_beyond_int32_and_zone_less_dates(tmp_path):
     _, messages, _ = run(tmp_path / "drop", tmp_path, timezone="America/Chicago")
     record = tap_runner.records(messages, "wearable__heartrate_seconds")[0]
     person, when = record["raw_data"]["Id"], record["raw_data"]["Time"]
-    assert int(person) > 2**31 and record["raw_id"] == f"{person}|{when}"
     assert when == "4/12/2016 12:00:05 AM" or when.startswith("4/12/2016 12:00:")
+    # raw_id holds the time in ISO form (wall clock, as written), not the file's spelling.
+    assert int(person) > 2**31 and record["raw_id"] == f"{person}|2016-04-12T00:00:{when[-5:-3]}"
     # 12:00:xx AM in Chicago (CDT, UTC-5) is 05:00:xx UTC; the text stays untouched.
     assert record["source_timestamp"].startswith("2016-04-12T05:00:")
     day = tap_runner.records(messages, "wearable__daily_activity")[0]
@@ -78,10 +79,10 @@ def test_bad_rows_are_kept_invalid_with_path_and_line(tmp_path):
     assert [r["metadata"]["line"] for r in rows] == [2, 3, 4, 5, 6, 7]
     status = {r["metadata"]["line"]: (r["validation_status"], r["error_message"]) for r in rows}
     assert status[2] == ("valid", None) and status[7] == ("valid", None)
-    path = str(folder / "sleepDay_merged.csv")
-    assert status[3][0] == "invalid" and f"{path}, line 3: 4 fields, the header has 5" in status[3][1]
-    assert status[4][0] == "invalid" and f"{path}, line 4: invalid UTF-8" in status[4][1]
-    assert status[5][0] == "invalid" and f"{path}, line 5: NUL byte" in status[5][1]
+    path = str(folder / "sleepDay_merged.csv")  # rows name it relative to the folder, the log in full
+    assert status[3] == ("invalid", "sleepDay_merged.csv, line 3: 4 fields, the header has 5")
+    assert status[4][0] == "invalid" and status[4][1].startswith("sleepDay_merged.csv, line 4: invalid UTF-8")
+    assert status[5][0] == "invalid" and status[5][1].startswith("sleepDay_merged.csv, line 5: NUL byte")
     assert status[6][0] == "invalid" and "SleepDay" in status[6][1]
     assert f"{path}, line 4: invalid UTF-8" in result.stderr  # reported in the log too
 

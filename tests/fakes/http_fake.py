@@ -14,10 +14,11 @@ status 200) and ``truncated`` (status 200, the real JSON cut in half), ``empty20
 (status 200, valid JSON of the wrong container: ``body``, else an object
 without the data), ``trickle`` (the real answer, its body sent a few bytes at a
 time over ``seconds``; ``trickles`` records how long each one kept the
-client and whether the client hung up first), and
+client and whether the client hung up first),
 ``hold``: the request waits until the test calls ``release()`` (``held`` is
 set when it arrives), so a test can kill a process or restart PostgreSQL at a
-known point of a run.
+known point of a run, and ``redirect`` (``status`` 301/302/307/308 with
+``Location`` = ``to`` + the request's own path and query, as a moved API answers).
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ class FakeAPI:
         self.trickles: list[dict] = []
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self, port: int = 0):
+    def start(self, port: int = 0, host: str = "127.0.0.1"):
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"http://{host}:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -109,12 +110,12 @@ class FakeAPI:
                     headers=headers, body=body)
 
     #: The faults ``inject`` knows.
-    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold",
+    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold", "redirect",
               "empty200", "null200", "wrong_shape", "trickle")
 
     def inject(self, kind: str, times: int = 1, path_contains: str = "", skip: int = 0, *,
                status: int = 200, headers: dict | None = None, body: str | None = None,
-               seconds: float = 2.5) -> None:
+               seconds: float = 2.5, to: str = "") -> None:
         """The next ``times`` matching requests, after ``skip`` matching ones, get fault ``kind``.
 
         Faults queue in order: inject several with the same ``skip`` and the
@@ -124,7 +125,8 @@ class FakeAPI:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._failures.append({"kind": kind, "status": status, "times": times, "path": path_contains,
-                                   "skip": skip, "headers": headers or {}, "body": body, "seconds": seconds})
+                                   "skip": skip, "headers": headers or {}, "body": body, "seconds": seconds,
+                                   "to": to})
 
     def pending_faults(self) -> int:
         """Injected faults not yet served (a test checks its faults really happened)."""
@@ -191,6 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             return
         failure = self.fake._take_failure(request.path)
+        if failure and failure["kind"] == "redirect":
+            self.fake._log(request, failure["status"])
+            return self._send(failure["status"], b"", {"Location": failure["to"] + self.path})
         if failure and failure["kind"] == "status":
             self.fake._log(request, failure["status"])
             body = failure["body"] if failure["body"] is not None else json.dumps({"message": "injected failure"})

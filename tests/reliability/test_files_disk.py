@@ -74,3 +74,25 @@ def test_a_file_still_being_written_is_read_again_whole_next_time(tmp_path, file
     assert not problems and len(done) == 2
     ids = {r["raw_id"] for r in partial} | {r["raw_id"] for r in rows}
     assert len(ids) == expected_counts(days=10)["daily_summary"]
+
+
+def test_an_unexpected_error_in_one_file_is_reported_and_the_other_files_land(tmp_path, monkeypatch):
+    """A reader failing in a way nobody foresaw (as RecursionError once did) costs its file,
+    named in the log and the run's failure, not the stream or the tap."""
+    folder = write_export(tmp_path / "export", days=10)
+    real = file_streams.iter_json_array
+
+    def fails_on_the_first(source, prefix="item"):
+        if source.relative_path.endswith(sorted_uds(folder)[0]):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(source, prefix)
+
+    monkeypatch.setattr(file_streams, "iter_json_array", fails_on_the_first)
+    rows, done, problems = read(garmin_export_tap(folder), STREAM)
+    assert rows, "the other file did not land"
+    assert len(problems) == 1 and "RecursionError" in problems[0] and sorted_uds(folder)[0] in problems[0]
+    assert len(done) == 1  # the failed file is not marked done
+
+
+def sorted_uds(folder):
+    return sorted(p.name for p in folder.rglob("UDSFile_*.json"))

@@ -45,7 +45,11 @@ logger = logging.getLogger(__name__)
 
 def write_batches(records: Iterator[dict], config: BatchConfig, tap: str,
                   stream: str) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-    """Write ``records`` to JSON Lines files of ``config.batch_size`` rows; yield each when closed."""
+    """Write ``records`` to JSON Lines files of ``config.batch_size`` rows; yield each when closed.
+
+    ``tap`` is the Meltano plugin name (``BronzeTap.plugin_name``): the files of
+    one plugin are told from another's by it (``remove_stale``).
+    """
     storage = config.storage
     gzipped = config.encoding.compression == "gzip"
     run = f"{storage.prefix or ''}{FILE_PREFIX}{tap}--{stream}-{uuid4().hex[:12]}"
@@ -89,24 +93,30 @@ def remove_loaded(url: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_stale(config: BatchConfig, tap: str) -> int:
-    """Delete batch files an earlier run of ``tap`` left behind (a failed or killed run).
+def remove_stale(config: BatchConfig, plugin: str) -> int:
+    """Delete batch files an earlier run of ``plugin`` left behind (a failed or killed run).
 
-    Called only while the tap holds its run lock, so no run of the same tap
-    can be writing them; their rows were never committed (the loader deletes
-    a file once they are) and this run reads the same source again.
+    Called only while the tap holds its run lock (one per Meltano plugin), so
+    no run of the same plugin can be writing them; their rows were never
+    committed (the loader deletes a file once they are) and this run reads the
+    same source again. Files of other plugins are never touched, even those of
+    a plugin whose name starts with this one's (``tap-garmin`` and
+    ``tap-garmin-export`` share the folder and may run at once): a file is
+    ``<plugin>--<stream>-<run>-<n>`` and stream names hold no ``--``.
     """
     folder = _local(config.storage.root)
     if folder is None or not folder.is_dir():
         return 0
-    pattern = f"{config.storage.prefix or ''}{FILE_PREFIX}{tap}--*"
+    start = f"{config.storage.prefix or ''}{FILE_PREFIX}"
     removed = 0
-    for stale in folder.glob(pattern):
+    for stale in folder.glob(f"{start}{plugin}--*"):
+        if stale.name[len(start):].rsplit("--", 1)[0] != plugin:
+            continue
         try:
             os.unlink(stale)
             removed += 1
         except OSError as exc:
             logger.warning("could not remove the stale batch file %s: %s", stale, exc)
     if removed:
-        logger.info("%s: removed %d batch file(s) an earlier run left unloaded", tap, removed)
+        logger.info("%s: removed %d batch file(s) an earlier run left unloaded", plugin, removed)
     return removed

@@ -6,7 +6,10 @@ so one loader configuration lands all sources into identical tables:
 - ``raw_data`` is the payload exactly as the source sent it (a non-object
   payload is wrapped as ``{"value": ...}``, nothing else is changed);
 - ``raw_id`` + ``raw_hash`` key the row, so re-landing an unchanged payload is a
-  no-op and a changed payload lands as a new version;
+  no-op and a changed payload lands as a new version. The key is a btree
+  index entry, which PostgreSQL caps at about 2.7 kB, so a natural id longer
+  than ``MAX_RAW_ID_CHARS`` is stored as a readable prefix plus the sha256 of
+  the whole id (``bounded_raw_id``); the whole id is still in ``raw_data``;
 - ``validation_status`` / ``error_message`` record whether the payload met the
   stream's own JSON Schema. An invalid payload is still emitted: bronze never
   drops data, it marks it;
@@ -32,6 +35,7 @@ silently altered:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
 from typing import Any, Iterable, Mapping
@@ -66,6 +70,11 @@ BRONZE_SCHEMA: dict[str, Any] = {
 }
 
 BRONZE_KEY = ["raw_id", "raw_hash"]
+
+#: Longest ``raw_id`` stored as it is. Even at 4 bytes a character, with the
+#: 64-character ``raw_hash``, a key stays far below the ~2.7 kB btree limit.
+MAX_RAW_ID_CHARS = 256
+_DIGEST_MARK = "|sha256:"
 
 #: Deepest nesting stored as is (real payloads are rarely past 20).
 MAX_NESTING = 200
@@ -257,6 +266,20 @@ def _describe(error) -> str:
     return f"{where}: {error.message}"
 
 
+def bounded_raw_id(raw_id: str) -> str:
+    """``raw_id`` itself, or, when longer than ``MAX_RAW_ID_CHARS``, its start plus
+    ``|sha256:`` and the digest of all of it (exactly ``MAX_RAW_ID_CHARS`` long).
+
+    One id still gives one ``raw_id`` and two ids two, whatever their length;
+    the start keeps it readable. A 10 kB id no longer fails the load ("index
+    row size ... exceeds maximum").
+    """
+    if len(raw_id) <= MAX_RAW_ID_CHARS:
+        return raw_id
+    digest = hashlib.sha256(raw_id.encode("utf-8")).hexdigest()
+    return raw_id[: MAX_RAW_ID_CHARS - len(_DIGEST_MARK) - len(digest)] + _DIGEST_MARK + digest
+
+
 def wrap_payload(payload: Any) -> dict:
     """Objects stay as they are; arrays and scalars are wrapped, nothing else."""
     return payload if isinstance(payload, dict) else {"value": payload}
@@ -290,7 +313,7 @@ def build_envelope(
     if message is not None and len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     return {
-        "raw_id": _escape_text(str(raw_id)),
+        "raw_id": bounded_raw_id(_escape_text(str(raw_id))),
         "raw_hash": payload_hash(raw_data, plain=plain),
         "source": source,
         "raw_data": raw_data,

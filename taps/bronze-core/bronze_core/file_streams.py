@@ -16,6 +16,13 @@ marked done. An export that cannot be read at all is reported too, so the
 tap's other streams still land. The state is written by singer-sdk when the
 stream ends: a run that dies part-way re-reads its files on the next run,
 which lands nothing twice because rows are keyed by (raw_id, raw_hash).
+
+Rows name their file relative to the configured folder (or as
+``export.zip!member``), never by a path of this machine; logs give the full
+path. Symbolic links leaving the folder are skipped and named in the log
+unless the tap's ``follow_symlinks`` setting is true. Rows that repeat one
+just read (same raw_id and content, e.g. an element the export lists twice)
+land once; the stream's summary line says how many there were.
 """
 
 from __future__ import annotations
@@ -25,9 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from singer_sdk import typing as th
+
 from bronze_core.files import (FileFormatError, FileRow, ResumePoint, SourceFile,
                                damaged_zip, iter_json_array, list_files)
 from bronze_core.streams import BronzeStream
+
+#: Settings every file tap has (added to its ``config_jsonschema``).
+FILE_SETTINGS = [
+    th.Property("follow_symlinks", th.BooleanType, default=False,
+                description="Read files that symbolic links in the folder point to outside it. "
+                            "Off by default: such links are skipped and named in the log (links "
+                            "that stay inside the folder are always followed)."),
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,28 @@ def _remembered(entry: Any) -> Mapping[str, Any]:
     return {"sha256": entry} if isinstance(entry, str) else (entry or {})
 
 
+class RecentKeys:
+    """Whether a row's (raw_id, raw_hash) was seen among the last rows, in bounded memory.
+
+    Exact duplicates in exports sit close together (an element listed twice
+    among the samples of its type and time, the overlapping days of two
+    files), so remembering the last ``window`` to ``2 * window`` keys finds
+    them without keeping millions: about 0.6 us a row, memory flat.
+    """
+
+    def __init__(self, window: int = 10_000) -> None:
+        self._window, self._new, self._old = window, set(), set()
+
+    def seen(self, raw_id: str, raw_hash: str) -> bool:
+        key = hash((raw_id, raw_hash))
+        if key in self._new or key in self._old:
+            return True
+        if len(self._new) >= self._window:
+            self._old, self._new = self._new, set()
+        self._new.add(key)
+        return False
+
+
 class BronzeFileStream(BronzeStream):
     """Emits one bronze row per item of the files matching ``file_patterns``."""
 
@@ -84,18 +123,28 @@ class BronzeFileStream(BronzeStream):
     nested_zips = False
     #: The fingerprint of the file ``read_items`` is reading (streams sharing one pass key on it).
     current_file: Fingerprint | None = None
+    #: Rows of this run that repeated one just before (same raw_id and raw_hash): they land once.
+    duplicates = 0
 
     def files_root(self) -> Path:
         """The folder or zip to search; taps say which setting holds it."""
         raise NotImplementedError
 
     def list_sources(self) -> list[SourceFile]:
-        """The files this stream reads; broken zips in a drop folder are reported, not fatal."""
+        """The files this stream reads; broken zips in a drop folder are reported, not fatal;
+        links leaving the folder are named in the log (once per tap run)."""
         broken: list[FileFormatError] = []
-        found = list_files(self.files_root(), self.file_patterns,
-                           nested_zips=self.nested_zips, problems=broken)
+        skipped: list[str] = []
+        found = list_files(self.files_root(), self.file_patterns, nested_zips=self.nested_zips,
+                           problems=broken, follow_symlinks=bool(self.config.get("follow_symlinks")),
+                           skipped=skipped)
         for error in broken:
             self.report_problem(error, "the rest still lands; it will be read again on the next run")
+        logged = self._tap.__dict__.setdefault("_skipped_links", set())  # once a run, not per stream
+        for link in skipped:
+            if link not in logged:
+                logged.add(link)
+                self.logger.warning("%s: skipped symbolic link %s", self.name, link)
         return found
 
     def report_problem(self, error: Exception, consequence: str) -> None:
@@ -121,6 +170,7 @@ class BronzeFileStream(BronzeStream):
 
     def get_records(self, context) -> Iterator[dict]:
         done: dict[str, Any] = self.stream_state.setdefault("files", {})
+        self._recent, self.duplicates = RecentKeys(), 0
         try:
             sources = self.list_sources()
         except FileFormatError as exc:
@@ -145,8 +195,7 @@ class BronzeFileStream(BronzeStream):
             self.logger.info("%s: reading %s (%.1f MB)%s", self.name, source.display_path,
                              source.size / 1e6,
                              f" from line {resume.line} (appended)" if resume else "")
-            lineage = {"file": source.relative_path, "archive": source.root,
-                       "file_sha256": now.sha256}
+            lineage = {**source.lineage(), "file_sha256": now.sha256}
             self.current_file = now
             try:
                 for item in self.read_items(source.bounded(now.size), resume):
@@ -154,6 +203,13 @@ class BronzeFileStream(BronzeStream):
             except (FileFormatError, OSError) as exc:
                 self.report_problem(exc, "the rows before it landed; the file will be read "
                                          "again on the next run")
+                continue
+            except Exception as exc:  # noqa: BLE001 - one file must not stop the others
+                self.report_problem(
+                    FileFormatError(source.display_path, None,
+                                    f"reading stopped on an unexpected error ({type(exc).__name__}: "
+                                    f"{str(exc)[:300]})"),
+                    "the rows before it landed; the file will be read again on the next run")
                 continue
             if source.changed_since(now.size, mtime):
                 self.logger.warning("%s: %s changed while it was read (still being written?); "
@@ -166,7 +222,11 @@ class BronzeFileStream(BronzeStream):
         if isinstance(item, FileRow):
             for defect in item.defects:
                 self.logger.warning("%s: %s (kept as invalid)", self.name, defect)
-            return self.to_bronze(item.payload, {**lineage, "line": item.line},
-                                  defects=item.defects)
-        position, payload = item
-        return self.to_bronze(payload, {**lineage, **position})
+            record = self.to_bronze(item.payload, {**lineage, "line": item.line},
+                                    defects=[source.for_rows(d) for d in item.defects])
+        else:
+            position, payload = item
+            record = self.to_bronze(payload, {**lineage, **position})
+        if self._recent.seen(record["raw_id"], record["raw_hash"]):
+            self.duplicates += 1
+        return record

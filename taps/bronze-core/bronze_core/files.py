@@ -15,7 +15,14 @@ an unpacked folder. So:
 - a bare file (an ``export.xml`` handed over on its own) is its own root;
 - a zip cut short (an interrupted download has no central directory) is still
   read, member by member from their local headers, up to the cut, so what it
-  holds lands and the cut is reported (``damaged_zip``).
+  holds lands and the cut is reported (``damaged_zip``);
+- symbolic links are not followed out of the folder (a link in a drop folder
+  to a file elsewhere on the machine would land that file in bronze): links
+  that leave it are skipped and named, unless ``follow_symlinks`` is set;
+  links that stay inside are followed, and a file reached twice is read once;
+- a reader that finds a container other than the one it expects (an object
+  where the export holds an array) raises ``FileFormatError``: zero rows
+  from a file of the wrong shape is a broken file, not an empty one.
 """
 
 from __future__ import annotations
@@ -26,9 +33,11 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any, Callable, Collection, Iterator, Sequence
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -95,10 +104,39 @@ class SourceFile:
 
     @property
     def display_path(self) -> str:
-        """What a person needs to find the file: ``export.zip!member`` or a file path."""
-        if self.root.endswith(".zip"):
+        """What a person needs to find the file on this machine (logs only):
+        ``/path/export.zip!member`` or a file path."""
+        if self.in_archive:
             return f"{self.root}!{self.relative_path}"
         return str(Path(self.root) / self.relative_path)
+
+    @property
+    def in_archive(self) -> bool:
+        """Whether the root is a zip (the file is one of its members)."""
+        return self.root.lower().endswith(".zip")
+
+    @property
+    def row_path(self) -> str:
+        """The file as bronze rows name it: relative to the configured folder, or
+        ``export.zip!member``. No directory of this machine, so rows never carry one."""
+        if self.in_archive:
+            return f"{Path(self.root).name}!{self.relative_path}"
+        return self.relative_path
+
+    def lineage(self) -> dict[str, str]:
+        """The file's part of a row's ``metadata``: its path in the folder or archive, and
+        the archive's file name (never its directory)."""
+        if self.in_archive:
+            return {"file": self.relative_path, "archive": Path(self.root).name}
+        return {"file": self.relative_path}
+
+    def for_rows(self, message: str) -> str:
+        """``message`` with this file's machine path replaced by its ``row_path``.
+
+        Readers name the file by ``display_path`` in what they report, for the
+        log; a row's ``error_message`` gets the relative name instead.
+        """
+        return message.replace(self.display_path, self.row_path)
 
     def open(self) -> IO[bytes]:
         return self._open()
@@ -112,7 +150,8 @@ class SourceFile:
 
 
 def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool = False,
-               problems: list[FileFormatError] | None = None) -> list[SourceFile]:
+               problems: list[FileFormatError] | None = None, follow_symlinks: bool = False,
+               skipped: list[str] | None = None) -> list[SourceFile]:
     """Files below ``root`` (a folder or a .zip) whose relative path matches a pattern.
 
     Patterns are ``fnmatch`` patterns on the "/"-separated relative path, where
@@ -122,7 +161,13 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
     With ``nested_zips``, zips dropped in a folder are searched too (their
     members' relative paths read ``sub/export.zip!/member``); a broken one is
     added to ``problems`` (or raised when no list is given) and the rest is
-    still listed.
+    still listed. So is a sub-folder that cannot be read.
+
+    Symbolic links (to files or folders) are followed only while they stay
+    inside ``root``, unless ``follow_symlinks``; each one skipped is described
+    in ``skipped`` (its path and where it points, never what it holds). A file
+    reached by several paths is listed once, under its real path if that
+    matches.
     """
     root = Path(root).expanduser()
     if not root.exists():
@@ -136,17 +181,74 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
             return [SourceFile(root.name, str(root.parent), root.stat().st_size,
                                lambda p=root: open(p, "rb"))]
         raise FileFormatError(str(root), None, "not a zip archive (or a truncated one)")
-    found = []
-    for path in root.rglob("*"):
-        if not path.is_file():
-            continue
-        relative = path.relative_to(root).as_posix()
+    found, seen = [], set()
+    for relative, path in _walk(root, follow_symlinks, problems, skipped):
         if nested_zips and path.suffix.lower() == ".zip":
-            found.extend(_nested_zip_members(root, path, relative, patterns, problems))
-        elif _matches(relative, patterns):
+            if path not in seen:
+                seen.add(path)
+                found.extend(_nested_zip_members(root, path, relative, patterns, problems))
+        elif _matches(relative, patterns) and path not in seen:
+            seen.add(path)
             found.append(SourceFile(relative, str(root), path.stat().st_size,
-                                    lambda p=path: open(p, "rb"), path))
+                                    lambda p=path: _open_no_follow(p), path))
     return sorted(found, key=lambda f: f.relative_path)
+
+
+def _walk(root: Path, follow_symlinks: bool, problems: list[FileFormatError] | None,
+          skipped: list[str] | None) -> Iterator[tuple[str, Path]]:
+    """``(relative path, real path)`` of every file below ``root``, links last.
+
+    The real tree is walked first without following any link, so a file's
+    own path wins over a link to it; then the links, each resolved once (a
+    link to a folder already walked, or a loop, adds nothing). A link whose
+    target lies outside ``root`` is skipped unless ``follow_symlinks``.
+    """
+    real_root = root.resolve()
+    walked: set[Path] = {real_root}
+    links: list[tuple[str, Path]] = []
+    folders: list[tuple[str, Path]] = [("", real_root)]
+    while folders or links:
+        if not folders:  # the real tree is done: follow the next link
+            relative, link = links.pop(0)
+            target = Path(os.path.realpath(link))
+            if not (_inside(target, real_root) or follow_symlinks):
+                if skipped is not None:
+                    skipped.append(f"{link} (a link to {target}, outside {root}; set "
+                                   "follow_symlinks to read it)")
+                continue
+            if target.is_file():
+                yield relative, target
+            elif target.is_dir() and target not in walked:
+                walked.add(target)
+                folders.append((relative + "/", target))
+            continue
+        prefix, folder = folders.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            error = FileFormatError(str(folder), None, f"folder cannot be read ({exc.strerror})")
+            if problems is None:
+                raise error from None
+            problems.append(error)
+            continue
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                links.append((relative, Path(entry.path)))
+            elif entry.is_dir(follow_symlinks=False):
+                walked.add(Path(entry.path))
+                folders.append((relative + "/", Path(entry.path)))
+            elif entry.is_file(follow_symlinks=False):
+                yield relative, Path(entry.path)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _open_no_follow(path: Path) -> IO[bytes]:
+    """Open a listed file, refusing a link put in its place since it was listed."""
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
 
 
 def _nested_zip_members(root: Path, path: Path, relative: str, patterns: Sequence[str],
@@ -405,9 +507,19 @@ class _LineCounter:
 def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[int, Any]]:
     """Stream the items of a JSON array file as ``(index, item)``, in constant memory.
 
-    Numbers keep their JSON meaning (ints stay ints, decimals become floats).
-    A broken file raises ``FileFormatError`` after the items before the break.
+    ``prefix`` is the ijson path of the items: ``item`` for a top-level array,
+    ``item.summarizedActivitiesExport.item`` for the arrays inside the
+    objects of a top-level array. A file whose containers on that path are
+    of another kind (an object where an array belongs) or lack the key
+    raises ``FileFormatError``: it would otherwise give no items and pass as
+    an empty file. Numbers keep their JSON meaning (ints stay ints, decimals
+    become floats). A broken file raises ``FileFormatError`` after the items
+    before the break.
     """
+    problem = _shape_problem(source, prefix)
+    if problem is not None:
+        line, detail = problem
+        raise FileFormatError(source.display_path, line, detail)
     index = -1
     with source.open() as raw:
         counter = _LineCounter(raw)
@@ -417,7 +529,7 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
             return
         except ijson.JSONError as exc:
             if "integer overflow" not in str(exc):
-                detail = str(exc).splitlines()[0]
+                detail = str(exc).splitlines()[0][:300][:300]
                 raise FileFormatError(
                     source.display_path, counter.lines,
                     f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
@@ -431,12 +543,61 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
             for index, item in enumerate(_PYTHON_IJSON.items(counter, prefix, use_float=True)):
                 if index > done:
                     yield index, item
-        except ijson.JSONError as exc:
-            detail = str(exc).splitlines()[0]
+        except (ijson.JSONError, ValueError) as exc:  # ValueError: an integer of over 4300 digits
+            detail = str(exc).splitlines()[0][:300]
             raise FileFormatError(
                 source.display_path, counter.lines,
                 f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
             ) from None
+
+
+_CONTAINER = {"start_map": "an object", "start_array": "an array"}
+
+
+def _shape_problem(source: SourceFile, prefix: str) -> tuple[int, str] | None:
+    """``(line, why)`` if the containers on the way to ``prefix``'s items are not the
+    ones it names, else None.
+
+    Reads only as far as the array that holds the items (the first few bytes
+    of a good file). Broken JSON is left to the reader, which reports it with
+    its line.
+    """
+    parts = prefix.split(".")
+    wanted = {".".join(parts[:n]): part for n, part in enumerate(parts)}  # path -> child it leads to
+    holder = ".".join(parts[:-1])
+    lacking: tuple[int, str] | None = None
+    with source.open() as raw:
+        counter = _LineCounter(raw)
+        try:
+            # The pure-Python parser: it reads only a few events of a good file, and the C
+            # one (ijson 3.4) crashes the process on an integer of over 4300 digits here.
+            events = _PYTHON_IJSON.parse(counter)
+            for path, event, value in events:
+                child = wanted.get(path)
+                if child is None or event in ("end_map", "end_array"):
+                    continue
+                if event == "map_key":
+                    if value == child:
+                        lacking = None
+                    continue
+                expected = "start_array" if child == "item" else "start_map"
+                if event != expected:
+                    found = _CONTAINER.get(event, f"a {event} value")
+                    if event == "start_map":  # its first key says what it is ({"sleepData": [...]})
+                        _, after, key = next(events, (None, None, None))
+                        found += f" (first key {key!r})" if after == "map_key" else " (empty)"
+                    where = f"at {path!r}" if path else "at the top level"
+                    return counter.lines, (
+                        f"not the expected shape: {where} an {'array' if child == 'item' else 'object'} "
+                        f"was expected, found {found}; nothing was read from it")
+                if path == holder:
+                    return None  # the array holding the items: the shape is right
+                if child != "item":
+                    lacking = (counter.lines, f"not the expected shape: the object at "
+                               f"{path or 'the top level'!r} has no {child!r}; nothing was read from it")
+        except (ijson.JSONError, ValueError):
+            return None
+    return lacking
 
 
 # --- line-based files: CSV and JSON Lines -------------------------------------
@@ -519,15 +680,67 @@ def _open_at(source: SourceFile, resume: ResumePoint | None) -> IO[bytes]:
     return handle
 
 
+#: Public: a tap that pre-scans part of a file reads it from where the reader will.
+open_at = _open_at
+
+
 def csv_header(source: SourceFile) -> list[str]:
-    """The header row of a CSV file (its first line); empty if the file is empty."""
+    """The header row of a CSV file (its first line); empty if the file is empty.
+
+    A header with a field longer than the CSV field limit cannot name the
+    columns, so no row can be built from the file: ``FileFormatError`` at
+    line 1 (the caller reports it and reads the other files).
+    """
     with source.open() as raw:
         first = next(_byte_lines(raw, 1 << 16), b"")
     if first.startswith(b"\xef\xbb\xbf"):
         first = first[3:]
     text = first.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
-    row = next(csv.reader([text]), [])
+    try:
+        row = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise FileFormatError(source.display_path, 1,
+                              f"unreadable CSV header ({exc}, in a header line of "
+                              f"{len(text):,} characters); no row of the file can be read"
+                              ) from None
     return [name.strip() for name in row]
+
+
+def unique_columns(header: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Keys for the columns of ``header``, and what is wrong with it.
+
+    A repeated name would make a dict keep only the last column's value, so
+    each repeat gets a suffix (``TotalSteps``, ``TotalSteps__2``) and every
+    value lands; the repeat is reported, so the rows land ``invalid``.
+    """
+    keys: list[str] = []
+    taken = set(header)
+    seen: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(number)
+        key = name
+        if len(seen[name]) > 1:
+            suffix = len(seen[name])
+            while f"{name}__{suffix}" in taken:
+                suffix += 1
+            key = f"{name}__{suffix}"
+            taken.add(key)
+        keys.append(key)
+    problems = [f"the header repeats {name!r} (columns {', '.join(map(str, numbers))}); "
+                f"every column is kept, the repeats as "
+                f"{', '.join(repr(keys[n - 1]) for n in numbers[1:])}"
+                for name, numbers in seen.items() if len(numbers) > 1]
+    return keys, problems
+
+
+class _UnlimitedFields:
+    """Lift the csv module's field limit for one record that exceeds it (then restore it)."""
+
+    def __enter__(self):
+        self._limit = csv.field_size_limit(sys.maxsize)
+
+    def __exit__(self, *exc) -> None:
+        csv.field_size_limit(self._limit)
 
 
 def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
@@ -535,37 +748,61 @@ def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iter
 
     Values are kept as the strings the file holds; reading them is silver's
     job. A row with more or fewer fields than the header is kept (extra values
-    under ``_extra``) and flagged; so are invalid UTF-8 and NUL bytes. Quoting
-    the parser cannot close raises ``FileFormatError`` with the line.
+    under ``_extra``) and flagged; so are invalid UTF-8 and NUL bytes, a
+    header that repeats a name (see ``unique_columns``) and a field longer
+    than the CSV field limit (the record is read again without the limit, so
+    the row lands whole, flagged, and reading goes on). A header that cannot
+    be read raises ``FileFormatError`` (see ``csv_header``).
     ``resume`` continues an appended file after the part already read.
     """
-    header = csv_header(source)
-    if not header:
+    names = csv_header(source)
+    if not names:
         return
+    header, header_problems = unique_columns(names)
+    header_problems = [f"{source.display_path}, line 1: {p}" for p in header_problems]
     with _open_at(source, resume) as raw:
         defects: dict[int, list[str]] = {}
         lines = _decoded_lines(raw, source.display_path, resume.line if resume else 1, defects)
         position = {"next": resume.line if resume else 1}
+        record: list[str] = []  # the text of the record being read, for a re-read
 
         def texts() -> Iterator[str]:
             for number, text in lines:
                 position["next"] = number + 1
+                record.append(text)
                 yield text
 
-        reader = csv.reader(texts())
+        feed = texts()
+        reader = csv.reader(feed)
         if resume is None:
             next(reader, None)  # the header
         while True:
             start = position["next"]
+            record.clear()
+            too_long = None
             try:
                 values = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:
-                raise FileFormatError(source.display_path, start, f"unreadable CSV ({exc})") from None
+            except csv.Error as exc:  # a field over the limit: read the record without it
+                too_long = str(exc)
+                try:
+                    with _UnlimitedFields():
+                        values = next(csv.reader(chain(list(record), feed)), [])
+                except csv.Error as again:
+                    raise FileFormatError(source.display_path, start,
+                                          f"unreadable CSV ({again})") from None
             if not values or values == [""]:
                 continue  # blank line
             problems = [p for n in range(start, position["next"]) for p in defects.pop(n, [])]
+            problems += header_problems
+            if too_long is not None:
+                long_columns = [header[n] if n < len(header) else f"field {n + 1}"
+                                for n, value in enumerate(values)
+                                if len(value) > csv.field_size_limit()]
+                problems.append(f"{source.display_path}, line {start}: {too_long} in "
+                                f"{', '.join(map(repr, long_columns)) or 'a field'}; "
+                                "the row is kept whole")
             payload = dict(zip(header, values))
             if len(values) != len(header):
                 problems.append(f"{source.display_path}, line {start}: {len(values)} fields, "
@@ -578,8 +815,9 @@ def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iter
 def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
     """Stream a JSON Lines file: one JSON value per line, blank lines skipped.
 
-    A line that is not JSON is kept as ``{"_line": text}`` and flagged, so a
-    hand-edited typo costs one invalid row, not the file.
+    A line that is not JSON, or nested too deep for the parser (thousands of
+    levels), is kept as ``{"_line": text}`` and flagged, so a hand-edited typo
+    or a hostile line costs one invalid row, not the file or the tap.
     """
     with _open_at(source, resume) as raw:
         defects: dict[int, list[str]] = {}
@@ -593,6 +831,10 @@ def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> It
             except ValueError as exc:
                 payload = {"_line": text.rstrip("\r\n")}
                 problems.append(f"{source.display_path}, line {number}: invalid JSON ({exc})")
+            except RecursionError:
+                payload = {"_line": text.rstrip("\r\n")}
+                problems.append(f"{source.display_path}, line {number}: JSON nested too deep to "
+                                "read; the line is kept as text")
             yield FileRow(number, payload, problems)
 
 
@@ -602,7 +844,12 @@ def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> It
 XML_CHUNK = 1 << 20
 
 
-def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tuple[int, Element]]:
+class _WrongShape(Exception):
+    """Raised from inside the XML parser's callbacks: the document is of another kind."""
+
+
+def iter_xml_elements(source: SourceFile, tags: Collection[str],
+                      root: str | None = None) -> Iterator[tuple[int, Element]]:
     """Stream the elements named in ``tags`` as ``(line, element)``, in constant memory.
 
     Only the wanted elements (with all their children) are built; everything
@@ -612,7 +859,9 @@ def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tup
     of a document is read but entity declarations are refused (no "billion
     laughs"), and nothing external is ever fetched. A broken file raises
     ``FileFormatError`` with the line where parsing stopped, after the
-    elements before it.
+    elements before it. So does a document whose root element is not
+    ``root`` (when given): another kind of document holds none of the
+    wanted elements and would otherwise pass as an empty export.
     """
     wanted = frozenset(tags)
     done: list[tuple[int, Element]] = []
@@ -621,6 +870,11 @@ def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tup
     parser.buffer_text = True
 
     def start(name, attrs):
+        if root is not None and not state.get("root_seen"):
+            state["root_seen"] = True
+            if name != root:
+                raise _WrongShape(f"not the expected shape: the document is <{name}>, not "
+                                  f"<{root}>; nothing was read from it")
         builder = state["builder"]
         if builder is None:
             if name not in wanted:
@@ -663,6 +917,8 @@ def iter_xml_elements(source: SourceFile, tags: Collection[str]) -> Iterator[tup
                 problem = FileFormatError(source.display_path,
                                           getattr(exc, "lineno", None) or parser.CurrentLineNumber,
                                           f"invalid XML ({detail})")
+            except _WrongShape as exc:
+                problem = FileFormatError(source.display_path, parser.CurrentLineNumber, str(exc))
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 problem = FileFormatError(source.display_path, parser.CurrentLineNumber,
                                           f"unreadable compressed data ({exc}); the line is "

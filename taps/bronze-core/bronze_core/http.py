@@ -16,7 +16,7 @@ paths verbatim. Here:
   stream: an answer that says nothing must never read as "no data" and move a
   bookmark past data it hid;
 - ``request_timeout`` is a deadline for the whole answer, body included
-  (``DeadlineAdapter``): a body trickling in byte by byte cannot hold a run;
+  (``bronze_core.deadline``): a body trickling in byte by byte cannot hold a run;
 - a stream that fails (after its retries) is reported and the tap goes on
   with the next stream; its own state stays where the next run re-reads what
   it missed, and the tap exits non-zero at the end naming it
@@ -28,7 +28,8 @@ paths verbatim. Here:
 - a paginator that hands out a page token it already gave in the same walk
   (a ``next`` cursor that cycles) stops the stream with ``PaginationLoop``
   instead of reading forever;
-- nothing that reaches a log line or an exception carries a secret.
+- nothing that reaches a log line or an exception carries a secret, and no
+  request follows a redirect to another host (``bronze_core.redirects``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ import json
 import logging
 import math
 import random
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -56,6 +56,7 @@ from singer_sdk.pagination import BaseHATEOASPaginator, JSONPathPaginator, Simpl
 
 from bronze_core.envelope import keep_duplicates
 from bronze_core.redact import redact_params, scrub
+from bronze_core.redirects import SameOriginSession
 from bronze_core.streams import BronzeStream
 
 #: Settings every REST tap offers; tests turn the waits down to milliseconds.
@@ -261,52 +262,6 @@ def object_with_list(key: str, *required: str) -> ResponseShape:
     return ResponseShape(dict, list_key=key, required=required)
 
 
-class DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """Makes a request's ``timeout`` a deadline for the whole answer, body included.
-
-    requests' timeout bounds each socket read, so a server trickling a byte
-    every few seconds holds a request open for as long as it likes. Here the
-    body is read under a watchdog that shuts the connection down when the
-    deadline passes; the request then fails with ``ReadTimeout`` (retried like
-    any timeout).
-    """
-
-    def send(self, request, stream=False, timeout=None, **kwargs):
-        total = max(timeout) if isinstance(timeout, tuple) else timeout
-        if stream or not total:
-            return super().send(request, stream=stream, timeout=timeout, **kwargs)
-        started = time.monotonic()
-        response = super().send(request, stream=True, timeout=timeout, **kwargs)
-        cut = threading.Event()
-        watchdog = threading.Timer(max(0.0, total - (time.monotonic() - started)), _shut, (response, cut))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            response.content  # reads the body; the watchdog may cut it short
-        except Exception:
-            if not cut.is_set():
-                raise
-        finally:
-            watchdog.cancel()
-        if cut.is_set():
-            response.close()
-            raise requests.exceptions.ReadTimeout(
-                f"no complete answer within request_timeout={total:g} s (the deadline covers "
-                "the whole answer, body included)", request=request)
-        return response
-
-
-def _shut(response: requests.Response, cut: threading.Event) -> None:
-    """Shut the response's connection down so a blocked body read returns at once."""
-    cut.set()
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-    try:
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
 
@@ -416,18 +371,17 @@ class BronzeRESTStream(BronzeStream, RESTStream):
                             "(the JSON container its API documents)")
 
     @property
-    def requests_session(self) -> requests.Session:
-        """singer-sdk's session, with ``request_timeout`` as a deadline for the whole answer."""
-        session = super().requests_session
-        if not isinstance(session.get_adapter("http://"), DeadlineAdapter):
-            for prefix in ("http://", "https://"):
-                session.mount(prefix, DeadlineAdapter())
-        return session
-
-    @property
     def url_base(self) -> str:
         """Every tap names its base URL ``api_url`` (so tests can point it at a fake)."""
         return self.config["api_url"].rstrip("/")
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """A session that refuses redirects to another host (``bronze_core.redirects``) and
+        takes ``request_timeout`` as a deadline for the whole answer (``bronze_core.deadline``)."""
+        if not isinstance(self._requests_session, SameOriginSession):
+            self._requests_session = SameOriginSession(self.source)
+        return self._requests_session
 
     @property
     def authenticator(self):

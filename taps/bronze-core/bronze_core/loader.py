@@ -3,7 +3,8 @@
 target-postgres creates a missing table from the stream's JSON Schema, which
 would give ``timestamp without time zone`` time columns and no indexes. This
 thin wrapper (same settings, same code path for loading) applies the project's
-``sql/`` files once per run and calls ``bronze.ensure_table`` for each stream
+``sql/`` files (under an advisory lock, and only when they changed: see
+``apply_sql``) and calls ``bronze.ensure_table`` for each stream
 before target-postgres prepares it. It also finds the database the way every
 command of the project does (``bronze_core.pgsettings``: ``DATABASE_URL``, else
 ``PG_*``, else the embedded server) unless target-postgres's own connection
@@ -30,6 +31,7 @@ Runs inside target-postgres's own virtualenv (``bronze-core[loader]``).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import threading
@@ -51,6 +53,8 @@ from bronze_core.pgsettings import connection_settings
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
 _applied_lock = threading.Lock()
 _applied_urls: set[str] = set()
+#: How the comment of schema ``bronze`` records the DDL in place (``apply_sql``).
+DDL_COMMENT_PREFIX = "bronze layer; DDL from sql/ applied, sha256 "
 
 
 def sql_dir() -> Path:
@@ -76,16 +80,40 @@ def normalise_url(url: str | None) -> str | None:
     return url or None
 
 
-def apply_sql(connection, directory: Path) -> None:
-    """Run every ``*.sql`` file of ``directory`` in name order (each is idempotent)."""
+def ddl_digest(files: list[Path]) -> str:
+    """sha256 over the names and contents of the DDL files: changes when any of them does."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def apply_sql(connection, directory: Path) -> bool:
+    """Run every ``*.sql`` file of ``directory`` in name order, unless this DDL is in place already.
+
+    Runs in the caller's transaction, under a transaction-level advisory
+    lock: loaders that start together (schedules firing at once) would
+    otherwise replace the same functions at once, and PostgreSQL fails all
+    but one with "tuple concurrently updated". The files' digest is kept in
+    the comment of schema ``bronze`` (no extra table where bronze tables are
+    listed); a run whose DDL matches it changes nothing and takes no catalog
+    lock. Returns whether the files ran.
+    """
     files = sorted(directory.glob("*.sql"))
     if not files:
         raise RuntimeError(f"target-postgres-bronze: no .sql files in {directory}")
+    wanted = f"{DDL_COMMENT_PREFIX}{ddl_digest(files)}"
     # Straight to the driver: the DDL holds '%' (format() in plpgsql), which
     # SQLAlchemy would take for bind placeholders.
     with connection.connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('bronze.apply_sql'))")
+        cursor.execute("SELECT obj_description(to_regnamespace('bronze'), 'pg_namespace')")
+        if cursor.fetchone()[0] == wanted:
+            return False
         for path in files:
             cursor.execute(path.read_text(encoding="utf-8"))
+        cursor.execute(sql.SQL("COMMENT ON SCHEMA bronze IS {}").format(sql.Literal(wanted)))
+    return True
 
 
 #: The bronze envelope's columns, in COPY order (sql/001_bronze.sql, bronze_core.envelope).

@@ -10,10 +10,12 @@ decided here once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import time
+import unicodedata
 import uuid
 from collections import Counter
 from functools import cached_property
@@ -34,16 +36,48 @@ from bronze_core.hashing import payload_hash
 RUN_ID = os.environ.get("MELTANO_RUN_ID") or str(uuid.uuid4())
 
 
-def stream_name(source: str, label: str) -> str:
-    """``<source>__<label>`` with the user-given label reduced to [a-z0-9_].
+#: PostgreSQL's limit for a name (longer ones are cut silently, and then collide).
+MAX_NAME = 63
+DIGEST_LENGTH = 10
 
-    Stream names become table names, so text from user config (a table, a
-    folder) never reaches SQL as it was typed.
+
+def _slug(text: str) -> str:
+    """Lower-case ASCII letters and digits, runs of anything else as one ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _transliterated(label: str) -> str:
+    """A readable ASCII hint of a non-ASCII label: accents dropped (``Größe`` -> ``grosse``),
+    letters without an ASCII form as their code points (``体重`` -> ``u4f53_u91cd``)."""
+    folded = unicodedata.normalize("NFKD", label.replace("ß", "ss"))
+    words = [char if char.isascii() else f" u{ord(char):x} " if char.isalnum() else " "
+             for char in folded if not unicodedata.combining(char)]
+    return _slug("".join(words))
+
+
+def stream_name(source: str, label: str) -> str:
+    """The stream (and bronze table) name for a user-given label: a table, a folder.
+
+    ``<source>__<slug>``, the label reduced to [a-z0-9_], as long as the label
+    is ASCII and the name fits PostgreSQL's 63 characters: text from user
+    config never reaches SQL as it was typed. Otherwise (a long name, ``体重``,
+    ``Größe``, a label of only punctuation) the slug is transliterated, cut to
+    fit and followed by ``__`` and a digest of the label as typed, so two
+    labels never share a table because they were cut or transliterated alike.
+    A plain slug never holds a second ``__``, so the two kinds never meet, and
+    neither meets an index name (``bronze.index_name`` in sql/001_bronze.sql).
+    ASCII labels that differ only in case or punctuation (``Body measurements``,
+    ``body_measurements``) keep sharing their slug, as before; the taps refuse
+    such a pair by name rather than mix two sources in one table.
     """
-    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-    if not slug:
-        raise ValueError(f"{source}: {label!r} has no letters or digits to name a stream after")
-    return f"{source}__{slug}"[:63]
+    slug = _slug(label)
+    name = f"{source}__{slug}"
+    if slug and label.isascii() and len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_LENGTH]
+    room = MAX_NAME - len(source) - 4 - DIGEST_LENGTH
+    hint = (slug if label.isascii() else _transliterated(label))[:room].rstrip("_") or "x"
+    return f"{source}__{hint}__{digest}"
 
 
 class BronzeStream(Stream):
@@ -103,9 +137,15 @@ class BronzeStream(Stream):
             return super().sync(context)
         finally:
             counts = self._statuses
-            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s", self.name,
+            repeats = getattr(self, "duplicates", 0)
+            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s%s", self.name,
                              sum(counts.values()), counts["invalid"], counts["warning"],
-                             time.monotonic() - started)
+                             time.monotonic() - started,
+                             f"; {repeats} of them exact duplicates of a record just before "
+                             "(same raw_id and content), landed once" if repeats else "")
+            totals = getattr(self._tap, "run_counts", None)  # the run's summary line (BronzeTap)
+            if totals is not None:
+                totals.setdefault(self.name, Counter()).update(counts)
 
     @cached_property
     def _all_selected(self) -> bool:
@@ -140,7 +180,8 @@ class BronzeStream(Stream):
             yield from super().get_batches(batch_config, context)
             return
         records = self._sync_records(context, write_messages=False)
-        yield from write_batches(records, batch_config, self._tap.name, self.name)
+        yield from write_batches(records, batch_config,
+                                 getattr(self._tap, "plugin_name", self._tap.name), self.name)
 
     @cached_property
     def base_metadata(self) -> dict[str, Any]:
@@ -166,7 +207,7 @@ class BronzeStream(Stream):
         warnings: list[str] = []
         try:
             raw_id = self.payload_id(payload, lineage)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:
             raw_id = None
             problems.append(f"no natural id: {exc!r}")
         if raw_id is None or raw_id == "":
@@ -175,7 +216,7 @@ class BronzeStream(Stream):
                 problems.append("no natural id in payload")
         try:
             when = self.payload_time(payload)
-        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, OSError, RecursionError) as exc:
             when = None
             warnings.append(f"unreadable source time: {exc}")
         record = build_envelope(

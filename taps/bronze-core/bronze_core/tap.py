@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
+import re
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
 from bronze_core.batches import remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
 from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.redact import install_log_filter, register_config_secrets
+from bronze_core.settings import future_start, read_text_settings, setting_errors
 
 
 class BronzeTap(Tap):
@@ -35,12 +41,35 @@ class BronzeTap(Tap):
     #: Problems that did not stop the run but must not pass unnoticed (broken files,
     #: API streams that failed while the others went on).
     problems: list[str]
+    #: Records per stream and validation status, filled by each stream's ``sync``.
+    run_counts: dict[str, Counter]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, self.secret_settings)
         install_log_filter()
         self.problems = []
+        self.run_counts = {}
+        warning = future_start(self.config)
+        if warning:
+            self.logger.warning("%s: %s", self.name, warning)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Every bad setting as one line naming it (``bronze_core.settings``), then singer-sdk's check.
+
+        Numbers, lists and objects given as text (the environment, Meltano) are read first. The
+        lines go out through singer-sdk's ``ConfigValidationError``: the CLI
+        logs each and exits 1 before anything is read.
+        """
+        schema = self.config_jsonschema
+        read_text_settings(self._config, schema)
+        errors = setting_errors(self.name, self._config, schema, self.secret_settings)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        for error in errors:  # only asked to warn (discovery): say what, then go on as singer-sdk does
+            self.logger.warning(error)
+        sdk_errors = super()._validate_config(raise_errors=raise_errors)  # also fills in defaults
+        return errors or sdk_errors
 
     def full_refresh_flag(self) -> str | None:
         """The environment variable asking for a full refresh, if one is set to true.
@@ -75,15 +104,33 @@ class BronzeTap(Tap):
     def discover_streams(self):
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
+    @cached_property
+    def plugin_name(self) -> str:
+        """The Meltano plugin this process runs as (``MELTANO_EXTRACTOR_NAME``), else the tap's name.
+
+        One executable can serve several plugins (``tap-garmin-export``
+        inherits ``tap-garmin``); each has its own state, its own
+        ``.meltano/run/<plugin>/`` and its own schedule, so the run lock and the
+        batch files go by the plugin, never by the executable.
+        """
+        name = os.environ.get("MELTANO_EXTRACTOR_NAME", "").strip()
+        if not name:
+            return self.name
+        if re.fullmatch(r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*", name):
+            return name  # safe in a file name, and no "--" (batch file names split there)
+        return f"{self.name}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"
+
     def run_lock(self) -> bool:
-        """Refuse to run beside another run of the same tap in the same Meltano project.
+        """Refuse to run beside another run of the same plugin in the same Meltano project.
 
         Meltano refuses a second run of a pipeline that is already running,
         but two runs started in the same instant can both pass its check and
-        then trip over each other's files in ``.meltano/run/``. This lock,
-        taken before anything is read or written, makes the second one stop
-        with a clear message instead. It is released by the operating system
-        when the process ends, however it ends (a kill included).
+        then trip over each other's files in ``.meltano/run/<plugin>/``. This
+        lock, taken before anything is read or written, makes the second one
+        stop with a clear message instead. It is per plugin (``plugin_name``):
+        ``tap-garmin-export`` runs beside ``tap-garmin``, same executable or
+        not. It is released by the operating system when the process ends,
+        however it ends (a kill included).
 
         Returns whether the lock is held (only under Meltano).
         """
@@ -92,12 +139,13 @@ class BronzeTap(Tap):
             return False  # run by hand, outside Meltano: nothing shared to protect
         folder = Path(root) / ".meltano" / "run"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.name}.lock"
+        plugin = self.plugin_name
+        path = folder / f"{plugin}.lock"
         self._run_lock = open(path, "a+")
         try:
             fcntl.flock(self._run_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit(f"{self.name}: another run of {self.name} is already running in "
+            raise SystemExit(f"{plugin}: another run of {plugin} is already running in "
                              f"this project (lock {path}); this run stops without reading or "
                              "writing anything. Run it again when the other one has finished."
                              ) from None
@@ -112,15 +160,40 @@ class BronzeTap(Tap):
         if self.run_lock():
             batch_config = self.config.get("batch_config")
             if batch_config:
-                remove_stale(BatchConfig.from_dict(batch_config), self.name)
+                remove_stale(BatchConfig.from_dict(batch_config), self.plugin_name)
         try:
             super().sync_all()
         finally:
             lock = getattr(self, "_run_lock", None)
             if lock is not None:
                 lock.close()  # everything is written: the next run may start
+            summary = self.run_summary()
+            self.logger.info("%s", summary)
         if self.stopped is not None and self.stopped.failed:
             also = f"; also: {'; '.join(self.problems)}" if self.problems else ""
-            raise SystemExit(f"{self.name}: {self.stopped}{also}")
+            raise SystemExit(f"{self.name}: {self.stopped}{also} ({summary})")
         if self.problems:
-            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems))
+            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems)
+                             + f" ({summary})")
+
+    #: Marks the run's summary line, so scripts/metrics.py can find it in Meltano's logs.
+    SUMMARY_MARK = "BRONZE SUMMARY"
+
+    def run_summary(self) -> str:
+        """One line that closes every run: records sent, and how many are invalid or warned.
+
+        It is the tap's last log line (also on failure, where the error that
+        follows repeats it), so a run that landed invalid rows says so where
+        the eye lands, and ``make status`` / ``make metrics`` can read it back
+        from Meltano's log of the run. The JSON part is for machines.
+        """
+        total = Counter()
+        for counts in self.run_counts.values():
+            total.update(counts)
+        details = {name: {"records": sum(c.values()), "invalid": c["invalid"], "warning": c["warning"]}
+                   for name, c in sorted(self.run_counts.items())}
+        flagged = ", ".join(f"{name}: {d['invalid']} invalid, {d['warning']} warning"
+                            for name, d in details.items() if d["invalid"] or d["warning"])
+        text = (f"{self.name}: {sum(total.values())} records sent, {total['invalid']} invalid, "
+                f"{total['warning']} warning" + (f" ({flagged})" if flagged else ""))
+        return f"{self.SUMMARY_MARK}: {text} {json.dumps({'streams': details}, sort_keys=True)}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.tap import BronzeTap
 from tap_apple_health.shared_pass import SharedPass
 from tap_apple_health.streams import STREAMS
@@ -25,6 +26,7 @@ class TapAppleHealth(BronzeTap):
                                 "(read in place, never unpacked), the folder it was unpacked to, "
                                 "or `export.xml` itself. An unchanged export is skipped by its "
                                 "checksum; a newer one lands only what is new."),
+        *FILE_SETTINGS,
     ).to_dict()
 
     def sync_all(self) -> None:

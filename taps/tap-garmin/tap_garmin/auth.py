@@ -22,6 +22,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 
 from bronze_core.redact import register_secret
+from bronze_core.redirects import SameOriginSession
 
 EXPIRY_MARGIN_SECONDS = 60
 
@@ -39,6 +40,8 @@ class GarminTokenAuth(requests.auth.AuthBase):
         self._auth_url = config["auth_url"]
         self._client_id = config["client_id"]
         self._timeout = float(config.get("request_timeout", 60))
+        # The refresh posts the refresh token: a 307/308 must not re-post it to another host.
+        self._session = SameOriginSession("garmin", setting="auth_url")
         self._token_file = Path(config["token_file"]).expanduser() if config.get("token_file") else None
         self.refresh_count = 0
         tokens = self._read_token_file() if self._token_file else {}
@@ -92,7 +95,7 @@ class GarminTokenAuth(requests.auth.AuthBase):
                     "Re-create `token_file` (or set `refresh_token`)."
                 )
             try:
-                response = requests.post(
+                response = self._session.post(
                     self._auth_url,
                     data={"grant_type": "refresh_token", "refresh_token": self._refresh,
                           "client_id": self._client_id},

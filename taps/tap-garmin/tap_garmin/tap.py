@@ -6,6 +6,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.http import HTTP_SETTINGS, ResponseShape
 from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
@@ -53,6 +54,7 @@ class TapGarmin(BronzeTap):
                                 "containing DI_CONNECT/). When set, the tap reads the export "
                                 "instead of the API."),
         *HTTP_SETTINGS,
+        *FILE_SETTINGS,
     ).to_dict()
 
     @cached_property

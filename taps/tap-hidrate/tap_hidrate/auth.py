@@ -15,6 +15,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 
 from bronze_core.redact import register_secret
+from bronze_core.redirects import SameOriginSession
 
 
 class HidrateSession(requests.auth.AuthBase):
@@ -25,6 +26,8 @@ class HidrateSession(requests.auth.AuthBase):
         self._timeout = timeout
         self._token: str | None = None
         self._lock = threading.Lock()
+        # The login carries the password (query) and the Parse keys (headers): same host only.
+        self._session = SameOriginSession("hidrate", setting="api_url")
         self.logins = 0
         for name in ("password", "app_id", "client_key"):
             register_secret(config.get(name))
@@ -36,7 +39,7 @@ class HidrateSession(requests.auth.AuthBase):
     def login(self) -> None:
         with self._lock:
             try:
-                response = requests.get(
+                response = self._session.get(
                     self._config["api_url"].rstrip("/") + "/login",
                     params={"username": self._config["username"], "password": self._config["password"]},
                     headers=self.parse_headers(), timeout=self._timeout)

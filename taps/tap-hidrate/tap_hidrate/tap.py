@@ -29,7 +29,8 @@ class TapHidrate(BronzeTap):
                     description="The app's Parse client key (X-Parse-Client-Key)."),
         th.Property("start_date", th.DateTimeType,
                     description="Only objects updated on or after this on a first run (default: all)."),
-        th.Property("page_size", th.IntegerType, default=1000,
+        # Parse answers at most 1000 objects; a larger limit would end the walk at the first page.
+        th.Property("page_size", th.IntegerType(maximum=1000), default=1000,
                     description="Objects per request (Parse's `limit`, at most 1000)."),
         th.Property("api_url", th.StringType, default="https://www.hidrateapp.com/parse",
                     description="The app's Parse server URL (a local fake server in tests)."),

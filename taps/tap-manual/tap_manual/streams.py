@@ -21,6 +21,7 @@ from bronze_core.envelope import PayloadValidator
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files import iter_csv_rows, iter_json_lines
 from bronze_core.hashing import payload_hash
+from bronze_core.natural_ids import normal_id
 from bronze_core.streams import stream_name
 from bronze_core.timestamps import parse_timestamp
 
@@ -96,9 +97,23 @@ class ManualStream(BronzeFileStream):
 
     def __init__(self, tap, folder: Path):
         self.folder = folder
-        self.user_schema = load_schema(folder)
+        #: A schema.json that cannot be used stops this folder only (see ``get_records``).
+        self.schema_error: SchemaError | None = None
+        try:
+            self.user_schema = load_schema(folder)
+        except SchemaError as exc:
+            self.user_schema, self.schema_error = None, exc
         super().__init__(tap, name=stream_name("manual", folder.name))
         self.reading_csv = False
+
+    def get_records(self, context):
+        """The folder's rows; none while its schema.json is unusable: that is reported, its files
+        stay unread (not marked done) and the other folders still land."""
+        if self.schema_error is not None:
+            self.report_problem(self.schema_error, "its files are read once it is fixed; the other "
+                                                   "folders still land")
+            return iter(())
+        return super().get_records(context)
 
     def files_root(self) -> Path:
         return self.folder
@@ -131,10 +146,38 @@ class ManualStream(BronzeFileStream):
         return reader(source, resume)
 
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> str:
-        """The row's ``id`` if it has one; else its file and content (an edit is a new row)."""
-        if isinstance(payload, dict) and payload.get("id") not in (None, ""):
-            return str(payload["id"])
-        return f"{lineage['file']}|{payload_hash(payload)}"
+        """The row's ``id`` if it has one; else its file and content (an edit is a new row).
+
+        The id is normalised, never taken as spelled: trimmed, and a number
+        (a JSON number, or a CSV cell the schema declares a number) written
+        as its plain integer (``7``, ``7.0`` and ``1.462233599000E+12`` style
+        spellings agree). A number a spreadsheet shortened (``1.46223E+12``)
+        no longer tells rows apart, so that row is keyed by its time too.
+        """
+        if not isinstance(payload, dict) or payload.get("id") in (None, ""):
+            return f"{lineage['file']}|{payload_hash(payload)}"
+        value = payload["id"]
+        if isinstance(value, str) and not self._numeric_id:
+            return value.strip() or f"{lineage['file']}|{payload_hash(payload)}"
+        text, lossy = normal_id(value)
+        if lossy and self.time_field and payload.get(self.time_field) not in (None, ""):
+            try:
+                when = self.payload_time(payload).isoformat()
+            except (TypeError, ValueError, OverflowError, AttributeError):
+                when = str(payload[self.time_field]).strip()
+            text = f"{text}|{when}"
+        return text
+
+    @property
+    def _numeric_id(self) -> bool:
+        """Whether the file is a CSV whose ``id`` is declared a number, so its text is one."""
+        return self.reading_csv and bool({"integer", "number"} & self._declared_id_types)
+
+    @cached_property
+    def _declared_id_types(self) -> set:
+        declared = (self.user_schema or {}).get("properties", {}).get("id")
+        kinds = declared.get("type") if isinstance(declared, dict) else None
+        return set(kinds if isinstance(kinds, list) else [kinds])
 
     def payload_time(self, payload: Any) -> dt.datetime | None:
         if not self.time_field or not isinstance(payload, dict):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.tap import BronzeTap
 from tap_manual.streams import ManualStream, SchemaError
 
@@ -23,6 +24,7 @@ class TapManual(BronzeTap):
                                 "holding schema.json and .csv or .jsonl files."),
         th.Property("timezone", th.StringType, default="UTC",
                     description="IANA zone for times written without an offset."),
+        *FILE_SETTINGS,
     ).to_dict()
 
     def discover_streams(self):
@@ -36,8 +38,7 @@ class TapManual(BronzeTap):
             raise SystemExit(f"{self.name}: timezone {self.config['timezone']!r} is not an IANA "
                              "time zone name (setting timezone)") from None
         try:
-            streams = [ManualStream(self, folder) for folder in sorted(root.iterdir())
-                       if folder.is_dir() and not folder.name.startswith(".")]
+            streams = [ManualStream(self, folder) for folder in self._stream_folders(root)]
         except (SchemaError, ValueError) as exc:
             raise SystemExit(f"{self.name}: {exc}") from None
         names = [stream.name for stream in streams]
@@ -46,6 +47,23 @@ class TapManual(BronzeTap):
             raise SystemExit(f"{self.name}: these folders map to the same stream name: {clashes}; "
                              "rename one")
         return streams
+
+    def _stream_folders(self, root: Path) -> list[Path]:
+        """The sub-folders of ``manual_dir``; a link to a folder outside it is skipped (and
+        named in the log) unless ``follow_symlinks`` is set, like any link in a drop folder."""
+        real_root = root.resolve()
+        folders = []
+        for folder in sorted(root.iterdir()):
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            target = folder.resolve()
+            if (folder.is_symlink() and real_root not in target.parents
+                    and not self.config.get("follow_symlinks")):
+                self.logger.warning("%s: skipped symbolic link %s (a link to %s, outside %s; set "
+                                    "follow_symlinks to read it)", self.name, folder, target, root)
+                continue
+            folders.append(folder)
+        return folders
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@ holds nightly sleep), so the file name picks the stream. Exports come in
 several date-range folders holding files of the same names; all of them are
 read. Values stay the strings the file holds; times carry no zone in the
 files, so the ``timezone`` setting says how to read them for
-``source_timestamp`` while ``raw_data`` keeps the original text.
+``source_timestamp`` while ``raw_data`` keeps the original text. Which number
+of a date is the day is decided per file (``tap_wearable_csv.dates``), and
+``raw_id`` is built from normalised values (ISO times, plain integer ids), so
+one row re-saved by a spreadsheet keeps its raw_id.
 """
 
 from __future__ import annotations
@@ -13,53 +16,28 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from bronze_core.file_streams import BronzeFileStream
-from bronze_core.files import iter_csv_rows
+from bronze_core.files import FileRow, ResumePoint, SourceFile, iter_csv_rows, open_at
+from bronze_core.natural_ids import normal_id
+from tap_wearable_csv.dates import (DAY_FIRST, FITABASE_FORMATS, MONTH_FIRST,  # noqa: F401
+                                    DateOrder, Parts, ambiguous, decide, either_key,
+                                    parse_fitabase_time, proves, scan_date_order, split_time)
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
-
-#: The two ways Fitabase writes a time: a day, or a day and a 12-hour clock time.
-FITABASE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y")
-
-
-def parse_fitabase_time(text: str, zone: dt.tzinfo) -> dt.datetime:
-    """``4/12/2016 7:21:00 AM`` or ``4/12/2016``, read in ``zone``.
-
-    Split by hand rather than with ``strptime``, which cost a fifth of the
-    tap's time on the 2.5-million-row heart-rate file; anything unusual falls
-    back to ``strptime`` and its error message.
-    """
-    try:
-        day, _, clock = text.strip().partition(" ")
-        month, mday, year = day.split("/")
-        if not clock:
-            return dt.datetime(int(year), int(month), int(mday), tzinfo=zone)
-        hms, half = clock.split(" ")
-        hour, minute, second = (int(part) for part in hms.split(":"))
-        if half not in ("AM", "PM") or not 1 <= hour <= 12:
-            raise ValueError(text)
-        hour = hour % 12 + (12 if half == "PM" else 0)
-        return dt.datetime(int(year), int(month), int(mday), hour, minute, second, tzinfo=zone)
-    except ValueError:
-        pass
-    for fmt in FITABASE_FORMATS:
-        try:
-            return dt.datetime.strptime(text.strip(), fmt).replace(tzinfo=zone)
-        except ValueError:
-            continue
-    raise ValueError(f"not a Fitabase date: {text!r}")
+#: Where the stream state remembers how each file's dates were read (for appends).
+DATE_ORDERS = "date_orders"
 
 
 class FitabaseStream(BronzeFileStream):
     """Rows of every ``<file_name>`` below ``data_dir``; one bronze row per CSV row.
 
     ``key_columns`` identify a row within its kind of file (the person's ``Id``
-    and the time, or a log id); the values are joined with ``|`` into
-    ``raw_id``. Exact duplicate rows (the real export has them) share key and
-    hash, so they land once.
+    and the time, or a log id); their normalised values are joined with ``|``
+    into ``raw_id``. Exact duplicate rows (the real export has them) share key
+    and hash, so they land once.
     """
 
     source = "wearable"
@@ -71,6 +49,14 @@ class FitabaseStream(BronzeFileStream):
     key_columns: tuple[str, ...] = ("Id",)
     #: The column that says when the row happened.
     time_column: str | None = None
+    #: Other headers the time column goes by in re-saved copies (``ActivityDate``).
+    time_aliases: tuple[str, ...] = ()
+    #: Rows are days: a midnight time keys as the date.
+    daily = False
+    #: The row being emitted and its time (``_read_time``), read once per row.
+    _current: tuple[Any, Any] = (None, None)
+    _dates = DateOrder(MONTH_FIRST)
+    _lossy_logged = False
 
     @property
     def file_patterns(self) -> tuple[str, ...]:
@@ -83,13 +69,167 @@ class FitabaseStream(BronzeFileStream):
     def zone(self) -> dt.tzinfo:
         return ZoneInfo(self.config["timezone"])
 
-    def read_items(self, source, resume=None):
-        return iter_csv_rows(source, resume)
+    @property
+    def date_order_setting(self) -> str:
+        return self.config.get("date_order") or MONTH_FIRST
+
+    # --- reading a file -----------------------------------------------------
+    def read_items(self, source: SourceFile, resume: ResumePoint | None = None) -> Iterator[FileRow]:
+        """The file's rows, once its date order is decided (see ``decide_dates``)."""
+        dates, resume = self.decide_dates(source, resume)
+        self._dates = dates
+        self._lossy_logged = False
+        for row in iter_csv_rows(source, resume):
+            self._check_row(source, row)
+            yield row
+        self.stream_state.setdefault(DATE_ORDERS, {})[source.relative_path] = dates.as_state()
+
+    def decide_dates(self, source: SourceFile,
+                     resume: ResumePoint | None) -> tuple[DateOrder, ResumePoint | None]:
+        """The file's date order, from its own dates; and whether to resume after all.
+
+        An appended file is scanned from where the last run stopped, and read
+        on from there with the order remembered for it, unless the new rows
+        prove the other order: then the order read before was wrong (or the
+        file now mixes both), and the whole file is read again.
+        """
+        setting = self.date_order_setting
+        if resume is not None:
+            before = DateOrder.from_state(
+                self.stream_state.get(DATE_ORDERS, {}).get(source.relative_path))
+            with open_at(source, resume) as handle:
+                found = scan_date_order(handle, resume.line)
+            if before.mixed or not found or set(found) == {before.order}:
+                dates = before if before.proof or not found else decide(found, setting)
+                self._log_dates(source, dates, appended=True)
+                return dates, resume
+            self.logger.warning(
+                "%s: appended rows of %s prove %s dates (%s) but its earlier rows were read "
+                "%s (%s); the whole file is read again, and rows it landed before under the "
+                "other reading stay in bronze (see metadata.file_sha256)", self.name,
+                source.display_path, " and ".join(found), "; ".join(found.values()),
+                before.order, before.proof or "setting date_order")
+        with source.open() as handle:
+            dates = decide(scan_date_order(handle), setting)
+        self._log_dates(source, dates)
+        return dates, None
+
+    def _log_dates(self, source: SourceFile, dates: DateOrder, appended: bool = False) -> None:
+        if dates.mixed:
+            self.logger.warning("%s: %s mixes date orders (%s): rows whose date could be either "
+                                "land invalid; the others are read as their numbers allow",
+                                self.name, source.display_path, dates.mixed)
+        elif dates.proof:
+            self.logger.info("%s: dates in %s are %s (%s)", self.name, source.display_path,
+                             dates.order, dates.proof)
+        elif not appended:
+            self.logger.warning("%s: no date in %s shows which number is the day (all are 12 or "
+                                "less); read as %s (setting date_order)", self.name,
+                                source.display_path, dates.order)
+
+    def _check_row(self, source: SourceFile, row: FileRow) -> None:
+        """Read the row's time once; a date the file's own rows leave undecided is a defect."""
+        text = self._time_text(row.payload)
+        try:
+            parts = split_time(text) if text else None
+        except ValueError as exc:
+            self._current = (row.payload, (text.strip(), None, exc))
+            return
+        dates = self._dates
+        if parts is not None:
+            proof = proves(parts)
+            if proof and proof != dates.order and not dates.mixed:
+                # The pre-scan missed it (a date in the first column?): from here on, no guesses.
+                dates.mixed = (f"line {row.line} ({text.strip()}) is {proof}, "
+                               f"{dates.proof or 'the setting date_order'} {dates.order}")
+                self.logger.warning("%s: %s mixes date orders (%s); rows from line %d whose date "
+                                    "could be either land invalid", self.name,
+                                    source.display_path, dates.mixed, row.line)
+            if dates.mixed and ambiguous(parts):
+                row.defects.append(
+                    f"{source.display_path}, line {row.line}: {text.strip()!r} could be "
+                    f"{either_key(parts)}, and this file has dates of both orders ({dates.mixed})")
+        self._current = (row.payload, self._read_time(text, parts))
+
+    # --- what identifies a row, and when it happened --------------------------
+    def _time_text(self, payload: Mapping[str, Any]) -> str | None:
+        text = payload.get(self.time_column) if self.time_column else None
+        if text:
+            return text
+        for column in self.time_aliases:
+            if payload.get(column):
+                return payload[column]
+        return None
+
+    def _read_time(self, text: str | None, parts: Parts | None) -> tuple[str | None, dt.datetime | None,
+                                                                      Exception | None]:
+        """``(key, time in the zone, why unreadable)`` of a row's time, computed once per row.
+
+        The key is ISO wall-clock time (a date alone for a date, or for
+        midnight in a daily file); both readings for a date this file cannot
+        decide (no time then); the text as written when it is no time.
+        """
+        if parts is None:
+            return None, None, None
+        first, second, year, hour, minute, seconds, clock = parts
+        dates = self._dates
+        proof = proves(parts)
+        if proof is None and dates.mixed and ambiguous(parts):
+            return either_key(parts, self.daily), None, None
+        month, day = (second, first) if (proof or dates.order) == DAY_FIRST else (first, second)
+        try:
+            moment = dt.datetime(year, month, day, hour, minute, seconds, tzinfo=self.zone)
+        except ValueError as exc:  # 4/31/2016
+            return text.strip(), None, exc
+        if not clock or (self.daily and not (hour or minute or seconds)):
+            return f"{year:04d}-{month:02d}-{day:02d}", moment, None
+        return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{seconds:02d}", moment, None
+
+    def _row_time(self, payload: Mapping[str, Any]):
+        seen, cached = self._current
+        if seen is payload:
+            return cached
+        text = self._time_text(payload)
+        try:
+            return self._read_time(text, split_time(text) if text else None)
+        except ValueError as exc:
+            return text.strip(), None, exc
 
     def payload_id(self, payload: Mapping[str, Any], lineage) -> str:
-        return "|".join(payload[column] for column in self.key_columns)
+        """The key columns' normalised values joined with ``|``.
+
+        A number a spreadsheet shortened (``1.46223E+12`` for a 13-digit log
+        id) no longer tells rows apart, so such a row is keyed by the row's
+        time as well (see ``bronze_core.natural_ids``).
+        """
+        parts, lossy = [], False
+        for column in self.key_columns:
+            if column == self.time_column:
+                key = self._row_time(payload)[0]
+                if key is None:
+                    raise KeyError(column)
+                parts.append(key)
+                continue
+            value = payload[column]
+            if value.isdigit() and value[0] != "0":  # the common case, already normal
+                parts.append(value)
+                continue
+            text, lost = normal_id(value)
+            parts.append(text)
+            lossy = lossy or lost
+        if lossy and self.time_column not in self.key_columns and self._time_text(payload):
+            parts.append(self._row_time(payload)[0])
+            if not self._lossy_logged:
+                self._lossy_logged = True
+                self.logger.warning("%s: %s has ids a spreadsheet shortened (such as %s in line "
+                                    "%s): those rows are keyed by %s and %s as well", self.name,
+                                    lineage.get("file"), "|".join(parts[:-1]),
+                                    lineage.get("line"), ", ".join(self.key_columns),
+                                    self.time_column)
+        return "|".join(parts)
 
     def payload_time(self, payload: Mapping[str, Any]) -> dt.datetime | None:
-        if self.time_column is None or not payload.get(self.time_column):
-            return None
-        return parse_fitabase_time(payload[self.time_column], self.zone)
+        _, moment, error = self._row_time(payload)
+        if error is not None:
+            raise error
+        return moment

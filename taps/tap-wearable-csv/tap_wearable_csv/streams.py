@@ -15,6 +15,8 @@ class DailyActivityStream(FitabaseStream):
     file_name = "dailyActivity_merged.csv"
     key_columns = ("Id", "ActivityDate")
     time_column = "ActivityDate"
+    time_aliases = ("ActivityDay",)
+    daily = True
 
 
 class DailyCaloriesStream(FitabaseStream):
@@ -22,6 +24,8 @@ class DailyCaloriesStream(FitabaseStream):
     file_name = "dailyCalories_merged.csv"
     key_columns = ("Id", "ActivityDay")
     time_column = "ActivityDay"
+    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
+    daily = True
 
 
 class DailyIntensitiesStream(FitabaseStream):
@@ -29,6 +33,8 @@ class DailyIntensitiesStream(FitabaseStream):
     file_name = "dailyIntensities_merged.csv"
     key_columns = ("Id", "ActivityDay")
     time_column = "ActivityDay"
+    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
+    daily = True
 
 
 class DailyStepsStream(FitabaseStream):
@@ -36,6 +42,8 @@ class DailyStepsStream(FitabaseStream):
     file_name = "dailySteps_merged.csv"
     key_columns = ("Id", "ActivityDay")
     time_column = "ActivityDay"
+    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
+    daily = True
 
 
 class HeartrateSecondsStream(FitabaseStream):
@@ -133,6 +141,7 @@ class SleepDayStream(FitabaseStream):
     file_name = "sleepDay_merged.csv"
     key_columns = ("Id", "SleepDay")
     time_column = "SleepDay"
+    daily = True
 
 
 class WeightLogInfoStream(FitabaseStream):

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
+from bronze_core.file_streams import FILE_SETTINGS
 from bronze_core.files import list_files
 from bronze_core.tap import BronzeTap
+from tap_wearable_csv.dates import MONTH_FIRST, ORDERS
 from tap_wearable_csv.streams import STREAM_TYPES
 
 
@@ -26,6 +28,12 @@ class TapWearableCsv(BronzeTap):
         th.Property("timezone", th.StringType, default="UTC",
                     description="IANA zone the export's zone-less times are read in for "
                                 "`source_timestamp` (the original text stays in `raw_data`)."),
+        th.Property("date_order", th.StringType, default=MONTH_FIRST, allowed_values=list(ORDERS),
+                    description="How to read a file's dates when none of them shows which number "
+                                "is the day (every day 12 or less): `month-first` (4/12/2016 is "
+                                "April 12, as Fitabase writes) or `day-first`. A file whose dates "
+                                "show the order is read that way whatever this says."),
+        *FILE_SETTINGS,
     ).to_dict()
 
     def sync_all(self) -> None:
@@ -43,12 +51,15 @@ class TapWearableCsv(BronzeTap):
         except (ZoneInfoNotFoundError, ValueError):
             raise SystemExit(f"{self.name}: timezone {self.config['timezone']!r} is not an IANA "
                              "time zone name (setting timezone), e.g. Europe/Berlin") from None
+        if self.config.get("date_order", MONTH_FIRST) not in ORDERS:
+            raise SystemExit(f"{self.name}: date_order {self.config['date_order']!r} is not one of "
+                             f"{', '.join(ORDERS)} (setting date_order, TAP_WEARABLE_CSV_DATE_ORDER)")
 
     def _report_unknown_files(self) -> None:
         """A CSV the tap does not know is named in the log and left alone, never guessed at."""
         known = {stream.file_name for stream in STREAM_TYPES}
         for source in list_files(self.config["data_dir"], ["*.csv", "*.CSV"], nested_zips=True,
-                                 problems=[]):
+                                 problems=[], follow_symlinks=bool(self.config.get("follow_symlinks"))):
             if source.relative_path.rsplit("/", 1)[-1] not in known:
                 self.logger.warning("%s: %s is not a known export file; skipped (known: %s)",
                                     self.name, source.display_path, ", ".join(sorted(known)))

@@ -1,0 +1,124 @@
+"""The project's pipelines: which ones exist, which are configured, which tables each writes.
+
+A pipeline is one extractor run into target-postgres (the tasks of the `all`
+job in meltano.yml); Meltano names its state and its runs
+``<environment>:<tap>-to-target-postgres``. Shared by `make status`,
+`make metrics` and `make run-all` (scripts/run_all.py).
+
+"Configured" means the settings a run cannot do without are set, as Meltano
+resolves them (shell, `.env`, meltano.yml, the active environment), and the
+files or folders they name exist. Anything else would fail at once, so
+`make run-all` skips it and `make status` does not call it `never`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOADER = "target-postgres"
+
+#: Settings each tap cannot run without: every group needs one of its settings.
+#: These mirror the taps' own ``required=True`` settings (checked by
+#: tests/test_status.py) plus what a tap checks itself (Garmin's token, the
+#: file taps' paths, which have defaults in meltano.yml but may not exist).
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "tap-garmin": (("token_file", "access_token", "refresh_token"),),
+    "tap-garmin-export": (("export_path",),),
+    "tap-toggl": (("api_token",),),
+    "tap-notion": (("api_token",), ("database_ids",)),
+    "tap-airtable": (("api_token",), ("base_id",), ("tables",)),
+    "tap-openmeteo": (("locations",),),
+    "tap-hidrate": (("username",), ("password",), ("app_id",), ("client_key",)),
+    "tap-hubspot": (("api_token",),),
+    "tap-wearable-csv": (("data_dir",),),
+    "tap-manual": (("manual_dir",),),
+    "tap-apple-health": (("export_path",),),
+}
+#: Settings that name a file or folder: set is not enough, it must exist.
+PATH_SETTINGS = frozenset({"token_file", "export_path", "data_dir", "manual_dir"})
+
+#: Which pipeline writes a table ``<source>__<stream>``: the tap named after
+#: the source, except where one source has two taps or the names differ.
+#: (Stream names from each tap's streams.py / export_streams.py.)
+TAP_OF_SOURCE = {"wearable": "tap-wearable-csv", "apple_health": "tap-apple-health"}
+TAP_OF_STREAM_PREFIX = {("garmin", "export_"): "tap-garmin-export"}
+
+
+def environment() -> str:
+    """The Meltano environment in use: ``MELTANO_ENVIRONMENT``, else meltano.yml's default."""
+    return os.environ.get("MELTANO_ENVIRONMENT") or _meltano_yml().get("default_environment") or "dev"
+
+
+def state_id(tap: str, env: str | None = None) -> str:
+    """Meltano's state id and runs-table ``job_name`` of a pipeline."""
+    return f"{env or environment()}:{tap}-to-{LOADER}"
+
+
+def pipeline_of_table(table: str) -> str:
+    """The tap that writes bronze table ``table`` (``garmin__export_sleep`` -> tap-garmin-export)."""
+    source, _, stream = table.partition("__")
+    for (prefix_source, prefix), tap in TAP_OF_STREAM_PREFIX.items():
+        if source == prefix_source and stream.startswith(prefix):
+            return tap
+    return TAP_OF_SOURCE.get(source) or "tap-" + source.replace("_", "-")
+
+
+def pipelines() -> list[str]:
+    """Every extractor the `all` job runs into the loader (else every extractor), in order."""
+    data = _meltano_yml()
+    for job in data.get("jobs") or []:
+        if job.get("name") == "all":
+            return [task.split()[0] for task in job.get("tasks", []) if task.split()[1:2] == [LOADER]]
+    return [p["name"] for p in (data.get("plugins") or {}).get("extractors", [])]
+
+
+def missing_settings(tap: str, config: dict) -> list[str]:
+    """What keeps ``tap`` from running with ``config``: unset settings, paths that do not exist."""
+    missing = []
+    for group in REQUIRED.get(tap, ()):
+        present = [name for name in group if config.get(name) not in (None, "", [], {})]
+        if not present:
+            missing.append(" or ".join(group) + " not set")
+            continue
+        for name in present:
+            if name in PATH_SETTINGS and not Path(str(config[name])).expanduser().exists():
+                missing.append(f"{name} {config[name]} does not exist")
+    return missing
+
+
+def configuration() -> dict[str, list[str]]:
+    """Per pipeline, what is missing (an empty list: configured), as Meltano resolves settings."""
+    from meltano.core.plugin import PluginType
+    from meltano.core.plugin.settings_service import PluginSettingsService
+
+    project = meltano_project()
+    out = {}
+    for tap in pipelines():
+        plugin = project.plugins.find_plugin(tap, plugin_type=PluginType.EXTRACTORS)
+        config = PluginSettingsService(project, plugin).as_dict(extras=False, process=True)
+        out[tap] = missing_settings(tap, config)
+    return out
+
+
+def meltano_project():
+    """Meltano's own view of the project, in the active environment (its log lines kept quiet)."""
+    import logging
+
+    import structlog
+    from meltano.core.project import Project
+
+    if not structlog.is_configured():  # unconfigured structlog prints Meltano's debug lines to stdout
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    project = Project.find(ROOT)
+    project.activate_environment(environment())
+    return project
+
+
+def _meltano_yml() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8")) or {}
