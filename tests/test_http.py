@@ -31,6 +31,14 @@ def test_retry_after_as_seconds_and_as_http_date():
     assert retry_after_seconds(None) is None
 
 
+def test_retry_after_that_is_not_a_finite_number_counts_as_absent():
+    for value in ("nan", "NaN", "inf", "-inf", "soon"):
+        assert retry_after_seconds(response_with({"Retry-After": value})) is None, value
+    waits = retry_waits(base=1, cap=100)
+    next(waits)
+    assert 0.75 <= waits.send(Failure(response_with({"Retry-After": "nan"}))) <= 1  # the backoff
+
+
 def test_waits_follow_retry_after_else_double():
     waits = retry_waits(base=1, cap=100)
     next(waits)

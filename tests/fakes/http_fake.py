@@ -9,7 +9,12 @@ inject failures (``fail_next``, ``inject``) or make the server die mid-run
 ``status`` (any HTTP status, optional headers and body), ``reset`` (the real
 answer's headers and half its body, then the connection is cut), ``timeout``
 (no answer until the client gave up), ``html200`` (an HTML error page with
-status 200) and ``truncated`` (status 200, the real JSON cut in half), and
+status 200) and ``truncated`` (status 200, the real JSON cut in half), ``empty200`` (status
+200 and no body), ``null200`` (status 200, the body ``null``), ``wrong_shape``
+(status 200, valid JSON of the wrong container: ``body``, else an object
+without the data), ``trickle`` (the real answer, its body sent a few bytes at a
+time over ``seconds``; ``trickles`` records how long each one kept the
+client and whether the client hung up first),
 ``hold``: the request waits until the test calls ``release()`` (``held`` is
 set when it arrives), so a test can kill a process or restart PostgreSQL at a
 known point of a run, and ``redirect`` (``status`` 301/302/307/308 with
@@ -55,6 +60,7 @@ class FakeAPI:
         self._server: ThreadingHTTPServer | None = None
         self.held = threading.Event()
         self._released = threading.Event()
+        self.trickles: list[dict] = []
 
     # --- lifecycle -------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1"):
@@ -104,7 +110,8 @@ class FakeAPI:
                     headers=headers, body=body)
 
     #: The faults ``inject`` knows.
-    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold", "redirect")
+    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold", "redirect",
+              "empty200", "null200", "wrong_shape", "trickle")
 
     def inject(self, kind: str, times: int = 1, path_contains: str = "", skip: int = 0, *,
                status: int = 200, headers: dict | None = None, body: str | None = None,
@@ -216,6 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "timeout":
             time.sleep(failure["seconds"])  # the client's request_timeout is shorter
             return self._cut()
+        if kind in ("empty200", "null200", "wrong_shape"):
+            data = {"empty200": "", "null200": "null",
+                    "wrong_shape": failure["body"] or json.dumps({"message": "ok"})}[kind]
+            return self._send(200, data.encode(), {})
+        if kind == "trickle":
+            return self._trickle(request, failure["seconds"])
         if kind == "html200":
             page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
             self.send_response(200)
@@ -236,6 +249,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
         return self._cut()
+
+    def _trickle(self, request: Request, seconds: float) -> None:
+        """The real answer, its body spread over ``seconds`` in 50 small writes."""
+        status, body, headers = self.fake.answer(request)
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.flush()
+        started, step, hung_up = time.monotonic(), max(1, len(data) // 50 + 1), False
+        try:
+            for offset in range(0, len(data), step):
+                time.sleep(seconds / 50)
+                self.wfile.write(data[offset:offset + step])
+                self.wfile.flush()
+        except OSError:
+            hung_up = True
+        with self.fake._lock:
+            self.fake.trickles.append({"seconds": time.monotonic() - started, "client_hung_up": hung_up})
+        self.close_connection = True
 
     def _cut(self) -> None:
         self.close_connection = True

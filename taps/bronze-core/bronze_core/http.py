@@ -10,6 +10,17 @@ paths verbatim. Here:
 - 401/403 are fatal with a message naming the setting to fix (a tap may first
   try to refresh its token through ``on_unauthorized``);
 - a 2xx whose body is not JSON (an HTML error page, a cut-off body) is retried;
+- a 2xx whose body is not the container the API documents for that request
+  (``response_shape``: an empty body, ``null``, ``{}`` where a list is due, an
+  object without its ``results``) is retried the same way, then fails the
+  stream: an answer that says nothing must never read as "no data" and move a
+  bookmark past data it hid;
+- ``request_timeout`` is a deadline for the whole answer, body included
+  (``bronze_core.deadline``): a body trickling in byte by byte cannot hold a run;
+- a stream that fails (after its retries) is reported and the tap goes on
+  with the next stream; its own state stays where the next run re-reads what
+  it missed, and the tap exits non-zero at the end naming it
+  (``BronzeRESTStream.sync``). Rejected credentials stop the whole run;
 - bodies are parsed as UTF-8 JSON keeping what the envelope must flag: invalid
   UTF-8 survives as lone surrogates (``surrogateescape``), repeated keys are
   recorded (``keep_duplicates``); the envelope then lands such payloads as
@@ -27,16 +38,19 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import math
 import random
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from singer_sdk import RESTStream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
+from singer_sdk.helpers._state import reset_state_progress_markers
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseHATEOASPaginator, JSONPathPaginator, SimpleHeaderPaginator
 
@@ -49,7 +63,7 @@ from bronze_core.streams import BronzeStream
 #: All integers: Meltano's `decimal` setting kind cannot serialise its own values.
 HTTP_SETTINGS = [
     th.Property("request_timeout", th.IntegerType, default=60,
-                description="Seconds to wait for a response before retrying."),
+                description="Seconds to wait for a response before retrying."),  # the whole answer
     th.Property("max_retries", th.IntegerType, default=5,
                 description="Retries of one request on 5xx, 429, timeouts and connection errors."),
     th.Property("backoff_base_ms", th.IntegerType, default=2000,
@@ -188,8 +202,72 @@ def _guarded(get_new_paginator):
     return wrapper
 
 
+@dataclass(frozen=True)
+class ResponseShape:
+    """The top-level JSON a successful answer must have, as the API documents it.
+
+    Each stream states its shape (``BronzeRESTStream.response_shape``) and
+    ``validate_response`` refuses anything else as a retriable error. An empty
+    body, ``null``, ``{}`` where a list is due or an object without its
+    ``results`` would otherwise read as "no data here" and move a bookmark past
+    data the answer hid. A documented empty answer (``[]``, ``{"results": []}``)
+    is of course fine.
+    """
+
+    #: ``list`` (a JSON array) or ``dict`` (a JSON object).
+    container: type
+    #: For an object: the key holding the list of payloads (``results``, ``records``).
+    list_key: str | None = None
+    #: For an object: keys it must carry (documented as always present).
+    required: tuple[str, ...] = ()
+    #: A 204 No Content is a documented answer (Garmin's HRV on a night without).
+    no_content: bool = False
+    #: A JSON ``null`` is a documented empty list (Toggl's workspace lists).
+    null_is_empty: bool = False
+
+    def describe(self) -> str:
+        if self.container is list:
+            return "a JSON array"
+        keys = ([f"a `{self.list_key}` array"] if self.list_key else []) + [f"`{k}`" for k in self.required]
+        return "a JSON object" + (" with " + ", ".join(keys) if keys else "")
+
+    def problem(self, body: Any) -> str | None:
+        """What is wrong with a decoded body, or None when it has this shape."""
+        if body is None and self.null_is_empty:
+            return None
+        if not isinstance(body, self.container):
+            found = "null" if body is None else f"a JSON {_json_kind(body)}"
+            return f"answered {found} where the API documents {self.describe()}"
+        if self.container is dict:
+            missing = [k for k in ((self.list_key,) if self.list_key else ()) + self.required if k not in body]
+            if missing:
+                return f"answered an object without {', '.join(map(repr, missing))} ({self.describe()} expected)"
+            if self.list_key and not isinstance(body[self.list_key], list):
+                return f"answered `{self.list_key}` as a JSON {_json_kind(body[self.list_key])}, not an array"
+        return None
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+#: The two plain shapes; ``object_with_list`` for the enveloped one.
+JSON_ARRAY = ResponseShape(list)
+JSON_OBJECT = ResponseShape(dict)
+
+
+def object_with_list(key: str, *required: str) -> ResponseShape:
+    """An object whose ``key`` is the list of payloads (``{"results": [...]}``)."""
+    return ResponseShape(dict, list_key=key, required=required)
+
+
 class TokenRefreshed(RetriableAPIError):
     """The tap refreshed its credentials; retry the request at once."""
+
+
+class CredentialsRejected(FatalAPIError):
+    """The API refused the credentials (after any refresh): every stream would fail alike."""
 
 
 class RateLimitTooLong(FatalAPIError):
@@ -197,16 +275,22 @@ class RateLimitTooLong(FatalAPIError):
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds the server asked us to wait (``Retry-After`` as delta or HTTP date)."""
+    """Seconds the server asked us to wait (``Retry-After`` as delta or HTTP date).
+
+    None when absent or unusable (not a number or date, ``nan``, ``inf``): the
+    normal backoff applies then.
+    """
     if response is None:
         return None
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "nan" and "inf" parse as floats but ask for nothing usable: as if absent
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -276,6 +360,15 @@ class BronzeRESTStream(BronzeStream, RESTStream):
         return guard_loops(super().get_new_paginator(), self.name)
     #: JSONPath of the payloads inside a response body.
     records_jsonpath = "$[*]"
+    #: The container a 2xx answer must be (``JSON_ARRAY``, ``object_with_list("results")``...).
+    #: Every stream states it; anything else is retried, then fails the stream.
+    response_shape: ResponseShape | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.response_shape, ResponseShape):
+            raise TypeError(f"{type(self).__name__} must declare its `response_shape` "
+                            "(the JSON container its API documents)")
 
     @property
     def url_base(self) -> str:
@@ -284,7 +377,8 @@ class BronzeRESTStream(BronzeStream, RESTStream):
 
     @property
     def requests_session(self) -> requests.Session:
-        """A session that refuses redirects to another host (``bronze_core.redirects``)."""
+        """A session that refuses redirects to another host (``bronze_core.redirects``) and
+        takes ``request_timeout`` as a deadline for the whole answer (``bronze_core.deadline``)."""
         if not isinstance(self._requests_session, SameOriginSession):
             self._requests_session = SameOriginSession(self.source)
         return self._requests_session
@@ -334,16 +428,65 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             throttle.wait()
         return super()._request(prepared_request, context)
 
+    def request_once(self, url: str, params: dict | None = None, *, method: str = "GET",
+                     json_body: Any = None, shape: ResponseShape | None = None) -> requests.Response:
+        """One request outside the paginator, with retries, checked against ``shape``
+        (default: the stream's ``response_shape``)."""
+        request = self.build_prepared_request(method=method, url=url, params=params or {},
+                                              headers=self.http_headers, json=json_body)
+        if shape is not None:
+            request._bronze_shape = shape  # read back by validate_response
+        return self.request_decorator(self._request)(request, None)
+
     def fetch(self, url: str, params: dict | None = None, *, method: str = "GET",
               json_body: Any = None) -> Iterable[dict]:
         """One request outside the paginator (with retries), as bronze records."""
-        request = self.build_prepared_request(method=method, url=url, params=params or {},
-                                              headers=self.http_headers, json=json_body)
-        response = self.request_decorator(self._request)(request, None)
-        yield from self.parse_response(response)
+        yield from self.parse_response(self.request_once(url, params, method=method, json_body=json_body))
+
+    def sync(self, context=None):
+        """Sync this stream; if it fails, report it and let the tap go on with the others.
+
+        Failures while reading records are caught per partition in
+        ``get_records``; this catches the rest (a failure around the read).
+        """
+        try:
+            return super().sync(context)
+        except SyncLifecycleSignal:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of one stream must not end the others
+            self.stream_failed(exc, context)
+            self._write_state_message()
+
+    def stream_failed(self, exc: Exception, context) -> None:
+        """Record a failed stream (or partition) and drop its unsafe progress.
+
+        The failure (after the request's retries) is logged with its reason
+        and collected in the tap's ``problems``, so the tap exits non-zero at
+        the end naming the stream; the other streams and partitions go on.
+        The state keeps only what was safely read: bookmarks written per
+        completed window or page stay, progress markers of an unsorted read
+        are dropped (singer-sdk would otherwise promote them to the bookmark
+        when it finalizes state). Rejected credentials stop the whole run
+        instead: every stream shares them.
+        """
+        reason = scrub(str(exc)) or type(exc).__name__
+        label = self.name + (f" {dict(context)}" if context else "")
+        if isinstance(exc, CredentialsRejected):
+            self._tap.stopped = SyncStopped(reason, failed=True)
+            self.logger.error("%s: %s; the run stops here", label, reason)
+        else:
+            self.logger.error("%s: stream failed (%s: %s); its state stays where the next run "
+                              "reads this again, the other streams go on", label, type(exc).__name__, reason)
+            self._tap.problems.append(f"stream {label} failed: {reason}")
+        reset_state_progress_markers(self.get_context_state(context))
+        if context is None:
+            for partition in self.partitions or []:
+                reset_state_progress_markers(self.get_context_state(partition))
+        self.state_manager.is_flushed = False
 
     def get_records(self, context):
-        """Records, unless the run was stopped; a stop ends the stream cleanly.
+        """Records, unless the run was stopped; a stop ends the stream cleanly, a failure
+        ends this stream or partition only (``stream_failed``).
 
         For streams with a modification cursor (``payload_cursor``), the
         newest value seen is saved as ``cursor`` in the stream's (or
@@ -365,6 +508,11 @@ class BronzeRESTStream(BronzeStream, RESTStream):
             self._tap.stopped = exc
             log = self.logger.error if exc.failed else self.logger.warning
             log("%s: %s", self.name, exc)
+            return
+        except SyncLifecycleSignal:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failing partition must not end the others
+            self.stream_failed(exc, context)
             return
         if newest is not None:
             old = self.cursor(context)
@@ -404,24 +552,33 @@ class BronzeRESTStream(BronzeStream, RESTStream):
         status = response.status_code
         if status in (401, 403):
             self.on_unauthorized(response)
-            raise FatalAPIError(self.auth_error_message(response))
+            raise CredentialsRejected(self.auth_error_message(response))
         if status in self.extra_retry_statuses or status >= 500:
             raise RetriableAPIError(self.response_error_message(response), response)
         if 400 <= status < 500:
             raise FatalAPIError(self.response_error_message(response))
-        if status != 204 and response.content:
-            try:
-                response._bronze_json = parse_json_body(response.content)  # parsed once, reused below
-            except RecursionError:
-                raise RetriableAPIError(
-                    self.response_error_message(response, "answered with JSON nested too deeply to parse"),
-                    response,
-                ) from None
-            except ValueError:
-                raise RetriableAPIError(
-                    self.response_error_message(response, "answered with a body that is not JSON"),
-                    response,
-                ) from None
+        shape = getattr(response.request, "_bronze_shape", None) or self.response_shape
+        if not response.content:
+            if status == 204 and shape.no_content:
+                return  # documented: nothing that day
+            raise RetriableAPIError(self.response_error_message(
+                response, f"answered HTTP {status} with an empty body where the API documents "
+                          f"{shape.describe()}"), response)
+        try:
+            response._bronze_json = parse_json_body(response.content)  # parsed once, reused below
+        except RecursionError:
+            raise RetriableAPIError(
+                self.response_error_message(response, "answered with JSON nested too deeply to parse"),
+                response,
+            ) from None
+        except ValueError:
+            raise RetriableAPIError(
+                self.response_error_message(response, "answered with a body that is not JSON"),
+                response,
+            ) from None
+        problem = shape.problem(response._bronze_json)
+        if problem:
+            raise RetriableAPIError(self.response_error_message(response, problem), response)
 
     def on_unauthorized(self, response: requests.Response) -> None:
         """Hook for taps that can refresh credentials (raise ``TokenRefreshed``)."""

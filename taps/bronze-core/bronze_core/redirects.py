@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
+from bronze_core.deadline import DeadlineAdapter
 from bronze_core.redact import scrub
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -81,6 +82,8 @@ class SameOriginSession(requests.Session):
     def __init__(self, label: str = "", setting: str = "api_url"):
         super().__init__()
         self.label, self.setting = label, setting
+        for prefix in ("http://", "https://"):  # the timeout covers the whole answer
+            self.mount(prefix, DeadlineAdapter())
 
     def rebuild_auth(self, prepared_request, response) -> None:
         """Called by ``requests`` for every redirect hop, before the next request is sent.

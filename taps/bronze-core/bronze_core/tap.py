@@ -40,7 +40,8 @@ class BronzeTap(Tap):
     #: ``discover_streams`` instead).
     stream_types: tuple = ()
     stopped: SyncStopped | None = None
-    #: Problems that did not stop the run but must not pass unnoticed (broken files).
+    #: Problems that did not stop the run but must not pass unnoticed (broken files,
+    #: API streams that failed while the others went on).
     problems: list[str]
     #: Records per stream and validation status, filled by each stream's ``sync``.
     run_counts: dict[str, Counter]
@@ -193,7 +194,8 @@ class BronzeTap(Tap):
             summary = self.run_summary()
             self.logger.info("%s", summary)
         if self.stopped is not None and self.stopped.failed:
-            raise SystemExit(f"{self.name}: {self.stopped} ({summary})")
+            also = f"; also: {'; '.join(self.problems)}" if self.problems else ""
+            raise SystemExit(f"{self.name}: {self.stopped}{also} ({summary})")
         if self.problems:
             raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems)
                              + f" ({summary})")

@@ -8,7 +8,7 @@ from typing import Any
 
 from singer_sdk.pagination import JSONPathPaginator
 
-from bronze_core.http import BronzeRESTStream
+from bronze_core.http import BronzeRESTStream, object_with_list
 from bronze_core.streams import stream_name as shared_stream_name
 from bronze_core.timestamps import parse_timestamp
 
@@ -35,6 +35,7 @@ class TableStream(BronzeRESTStream):
     payload_schema_name = "record"
     auth_setting = "api_token"
     records_jsonpath = "$.records[*]"
+    response_shape = object_with_list("records")
     path = "/{base_id}/{table}"  # for logs and metrics; get_url builds the real URL
     replication_key = None
     wait_on_429_seconds = 30.0  # Airtable: "wait 30 seconds before subsequent requests succeed"

@@ -8,7 +8,7 @@ from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
 
-from bronze_core.http import BronzeRESTStream, TokenRefreshed
+from bronze_core.http import JSON_OBJECT, BronzeRESTStream, TokenRefreshed
 from bronze_core.paging import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -22,6 +22,9 @@ class GarminStream(BronzeRESTStream):
     source = "garmin"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "token_file"
+    #: The daily wellness endpoints answer one object per day, also for a day without data
+    #: (its fields null); streams that answer otherwise say so.
+    response_shape = JSON_OBJECT
 
     @property
     def authenticator(self):

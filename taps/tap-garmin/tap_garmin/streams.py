@@ -6,6 +6,7 @@ import datetime as dt
 
 from singer_sdk.pagination import OffsetPaginator
 
+from bronze_core.http import JSON_ARRAY, ResponseShape
 from bronze_core.timestamps import parse_timestamp
 
 from tap_garmin.client import GarminDailyStream, GarminStream, calendar_day, gmt
@@ -18,6 +19,7 @@ class SleepStream(GarminDailyStream):
     path = "/wellness-service/wellness/dailySleepData/{display_name}"
     extra_params = {"nonSleepBufferMinutes": 60}
     records_jsonpath = "$"
+    response_shape = ResponseShape(dict, required=("dailySleepDTO",))  # also on nights without
 
     def payload_time(self, payload):
         dto = payload.get("dailySleepDTO") or {}
@@ -54,6 +56,8 @@ class HrvStream(GarminDailyStream):
     path = "/hrv-service/hrv/{date}"
     date_param = None
     records_jsonpath = "$"
+    #: 204 No Content on a night without HRV; any 200 carries the summary.
+    response_shape = ResponseShape(dict, required=("hrvSummary",), no_content=True)
 
     def payload_time(self, payload):
         summary = payload.get("hrvSummary") or {}
@@ -80,6 +84,7 @@ class BodyBatteryStream(GarminDailyStream):
     date_param = None
     window_days = 28
     records_jsonpath = "$[*]"
+    response_shape = JSON_ARRAY  # one object per day of the window (an empty array: none)
 
     def get_http_request(self, *, page):
         request = super().get_http_request(page=page)
@@ -104,6 +109,7 @@ class ActivitiesStream(GarminStream):
     name = "garmin__activities"
     path = "/activitylist-service/activities/search/activities"
     records_jsonpath = "$[*]"
+    response_shape = JSON_ARRAY  # an empty array is the end of the list
     is_sorted = False  # newest first
 
     def get_new_paginator(self):

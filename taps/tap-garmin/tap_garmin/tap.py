@@ -9,7 +9,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from bronze_core.file_streams import FILE_SETTINGS
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import HTTP_SETTINGS, ResponseShape
 from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
 from tap_garmin.streams import API_STREAMS
@@ -95,11 +95,10 @@ class TapGarmin(BronzeTap):
         if self.config.get("display_name"):
             return self.config["display_name"]
         stream = self.streams["garmin__activities"]  # any API stream: same session and retries
-        request = stream.build_prepared_request(
-            method="GET",
-            url=self.config["api_url"].rstrip("/") + "/userprofile-service/socialProfile",
+        response = stream.request_once(
+            self.config["api_url"].rstrip("/") + "/userprofile-service/socialProfile",
+            shape=ResponseShape(dict, required=("displayName",)),
         )
-        response = stream.request_decorator(stream._request)(request, None)
         return stream.response_json(response)["displayName"]
 
     @property

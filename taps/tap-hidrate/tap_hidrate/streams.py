@@ -7,23 +7,36 @@ from pathlib import Path
 
 from singer_sdk.pagination import BaseAPIPaginator
 
-from bronze_core.http import BronzeRESTStream, TokenRefreshed
+from bronze_core.http import BronzeRESTStream, TokenRefreshed, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 INVALID_SESSION = 209  # Parse's error code for an expired or revoked session token
 
 
-class SkipPaginator(BaseAPIPaginator[int]):
-    """Parse's ``skip``/``limit`` paging: stop at a short page."""
+class UpdatedAtPaginator(BaseAPIPaginator[tuple]):
+    """Keyset paging on ``updatedAt``: each page starts at the last page's newest instant.
+
+    The token is ``(updatedAt, n)``: ask ``updatedAt >= that instant`` and skip
+    the ``n`` objects of that instant already read. A plain ``skip`` offset
+    over the whole walk would shift when an object read on an earlier page is
+    updated meanwhile (it moves to the end of the order), silently skipping
+    the object that slid into its place; and the cursor, the newest
+    ``updatedAt`` seen, would then be past it for good. Stops at a short page.
+    """
 
     def __init__(self, limit: int):
-        super().__init__(0)
+        super().__init__((None, 0))
         self._limit = limit
 
-    def get_next(self, response) -> int | None:
+    def get_next(self, response) -> tuple | None:
         results = (response.json() or {}).get("results") or []
-        return self.current_value + self._limit if len(results) == self._limit else None
+        if len(results) < self._limit:
+            return None
+        newest = results[-1]["updatedAt"]
+        ties = sum(1 for result in results if result.get("updatedAt") == newest)
+        instant, skipped = self.current_value
+        return newest, ties + (skipped if instant == newest else 0)
 
 
 class ParseClassStream(BronzeRESTStream):
@@ -31,13 +44,15 @@ class ParseClassStream(BronzeRESTStream):
 
     Asks ``where={"updatedAt": {"$gte": <cursor>}}`` ordered by ``updatedAt``;
     ``$gte`` re-reads objects updated at the cursor instant itself, which are
-    unchanged and land as no-ops.
+    unchanged and land as no-ops. Pages follow on by ``updatedAt`` too
+    (``UpdatedAtPaginator``), so an update during the walk skips nothing.
     """
 
     source = "hidrate"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "username"
     records_jsonpath = "$.results[*]"
+    response_shape = object_with_list("results")  # Parse's query answer
     replication_key = None
     parse_class = ""
 
@@ -46,13 +61,13 @@ class ParseClassStream(BronzeRESTStream):
         return self._tap.hidrate_session
 
     def get_new_paginator(self):
-        return SkipPaginator(int(self.config["page_size"]))
+        return UpdatedAtPaginator(int(self.config["page_size"]))
 
     def get_url_params(self, context, next_page_token):
-        params = {"order": "updatedAt,objectId", "limit": int(self.config["page_size"]),
-                  "skip": next_page_token or 0}
-        since = self.cursor(context) or (self.config.get("start_date") and
-                                         parse_timestamp(self.config["start_date"]).isoformat())
+        instant, skip = next_page_token or (None, 0)
+        params = {"order": "updatedAt,objectId", "limit": int(self.config["page_size"]), "skip": skip}
+        since = instant or self.cursor(context) or (self.config.get("start_date") and
+                                                    parse_timestamp(self.config["start_date"]).isoformat())
         if since:
             iso = parse_timestamp(since).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             params["where"] = json.dumps({"updatedAt": {"$gte": {"__type": "Date", "iso": iso}}})

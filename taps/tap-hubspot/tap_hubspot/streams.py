@@ -1,18 +1,23 @@
 """HubSpot CRM v3 objects through the search API, one stream per object type.
 
-The search API returns at most 10,000 results per query (paging past that is
-a 400), so a long history is walked as a series of queries:
+The search API pages with ``after``, an offset into the result list, and
+returns at most 10,000 results per query (paging past that is a 400). An
+offset walk sorted by modification time skips an object whenever one read on
+an earlier page is modified meanwhile (it moves to the end, the rest slide
+back by one), and the cursor (the newest time seen) then passes the skipped
+object for good. So every page is a query of its own, keyed on what was read:
 
-1. ``<modified> GTE cursor``, sorted by ``<modified>`` ascending, ``after`` paging;
-2. before the 10,000th result, the query starts again from the newest
-   ``<modified>`` seen (rows at that instant are read twice: no-ops);
-3. if a whole 10,000-result query shares one ``<modified>`` instant (a bulk
-   import), that instant is walked by ``hs_object_id``: ``<modified> EQ t``
-   and ``hs_object_id GT last id``, sorted by id, until it is exhausted;
-   then the walk goes on with ``<modified> GT t``.
+1. ``<modified> GTE t``, sorted by ``<modified>`` ascending, one page; the
+   next page asks again from the newest ``<modified>`` on it (objects at that
+   instant are read twice: no-ops);
+2. if a whole page shares one ``<modified>`` instant (a bulk import), that
+   instant is walked by ``hs_object_id``: ``<modified> EQ t`` and
+   ``hs_object_id GT last id``, sorted by id, until it is exhausted; then the
+   walk goes on with ``<modified> GT t``.
 
 So a burst of any size at one instant is neither looped over forever nor
-skipped.
+skipped, no query comes near the 10,000-result limit, and an edit during
+the walk skips nothing.
 """
 
 from __future__ import annotations
@@ -22,12 +27,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from bronze_core.http import BronzeRESTStream, SyncStopped
+from bronze_core.http import BronzeRESTStream, SyncStopped, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 PAGE_SIZE = 100
-SEARCH_LIMIT = 10_000  # results one search query can page through
 ENGAGEMENTS = ("calls", "emails", "meetings", "notes", "tasks")
 OBJECTS = ("contacts", "companies", *ENGAGEMENTS)
 
@@ -45,6 +49,7 @@ class ObjectStream(BronzeRESTStream):
     auth_setting = "api_token"
     http_method = "POST"
     records_jsonpath = "$.results[*]"
+    response_shape = object_with_list("results")  # search and properties answers alike
     replication_key = None
 
     def __init__(self, tap, object_type: str):
@@ -61,9 +66,7 @@ class ObjectStream(BronzeRESTStream):
         configured = (self.config.get("properties") or {}).get(self.object_type)
         if configured:
             return sorted({*configured, self.modified, "hs_object_id"})
-        request = self.build_prepared_request(
-            method="GET", url=f"{self.url_base}/crm/v3/properties/{self.object_type}", headers=self.http_headers)
-        response = self.request_decorator(self._request)(request, None)
+        response = self.request_once(f"{self.url_base}/crm/v3/properties/{self.object_type}")
         return sorted(p["name"] for p in self.response_json(response)["results"])
 
     def validate_response(self, response) -> None:
@@ -88,53 +91,41 @@ class ObjectStream(BronzeRESTStream):
         bound = parse_timestamp(since) if since else dt.datetime(1970, 1, 1, tzinfo=UTC)
         operator = "GTE"
         while True:
-            count, newest = 0, None
-            for record in self.search([self.filter(self.modified, operator, epoch_ms(bound))], self.modified):
-                count += 1
-                newest = self.payload_cursor(record["raw_data"])
-                yield record
-            if count < SEARCH_LIMIT:
+            page = self.search([self.filter(self.modified, operator, epoch_ms(bound))], self.modified)
+            yield from page
+            if len(page) < PAGE_SIZE:
                 return  # this query is exhausted: done
+            newest = self.payload_cursor(page[-1]["raw_data"])
             if newest > bound:
                 bound, operator = newest, "GTE"  # go on from the newest instant seen
             else:
-                yield from self.walk_instant(bound)  # 10,000 results at one instant
+                yield from self.walk_instant(bound)  # a whole page at one instant
                 operator = "GT"
 
     def walk_instant(self, instant: dt.datetime) -> Iterator[dict]:
         """Every object modified exactly at ``instant``, by ascending ``hs_object_id``."""
         after_id = 0
         while True:
-            seen = 0
             filters = [self.filter(self.modified, "EQ", epoch_ms(instant)),
                        self.filter("hs_object_id", "GT", str(after_id))]
-            for record in self.search(filters, "hs_object_id"):
-                seen += 1
-                after_id = int(record["raw_data"]["id"])
-                yield record
-            if seen < SEARCH_LIMIT:
+            page = self.search(filters, "hs_object_id")
+            yield from page
+            if len(page) < PAGE_SIZE:
                 return
+            after_id = int(page[-1]["raw_data"]["id"])
 
     @staticmethod
     def filter(name: str, operator: str, value: str) -> dict:
         return {"propertyName": name, "operator": operator, "value": value}
 
-    def search(self, filters: list[dict], sort_by: str) -> Iterator[dict]:
-        """One search query, paged with ``after`` up to the 10,000-result limit."""
-        after = 0
-        while after < SEARCH_LIMIT:
-            body: dict[str, Any] = {
-                "filterGroups": [{"filters": filters}],
-                "sorts": [{"propertyName": sort_by, "direction": "ASCENDING"}],
-                "properties": self.properties, "limit": PAGE_SIZE,
-            }
-            if after:
-                body["after"] = str(after)
-            page = list(self.fetch(self.url_base + self.path, json_body=body, method="POST"))
-            yield from page
-            if len(page) < PAGE_SIZE:
-                return
-            after += PAGE_SIZE
+    def search(self, filters: list[dict], sort_by: str) -> list[dict]:
+        """The first page of one search query, as bronze records (never paged with ``after``)."""
+        body: dict[str, Any] = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort_by, "direction": "ASCENDING"}],
+            "properties": self.properties, "limit": PAGE_SIZE,
+        }
+        return list(self.fetch(self.url_base + self.path, json_body=body, method="POST"))
 
     # --- the payload -------------------------------------------------------------
     def payload_id(self, payload, lineage):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from singer_sdk.pagination import JSONPathPaginator
 
-from bronze_core.http import BronzeRESTStream
+from bronze_core.http import BronzeRESTStream, ResponseShape, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -42,6 +42,7 @@ class DatabasesStream(NotionStream):
     name = "notion__databases"
     path = "/databases/{database_id}"
     records_jsonpath = "$"
+    response_shape = ResponseShape(dict, required=("id",))
     replication_key = None
     state_partitioning_keys: list[str] = []
 
@@ -67,6 +68,7 @@ class PagesStream(NotionStream):
     path = "/data_sources/{data_source_id}/query"
     http_method = "POST"
     records_jsonpath = "$.results[*]"
+    response_shape = object_with_list("results")
     parent_stream_type = DatabasesStream
     replication_key = None
     state_partitioning_keys: list[str] = []

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import parse_qsl, urlsplit
 
-from bronze_core.http import BronzeRESTStream, NoAuth
+from singer_sdk.exceptions import RetriableAPIError
+
+from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
 from bronze_core.paging import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -40,6 +43,37 @@ class WeatherStream(BronzeRESTStream):
     @property
     def authenticator(self):
         return NoAuth()
+
+    @property
+    def response_shape(self) -> ResponseShape:
+        """An object with the place and a column block for each kind of data asked for."""
+        asked = tuple(kind for kind in ("hourly", "daily") if self.config.get(kind))
+        return ResponseShape(dict, required=("latitude", "longitude", "utc_offset_seconds", *asked))
+
+    def validate_response(self, response) -> None:
+        """The archive answers every day of the range asked for (values null where ERA5 has
+        none yet); an answer without some of them would leave those days out for good."""
+        super().validate_response(response)
+        missing = self.missing_days(response)
+        if missing:
+            raise RetriableAPIError(self.response_error_message(
+                response, f"answered without {len(missing)} of the days asked for (first: {missing[0]})"),
+                response)
+
+    def missing_days(self, response) -> list[str]:
+        """Days of the requested window absent from a ``time`` array of the answer."""
+        query = dict(parse_qsl(urlsplit(response.request.url).query))
+        first, last = dt.date.fromisoformat(query["start_date"]), dt.date.fromisoformat(query["end_date"])
+        asked = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        body = self.response_json(response)
+        found: set[str] | None = None
+        for kind in ("hourly", "daily"):
+            if self.config.get(kind):
+                block = body.get(kind)
+                times = block.get("time") if isinstance(block, dict) else None
+                days = {str(stamp)[:10] for stamp in times} if isinstance(times, list) else set()
+                found = days if found is None else found & days
+        return [] if found is None else [day for day in asked if day not in found]
 
     def fetch_records(self, context):
         state = self.stream_state.setdefault("through", {})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from requests.auth import HTTPBasicAuth
 
-from bronze_core.http import BronzeRESTStream, SyncStopped
+from bronze_core.http import JSON_ARRAY, BronzeRESTStream, ResponseShape, SyncStopped
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -22,6 +22,7 @@ class TogglStream(BronzeRESTStream):
     schemas_dir = SCHEMAS_DIR
     auth_setting = "api_token"
     records_jsonpath = "$[*]"
+    response_shape = JSON_ARRAY
 
     @property
     def authenticator(self):
@@ -56,3 +57,7 @@ class TogglFullStream(TogglStream):
 
     replication_key = None
     state_partitioning_keys: list[str] = []
+    #: Toggl answers `null` for an empty workspace list (projects, clients, tags), a known
+    #: quirk of its API. Accepted only here: these lists keep no bookmark and are read whole
+    #: every run, so a wrong `null` cannot hide anything beyond that run.
+    response_shape = ResponseShape(list, null_is_empty=True)

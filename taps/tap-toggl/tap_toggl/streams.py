@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from bronze_core.http import JSON_ARRAY
 from bronze_core.paging import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 from tap_toggl.client import TogglFullStream, TogglStream
@@ -82,6 +83,7 @@ class WorkspacesStream(TogglFullStream):
 
     name = "toggl__workspaces"
     path = "/me/workspaces"
+    response_shape = JSON_ARRAY  # every user has a workspace: never `null`
 
     def get_child_context(self, record, context):
         return {"workspace_id": record["raw_data"]["id"]}
