@@ -37,6 +37,9 @@ env: ## Create .env from .env.template, readable by you only (never overwrites o
 
 up: install ## Start the project's PostgreSQL (embedded unless .env points at one) and leave it running
 	$(BIN)/python scripts/dbctl.py up
+	@# Meltano creates its system tables (schema meltano) on first use, without a lock:
+	@# do it here, alone, so schedules that fire together never race on it.
+	$(BIN)/meltano state list >/dev/null
 
 down: ## Stop the embedded PostgreSQL
 	@test -x $(BIN)/python && $(BIN)/python scripts/dbctl.py down || true
