@@ -14,6 +14,10 @@ STAMP  := $(VENV)/.installed
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Installed software is not personal data, and the embedded PostgreSQL runs as the
+# `pgserver` user when we are root: it must be able to read its own binaries and
+# libraries in .venv. So the install runs under umask 022, every other recipe 077.
+$(STAMP): .SHELLFLAGS := -c 'umask 022 && eval "$$0"'
 $(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
