@@ -44,9 +44,13 @@ DEMO_LOG = ROOT / ".meltano" / "logs" / "demo.log"
 STARTED = re.compile(r"Running job with name '[^':]*:(?P<tap>.+?)-to-")
 RECORDS = re.compile(r": (?P<rows>\d+) records \((?P<invalid>\d+) invalid, \d+ warning\)")
 
+# Bronze tables are the ones holding bronze rows (the project's own bookkeeping,
+# such as bronze.status_acknowledged, has no raw_id).
 COUNTS_SQL = """
-SELECT table_name FROM information_schema.tables
-WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' ORDER BY table_name
+SELECT table_name FROM information_schema.tables t JOIN information_schema.columns c
+USING (table_schema, table_name)
+WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' AND column_name = 'raw_id'
+ORDER BY table_name
 """
 
 
