@@ -205,7 +205,7 @@ def main() -> None:
     print_counts(url)
     print("\nFreshness (make status, for the demo database):", flush=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py")], cwd=ROOT,
-                   env={**os.environ, "DATABASE_URL": url})
+                   env={**os.environ, "DATABASE_URL": url, "MELTANO_ENVIRONMENT": "demo"})
 
 
 if __name__ == "__main__":
