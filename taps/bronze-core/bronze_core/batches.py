@@ -84,13 +84,12 @@ def _open(storage, name: str):
     return open_private(private_dir(folder) / name, "wb")
 
 
-def batch_notice(config: BatchConfig, tap: str) -> str:
+def batch_notice(config: BatchConfig, plugin: str) -> str:
     """The once-per-run line saying where batch files go and how to get RECORD messages instead.
 
     Targets not built on singer-sdk (target-jsonl...) fail on BATCH messages,
     and singer-sdk targets other than the bronze loader leave the files behind.
     """
-    plugin = os.environ.get("MELTANO_EXTRACTOR_NAME") or tap  # the Meltano plugin, if any
     variable = plugin.upper().replace("-", "_") + "_BATCH_CONFIG"
     return (f"{plugin}: rows go to the loader as BATCH messages, JSON Lines files under "
             f"{config.storage.root} (owner-only) that the bronze loader deletes once loaded. "

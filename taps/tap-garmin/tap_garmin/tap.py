@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 
 from singer_sdk import typing as th
@@ -69,17 +68,16 @@ class TapGarmin(BronzeTap):
             message = self.missing_export_message()
             raise ConfigValidationError(message, errors=[message])
 
-    @staticmethod
-    def missing_export_message() -> str:
+    def missing_export_message(self) -> str:
         """Why an export-mode run (the tap-garmin-export plugin) cannot start without export_path.
 
         There is no default: the bundled fake sample is for the demo environment
         only, so a first real run can never load it into the user's database.
         """
-        plugin = os.environ.get("MELTANO_EXTRACTOR_NAME")
+        plugin = self.plugin_name
         variable = (f" (environment variable {plugin.upper().replace('-', '_')}_EXPORT_PATH,"
-                    " e.g. in .env)") if plugin else ""
-        return (f"{plugin or 'tap-garmin'}: mode is `export` but `export_path` is not set. Set "
+                    " e.g. in .env)")
+        return (f"{plugin}: mode is `export` but `export_path` is not set. Set "
                 f"`export_path`{variable} to your Garmin Connect data export: the zip, or the "
                 "folder it was unpacked to. The bundled fake sample (samples/garmin-export) is "
                 "read only in the demo environment (`meltano --environment=demo ...`).")
