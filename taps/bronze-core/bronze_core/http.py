@@ -63,7 +63,8 @@ from bronze_core.streams import BronzeStream
 #: All integers: Meltano's `decimal` setting kind cannot serialise its own values.
 HTTP_SETTINGS = [
     th.Property("request_timeout", th.IntegerType, default=60,
-                description="Seconds to wait for a response before retrying."),  # the whole answer
+                description="Seconds one request may take, the whole answer (body included); "
+                            "then it is retried."),
     th.Property("max_retries", th.IntegerType, default=5,
                 description="Retries of one request on 5xx, 429, timeouts and connection errors."),
     th.Property("backoff_base_ms", th.IntegerType, default=2000,
