@@ -122,7 +122,7 @@ def test_zip_export_is_read_in_place(tmp_path):
 def test_fitabase_times_read_as_strptime_would(text, expected):
     import datetime as dt
 
-    from tap_wearable_csv.client import FITABASE_FORMATS, parse_fitabase_time
+    from tap_wearable_csv.dates import FITABASE_FORMATS, parse_fitabase_time
     parsed = parse_fitabase_time(text, dt.timezone.utc)
     assert parsed.timetuple()[:6] == expected
     fmt = FITABASE_FORMATS[0] if " " in text else FITABASE_FORMATS[1]
@@ -133,6 +133,6 @@ def test_fitabase_times_read_as_strptime_would(text, expected):
 def test_unreadable_fitabase_times_raise(text):
     import datetime as dt
 
-    from tap_wearable_csv.client import parse_fitabase_time
+    from tap_wearable_csv.dates import parse_fitabase_time
     with pytest.raises(ValueError):
         parse_fitabase_time(text, dt.timezone.utc)

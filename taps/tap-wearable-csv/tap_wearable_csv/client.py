@@ -22,9 +22,8 @@ from zoneinfo import ZoneInfo
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files import FileRow, ResumePoint, SourceFile, iter_csv_rows, open_at
 from bronze_core.natural_ids import normal_id
-from tap_wearable_csv.dates import (DAY_FIRST, FITABASE_FORMATS, MONTH_FIRST,  # noqa: F401
-                                    DateOrder, Parts, ambiguous, decide, either_key,
-                                    parse_fitabase_time, proves, scan_date_order, split_time)
+from tap_wearable_csv.dates import (DAY_FIRST, MONTH_FIRST, DateOrder, Parts, ambiguous, decide,
+                                    either_key, proves, scan_date_order, split_time)
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: Where the stream state remembers how each file's dates were read (for appends).
