@@ -155,6 +155,21 @@ def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
             p["id"] for p in fake.pages[source_2025] + fake.pages[source_2026] + fake.pages[journal_source]}
 
 
+def edit_before_page_two_then_run_again(meltano, tap, fake, path: str, edit):
+    """A real run whose second page of ``path`` waits while ``edit`` changes the source (as a
+    user editing in the app mid-walk would), then an ordinary second run: both results."""
+    fake.inject("hold", path_contains=path, skip=1)
+    results = {}
+    runner = threading.Thread(target=lambda: results.update(first=run(meltano, tap, fake)))
+    runner.start()
+    assert fake.held.wait(120)
+    with fake._lock:
+        edit()
+    fake.release()
+    runner.join(300)
+    return results["first"], run(meltano, tap, fake)
+
+
 def test_an_object_updated_while_hidrate_pages_are_read_skips_nothing(meltano):
     """Same class as an empty answer: a bookmark (the newest ``updatedAt`` seen) must not pass
     an object the walk skipped. With ``skip`` offsets, an object of page 1 updated before page 2
@@ -163,20 +178,15 @@ def test_an_object_updated_while_hidrate_pages_are_read_skips_nothing(meltano):
     with tap.make_fake() as fake:
         sips = fake.classes["Sip"]
         assert len(sips) > 100  # at least three pages of 50
-        fake.inject("hold", path_contains="/classes/Sip", skip=1)  # page 2 waits for the edit below
-        results = {}
-        runner = threading.Thread(target=lambda: results.update(first=run(meltano, tap, fake)))
-        runner.start()
-        assert fake.held.wait(120)
-        with fake._lock:
+        def correct_the_first_sip():  # the user corrected that sip in the app
             first_read = min(sips, key=lambda o: (o["updatedAt"], o["objectId"]))
             now = dt.datetime.now(dt.timezone.utc)
             first_read["updatedAt"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-            first_read["amount"] += 1  # the user corrected that sip in the app
-        fake.release()
-        runner.join(300)
-        assert results["first"].returncode == 0, output(results["first"])[-3000:]
-        second = run(meltano, tap, fake)
+            first_read["amount"] += 1
+
+        first, second = edit_before_page_two_then_run_again(meltano, tap, fake, "/classes/Sip",
+                                                            correct_the_first_sip)
+        assert first.returncode == 0, output(first)[-3000:]
         assert second.returncode == 0, output(second)[-3000:]
         rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hidrate__sips "
                              "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
@@ -188,21 +198,16 @@ def test_an_object_edited_while_hubspot_pages_are_read_skips_nothing(meltano):
     tap = TAPS["tap-hubspot"]
     with FakeHubspot(token="pat-na1-HUBSPOTTOKEN-s3cr3t", per_type=250) as fake:
         contacts = fake.objects["contacts"]
-        fake.inject("hold", path_contains="/contacts/search", skip=1)  # page 2 waits for the edit
-        results = {}
-        runner = threading.Thread(target=lambda: results.update(first=run(meltano, tap, fake)))
-        runner.start()
-        assert fake.held.wait(120)
-        with fake._lock:  # the user corrects the first contact read; it is now the newest
+        def correct_the_first_contact():  # the first contact read is now the newest
             stamps = sorted(c["properties"]["lastmodifieddate"] for c in contacts)
             newest = dt.datetime.fromisoformat(stamps[-1].replace("Z", "+00:00")) + dt.timedelta(minutes=1)
             oldest = next(c for c in contacts if c["properties"]["lastmodifieddate"] == stamps[0])
             oldest["properties"]["email"] = "corrected@example.com"
             oldest["properties"]["lastmodifieddate"] = oldest["updatedAt"] = newest.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        fake.release()
-        runner.join(300)
-        assert results["first"].returncode == 0, output(results["first"])[-3000:]
-        second = run(meltano, tap, fake)
+
+        first, second = edit_before_page_two_then_run_again(meltano, tap, fake, "/contacts/search",
+                                                            correct_the_first_contact)
+        assert first.returncode == 0, output(first)[-3000:]
         assert second.returncode == 0, output(second)[-3000:]
         rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hubspot__contacts "
                              "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
