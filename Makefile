@@ -91,5 +91,9 @@ about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-wearable-csv --about --format=markdown
 	$(BIN)/tap-manual --about --format=markdown
 
+.PHONY: docs
+docs: install ## Rewrite the generated settings table in each taps/*/README.md (from --about)
+	$(BIN)/python scripts/tap_readme.py --write
+
 clean: down ## Remove the virtualenv, Meltano's plugin installs and the embedded database
 	rm -rf $(VENV) .meltano .pgdata .pgdata.secret
