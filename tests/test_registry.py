@@ -156,8 +156,8 @@ from bronze_core.tap import BronzeTap
 
 
 class Readings(BronzeStream):
-    name = "example__readings"
-    source = "example"
+    name = "example_lab__readings"
+    source = "example_lab"
     replication_key = None
 
     def payload_id(self, payload, lineage):
@@ -180,12 +180,12 @@ class TapExample(BronzeTap):
 
 EXAMPLE_ENTRY = '''
   tap-example:
-    source: example
+    source: example_lab
     label: Example readings
     package: taps/tap-example
     job: example
-    schedule: {name: example-daily, interval: "55 0 * * *"}
-    fresh_hours: 48
+    schedule: {name: example-twice-daily, interval: "55 */12 * * *"}
+    fresh_hours: 24
     required: [[data_file]]
     paths: [data_file]
     demo:
@@ -226,7 +226,7 @@ def add_example_source(copy: Path) -> None:
         "settings": [{"name": "data_file", "kind": "string", "description": "The readings, JSON Lines."}]})
     next(job for job in meltano["jobs"] if job["name"] == "all")["tasks"].append(f"tap-example {LOADER}")
     meltano["jobs"].append({"name": "example", "tasks": [f"tap-example {LOADER}"]})
-    meltano["schedules"].append({"name": "example-daily", "interval": "55 0 * * *", "job": "example"})
+    meltano["schedules"].append({"name": "example-twice-daily", "interval": "55 */12 * * *", "job": "example"})
     (copy / "meltano.yml").write_text(yaml.safe_dump(meltano, sort_keys=False), encoding="utf-8")
 
     (copy / "samples" / "example").mkdir(parents=True)
@@ -266,7 +266,7 @@ print(json.dumps({
     "pipelines": pipelines.pipelines(),
     "required": pipelines.REQUIRED.get("tap-example"),
     "missing": pipelines.missing_settings("tap-example", {"data_file": "/no/such/file"}),
-    "table": pipelines.pipeline_of_table("example__readings"),
+    "table": pipelines.pipeline_of_table("example_lab__readings"),
     "hours": status.expected_hours("tap-example"),
     "plan": demo.plan(chosen),
     "env": {k: v for k, v in demo.demo_env(chosen, {}).items() if k.startswith("TAP_EXAMPLE_")},
@@ -304,8 +304,8 @@ def test_a_new_source_needs_only_its_four_places(tmp_path):
     assert seen["pipelines"][-1] == "tap-example" and "tap-example" in seen["executables"]
     assert seen["required"] == [["data_file"]]
     assert seen["missing"] == ["data_file /no/such/file does not exist"]
-    assert seen["table"] == "tap-example"
-    assert seen["hours"] == 48
+    assert seen["table"] == "tap-example"  # not the guess from its source (tap-example-lab)
+    assert seen["hours"] == 24  # not status.py's fallback (48)
     assert seen["plan"][-2:] == ["tap-example", LOADER]
     assert seen["env"] == {"TAP_EXAMPLE_DATA_FILE": f"{copy}/samples/example/readings.jsonl"}
     assert any(line.split()[:1] == ["tap-example"] and "the bundled example readings" in line
@@ -317,10 +317,10 @@ def test_a_new_source_needs_only_its_four_places(tmp_path):
     synced = run(str(copy / ".venv/bin/tap-example"), "--config", str(config))
     records = [json.loads(line) for line in synced.stdout.splitlines() if '"RECORD"' in line]
     assert synced.returncode == 0 and len(records) == 2, synced.stderr[-3000:]
-    assert {r["stream"] for r in records} == {"example__readings"}
+    assert {r["stream"] for r in records} == {"example_lab__readings"}
     about = run("make", "-o", ".venv/.installed", "about")
     assert about.returncode == 0, about.stderr[-3000:]
-    assert "`data_file`" in about.stdout.split("tap-example", 1)[-1], about.stdout[-3000:]
+    assert "| data_file | True |" in about.stdout.split("# `tap-example`", 1)[-1], about.stdout[-3000:]
     assert about.stdout.count("| Setting |") == len(registry.executables()) + 1
 
 
