@@ -18,9 +18,13 @@ help: ## List the commands
 # `pgserver` user when we are root: it must be able to read its own binaries and
 # libraries in .venv. So the install runs under umask 022, every other recipe 077.
 $(STAMP): .SHELLFLAGS := -c 'umask 022 && eval "$$0"'
-$(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
+$(STAMP): requirements.txt sources.yml meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# The taps of sources.yml, resolved together with requirements.txt's pins (the
+	@# first install brought PyYAML, which reading sources.yml needs).
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt \
+	  $$($(BIN)/python scripts/registry.py pip-args)
 	@# Installing plugins needs no bookmarks: a throwaway in-memory system database,
 	@# so a fresh clone installs before the project's PostgreSQL (which keeps them) is up.
 	cd $(CURDIR) && MELTANO_DATABASE_URI=sqlite:// $(BIN)/meltano install
@@ -79,17 +83,9 @@ test: install ## Run the whole test suite against a real PostgreSQL
 bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 1000000 --repeat 3')
 	bench/run $(BENCH_ARGS)
 
-about: install ## Print each tap's settings table (for the README)
-	$(BIN)/tap-garmin --about --format=markdown
-	$(BIN)/tap-toggl --about --format=markdown
-	$(BIN)/tap-notion --about --format=markdown
-	$(BIN)/tap-airtable --about --format=markdown
-	$(BIN)/tap-openmeteo --about --format=markdown
-	$(BIN)/tap-hidrate --about --format=markdown
-	$(BIN)/tap-hubspot --about --format=markdown
-	$(BIN)/tap-apple-health --about --format=markdown
-	$(BIN)/tap-wearable-csv --about --format=markdown
-	$(BIN)/tap-manual --about --format=markdown
+about: install ## Print each tap's settings table (for the README), for every package in sources.yml
+	@for tap in $$($(BIN)/python scripts/registry.py executables); do \
+	  $(BIN)/$$tap --about --format=markdown || exit 1; done
 
 .PHONY: docs
 docs: install ## Rewrite the generated settings table in each taps/*/README.md (from --about)

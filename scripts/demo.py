@@ -1,18 +1,16 @@
 """`make demo`: every source end to end into PostgreSQL, then the bronze row counts.
 
-No internet is needed or used: the Garmin, Toggl, Notion, Airtable, Open-Meteo, HidrateSpark and HubSpot APIs are replaced by the
-local fake servers of the tests (tests/fakes/, payloads shaped like the real
-APIs), and the Garmin export mode reads the bundled sample export in
-samples/garmin-export and the Apple Health tap the bundled sample
-samples/apple-health/export.zip (made by tests/fakes/apple_health_export.py). The demo loads into its own database (`<PG_DB>_demo`)
-and its own Meltano environment (`demo`), so it never mixes with real data or
-real bookmarks, and it always runs as a full refresh, so it lands the whole
-demo data set whatever was run before (re-running it lands no duplicates).
+No internet is needed or used: each pipeline of sources.yml is fed as its
+`demo` entry says, either by a local fake server of the tests (tests/fakes/,
+payloads shaped like the real API) or by a bundled sample in samples/. The
+demo loads into its own database (`<PG_DB>_demo`) and its own Meltano
+environment (`demo`), so it never mixes with real data or real bookmarks, and
+it always runs as a full refresh, so it lands the whole demo data set whatever
+was run before (re-running it lands no duplicates).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -26,19 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import dbctl  # noqa: E402
+import registry  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
-DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgres",
-            "tap-toggl", "target-postgres", "tap-notion", "target-postgres",
-            "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres",
-            "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres",
-            "tap-wearable-csv", "target-postgres", "tap-manual", "target-postgres",
-            "tap-apple-health", "target-postgres"]
-FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate", "hubspot")
-DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
-               {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
-AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
-GARMIN_DAYS = 21  # as served by tests/fakes/serve.py
+LOADER = "target-postgres"
 
 DEMO_LOG = ROOT / ".meltano" / "logs" / "demo.log"
 STARTED = re.compile(r"Running job with name '[^':]*:(?P<tap>.+?)-to-")
@@ -54,20 +43,46 @@ ORDER BY table_name
 """
 
 
-def start_fakes() -> tuple[subprocess.Popen, dict[str, str]]:
-    """Start the fake APIs on free ports; return the process and each fake's URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", *FAKES],
+def plan(pipelines: list[registry.Pipeline]) -> list[str]:
+    """The `meltano run` arguments: every pipeline into the loader, in sources.yml's order."""
+    return [word for p in pipelines for word in (p.name, LOADER)]
+
+
+def fakes_of(pipelines: list[registry.Pipeline]) -> list[str]:
+    """The fake servers (tests/fakes/serve.py) the pipelines' demo entries name, each once."""
+    return list(dict.fromkeys(p.demo.fake for p in pipelines if p.demo.fake))
+
+
+def start_fakes(names: list[str]) -> tuple[subprocess.Popen, dict[str, tuple[str, list[str]]]]:
+    """Start the fake APIs on free ports; return the process and each fake's URL and announced ids."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", *names],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    urls: dict[str, str] = {}
+    fakes: dict[str, tuple[str, list[str]]] = {}
     for line in proc.stdout:
         if line.strip() == "ready":
-            return proc, urls
+            return proc, fakes
         name, url, *extra = line.split()
-        urls[name] = url
-        if extra:
-            urls[name + "_ids"] = extra[0]
+        fakes[name] = (url, extra[0].split(",") if extra else [])
     proc.kill()
     raise SystemExit("demo: the fake API servers did not start")
+
+
+def demo_env(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]],
+             root: Path = ROOT) -> dict[str, str]:
+    """The settings pointing every pipeline at its fake or sample (sources.yml `demo.env`)."""
+    env: dict[str, str] = {}
+    for p in pipelines:
+        url, ids = fakes.get(p.demo.fake, (None, None)) if p.demo.fake else (None, None)
+        env.update(p.demo.settings(root, url=url, ids=ids))
+    return env
+
+
+def describe(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]]) -> list[str]:
+    """One line per pipeline: what feeds it in the demo."""
+    width = max(len(p.name) for p in pipelines)
+    return [f"  {p.name:{width}}  {p.demo.about}"
+            + (f", from a local fake server ({fakes[p.demo.fake][0]})" if p.demo.fake else "")
+            for p in pipelines]
 
 
 def _parse(line: str) -> dict:
@@ -143,60 +158,14 @@ def main() -> None:
     database = dbctl.settings()["PG_DB"] + "_demo"
     dbctl.create_database(database)
     url = demo_database_url(database)
-    fakes, urls = start_fakes()
+    chosen = list(registry.pipelines())
+    fakes, served = start_fakes(fakes_of(chosen))
     try:
         print("Sources in this demo (nothing here reaches the internet):")
-        print(f"  garmin         payloads shaped like the Garmin Connect API, from a local fake "
-              f"server ({urls['garmin']}), {GARMIN_DAYS} days")
-        print("  garmin export  the bundled sample export in samples/garmin-export")
-        print(f"  toggl          payloads shaped like the Toggl Track API v9, from a local fake "
-              f"server ({urls['toggl']})")
-        print(f"  notion         pages shaped like the Notion API (2025-09-03), from a local fake "
-              f"server ({urls['notion']})")
-        print(f"  airtable       records shaped like the Airtable Web API, from a local fake "
-              f"server ({urls['airtable']})")
-        print(f"  openmeteo      weather shaped like the Open-Meteo archive API, from a local fake "
-              f"server ({urls['openmeteo']})")
-        print(f"  hidrate        objects shaped like HidrateSpark's Parse server, from a local fake "
-              f"server ({urls['hidrate']})")
-        print(f"  hubspot        CRM objects shaped like HubSpot's v3 search API, from a local fake "
-              f"server ({urls['hubspot']})")
-        print("  wearable csv   the bundled Fitabase-format sample in samples/wearable-csv")
-        print("  manual         the template logs in samples/manual")
-        print("  apple health   the bundled sample export samples/apple-health/export.zip "
-              "(synthetic, from tests/fakes/apple_health_export.py)")
+        print("\n".join(describe(chosen, served)))
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
-        start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "TAP_GARMIN_API_URL": urls["garmin"],
-            "TAP_GARMIN_AUTH_URL": urls["garmin"] + "/di-oauth2-service/oauth/token",
-            "TAP_GARMIN_ACCESS_TOKEN": "fake-access-0",
-            "TAP_GARMIN_REFRESH_TOKEN": "fake-refresh-0",
-            "TAP_GARMIN_START_DATE": start,
-            "TAP_TOGGL_API_URL": urls["toggl"] + "/api/v9",
-            "TAP_TOGGL_API_TOKEN": "fake-toggl-token-1234",
-            "TAP_NOTION_API_URL": urls["notion"] + "/v1",
-            "TAP_NOTION_API_TOKEN": "ntn_fake_integration_token",
-            "TAP_NOTION_DATABASE_IDS": json.dumps(urls["notion_ids"].split(",")),
-            "TAP_AIRTABLE_API_URL": urls["airtable"] + "/v0",
-            "TAP_AIRTABLE_API_TOKEN": "patFAKE.token0123456789",
-            "TAP_AIRTABLE_BASE_ID": "appFAKEbase00001",
-            "TAP_AIRTABLE_TABLES": json.dumps(AIRTABLE_TABLES),
-            "TAP_OPENMETEO_API_URL": urls["openmeteo"] + "/v1",
-            "TAP_OPENMETEO_LOCATIONS": json.dumps(DEMO_PLACES),
-            "TAP_HIDRATE_API_URL": urls["hidrate"] + "/parse",
-            "TAP_HIDRATE_USERNAME": "me@example.com",
-            "TAP_HIDRATE_PASSWORD": "fake-pass-word-42",
-            "TAP_HIDRATE_APP_ID": "fake-hidrate-app-id",
-            "TAP_HIDRATE_CLIENT_KEY": "fake-hidrate-client-key",
-            "TAP_HUBSPOT_API_URL": urls["hubspot"],
-            "TAP_HUBSPOT_API_TOKEN": "pat-na1-fake-hubspot-token",
-            "TAP_WEARABLE_CSV_DATA_DIR": str(ROOT / "samples" / "wearable-csv"),
-            "TAP_MANUAL_MANUAL_DIR": str(ROOT / "samples" / "manual"),
-        }
-        code = run_with_progress(["--environment=demo", "run", "--full-refresh", *DEMO_RUN], env)
+        env = {**os.environ, **demo_env(chosen, served), "DATABASE_URL": url}
+        code = run_with_progress(["--environment=demo", "run", "--full-refresh", *plan(chosen)], env)
         if code != 0:
             raise SystemExit(f"demo: meltano run failed (exit {code}); the whole log is in {DEMO_LOG}")
     finally:

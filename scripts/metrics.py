@@ -13,8 +13,8 @@ every check passes, else 503 and the checks that failed with why, e.g.
 answers; Meltano's system database (state, runs) is readable; the disk where
 the data lives has at least `HEALTH_MIN_FREE_BYTES` free (default 1 GiB).
 
-`/metrics` (Prometheus text format; `pipeline` is the Meltano extractor, e.g.
-`tap-garmin-export`; "last run" is the pipeline's newest finished run):
+`/metrics` (Prometheus text format; `pipeline` is the Meltano extractor, a
+pipeline of sources.yml; "last run" is the pipeline's newest finished run):
 
 | metric | labels | meaning |
 |---|---|---|
@@ -24,7 +24,7 @@ the data lives has at least `HEALTH_MIN_FREE_BYTES` free (default 1 GiB).
 | bronze_last_run_duration_seconds | pipeline | How long the last run took |
 | bronze_last_run_http_requests | pipeline | HTTP requests the tap made in the last run (singer-sdk METRIC lines in Meltano's log of that run) |
 | bronze_last_run_http_responses | pipeline, code | Those requests by HTTP status code |
-| bronze_last_run_rate_limited_responses | pipeline, code | Rate-limit answers in the last run: 429 (too many requests) and 402 (Toggl's quota), 0 when none |
+| bronze_last_run_rate_limited_responses | pipeline, code | Rate-limit answers in the last run: 429 (too many requests) and 402 (payment required: a quota an API counts is spent), 0 when none |
 | bronze_pipeline_verdict | pipeline, table, bronze_pipeline_verdict | 1 for the `make status` verdict of the table (fresh, warning, stale, failed, never), 0 for the others; table "" for a pipeline without tables |
 | bronze_rows | table, pipeline | Rows in the bronze table |
 | bronze_invalid_rows | table, pipeline | Rows with validation_status invalid |

@@ -18,33 +18,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import registry  # noqa: E402
+
 LOADER = "target-postgres"
 
-#: Settings each tap cannot run without: every group needs one of its settings.
-#: These mirror the taps' own ``required=True`` settings (checked by
-#: tests/test_status.py) plus what a tap checks itself (Garmin's token, the
-#: file taps' paths, which have defaults in meltano.yml but may not exist).
-REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "tap-garmin": (("token_file", "access_token", "refresh_token"),),
-    "tap-garmin-export": (("export_path",),),
-    "tap-toggl": (("api_token",),),
-    "tap-notion": (("api_token",), ("database_ids",)),
-    "tap-airtable": (("api_token",), ("base_id",), ("tables",)),
-    "tap-openmeteo": (("locations",),),
-    "tap-hidrate": (("username",), ("password",), ("app_id",), ("client_key",)),
-    "tap-hubspot": (("api_token",),),
-    "tap-wearable-csv": (("data_dir",),),
-    "tap-manual": (("manual_dir",),),
-    "tap-apple-health": (("export_path",),),
-}
-#: Settings that name a file or folder: set is not enough, it must exist.
-PATH_SETTINGS = frozenset({"token_file", "export_path", "data_dir", "manual_dir"})
-
-#: Which pipeline writes a table ``<source>__<stream>``: the tap named after
-#: the source, except where one source has two taps or the names differ.
-#: (Stream names from each tap's streams.py / export_streams.py.)
-TAP_OF_SOURCE = {"wearable": "tap-wearable-csv", "apple_health": "tap-apple-health"}
-TAP_OF_STREAM_PREFIX = {("garmin", "export_"): "tap-garmin-export"}
+#: Settings each pipeline cannot run without (sources.yml `required`): every
+#: group needs one of its settings. These mirror the taps' own ``required=True``
+#: settings (checked by tests/test_status.py) plus what a tap checks itself
+#: (a token file or tokens, the file taps' paths, which have defaults in meltano.yml but
+#: may not exist).
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {p.name: p.required for p in registry.pipelines()}
+#: Settings that name a file or folder (sources.yml `paths`): set is not enough, it must exist.
+PATH_SETTINGS: dict[str, frozenset[str]] = {p.name: p.paths for p in registry.pipelines()}
 
 
 def environment() -> str:
@@ -58,12 +45,13 @@ def state_id(tap: str, env: str | None = None) -> str:
 
 
 def pipeline_of_table(table: str) -> str:
-    """The tap that writes bronze table ``table`` (``garmin__export_sleep`` -> tap-garmin-export)."""
-    source, _, stream = table.partition("__")
-    for (prefix_source, prefix), tap in TAP_OF_STREAM_PREFIX.items():
-        if source == prefix_source and stream.startswith(prefix):
-            return tap
-    return TAP_OF_SOURCE.get(source) or "tap-" + source.replace("_", "-")
+    """The pipeline that writes bronze table ``table``: by its source and stream prefix in sources.yml.
+
+    A table of a source the registry does not know (one dropped from it) is
+    given to ``tap-<source>``, so it is still listed.
+    """
+    pipeline = registry.pipeline_of_table(table)
+    return pipeline.name if pipeline else "tap-" + table.partition("__")[0].replace("_", "-")
 
 
 def pipelines() -> list[str]:
@@ -84,7 +72,7 @@ def missing_settings(tap: str, config: dict) -> list[str]:
             missing.append(" or ".join(group) + " not set")
             continue
         for name in present:
-            if name in PATH_SETTINGS and not Path(str(config[name])).expanduser().exists():
+            if name in PATH_SETTINGS.get(tap, ()) and not Path(str(config[name])).expanduser().exists():
                 missing.append(f"{name} {config[name]} does not exist")
     return missing
 

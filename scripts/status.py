@@ -2,8 +2,8 @@
 
 For every bronze table: rows, newest `source_timestamp`, last `ingested_at`,
 invalid and warning counts (the `bronze.status` view in sql/), the pipeline
-that writes it (`garmin__export_*` is tap-garmin-export, the other `garmin__*`
-tap-garmin), that pipeline's last Meltano run in the active environment
+that writes it (sources.yml: the pipeline of the table's source, or where a
+source has two, the one whose `streams` prefix the table's stream has), that pipeline's last Meltano run in the active environment
 (`MELTANO_ENVIRONMENT`, else meltano.yml's default; from Meltano's runs table,
 schema `meltano` of the project database, or `MELTANO_DATABASE_URI`), and a verdict:
 
@@ -16,10 +16,11 @@ schema `meltano` of the project database, or `MELTANO_DATABASE_URI`), and a verd
   (see below);
 - `fresh`: otherwise.
 
-Expected intervals (hours) default to twice each schedule's cadence and can be
-set per pipeline or per source: `FRESHNESS_GARMIN_EXPORT_HOURS=72`,
-`FRESHNESS_GARMIN_HOURS=12` (the source's value is used by both garmin pipelines
-unless the pipeline has its own).
+Expected intervals (hours) default to each pipeline's `fresh_hours` in
+sources.yml (twice its schedule's cadence) and can be set per pipeline or per
+source: `FRESHNESS_<PIPELINE>_HOURS=72` (the pipeline's name without `tap-`, in
+capitals, `-` as `_`), `FRESHNESS_<SOURCE>_HOURS=12` (used by every pipeline of
+the source that has no value of its own).
 
 Invalid rows are dealt with when someone looked at them: bronze rows are
 immutable, so "dealt with" means acknowledged, with
@@ -27,7 +28,7 @@ immutable, so "dealt with" means acknowledged, with
 It records the moment in `bronze.status_acknowledged`; only invalid rows that
 landed after the table's last acknowledgement count. A threshold allows some:
 `STATUS_MAX_INVALID=<n>` for every table, `STATUS_MAX_INVALID_<TABLE>=<n>`
-for one (e.g. `STATUS_MAX_INVALID_MANUAL__WATER_INTAKE=5`); default 0.
+for one (e.g. `STATUS_MAX_INVALID_<SOURCE>__<STREAM>=5`); default 0.
 
 Exit status: 1 when anything is stale, failed or never (or there is nothing
 at all), so cron or a monitor can alert; warnings alone exit 0 (they are
@@ -51,12 +52,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import dbctl  # noqa: E402
 import pipelines  # noqa: E402
+import registry  # noqa: E402
 
-#: Hours after which a pipeline's data is stale: twice the schedule in meltano.yml.
-DEFAULT_HOURS = {"tap-garmin": 12, "tap-garmin-export": 48, "tap-toggl": 48, "tap-openmeteo": 48,
-                 "tap-hubspot": 48, "tap-hidrate": 48, "tap-notion": 24 * 14, "tap-airtable": 24 * 14,
-                 "tap-apple-health": 48, "tap-wearable-csv": 48, "tap-manual": 2}
-FALLBACK_HOURS = 48
+FALLBACK_HOURS = 48  # a pipeline sources.yml does not know (one dropped from it)
 UTC = dt.timezone.utc
 #: Meltano's run states (meltano/core/job/job.py ``State``) that end a run.
 SUCCESS, FAIL, DEAD = "SUCCESS", "FAIL", "DEAD"
@@ -69,12 +67,14 @@ def _env_name(text: str) -> str:
 
 
 def expected_hours(tap: str) -> float:
-    """``FRESHNESS_<PIPELINE>_HOURS``, else ``FRESHNESS_<SOURCE>_HOURS``, else twice the schedule."""
+    """``FRESHNESS_<PIPELINE>_HOURS``, else ``FRESHNESS_<SOURCE>_HOURS``, else sources.yml's `fresh_hours`."""
     name = tap.removeprefix("tap-")
-    for key in (f"FRESHNESS_{_env_name(name)}_HOURS", f"FRESHNESS_{_env_name(name.split('-')[0])}_HOURS"):
+    entry = registry.by_name().get(tap)
+    source = entry.source if entry else name.split("-")[0]
+    for key in (f"FRESHNESS_{_env_name(name)}_HOURS", f"FRESHNESS_{_env_name(source)}_HOURS"):
         if os.environ.get(key):
             return float(os.environ[key])
-    return float(DEFAULT_HOURS.get(tap, FALLBACK_HOURS))
+    return entry.fresh_hours if entry else float(FALLBACK_HOURS)
 
 
 def max_invalid(table: str) -> int:

@@ -124,7 +124,7 @@ $$;
 --     SET bronze.allow_delete = on;   -- (SET LOCAL inside a transaction)
 -- The loader never deletes (it only inserts; target-postgres's hard_delete
 -- stays off). To erase rows on purpose, e.g. a person's own records:
---     SELECT bronze.erase('bronze.garmin__sleep', $w$raw_id = '2024-05-01'$w$);
+--     SELECT bronze.erase('bronze.<source>__<stream>', $w$raw_id = '2024-05-01'$w$);
 -- Bookmarks are not rewound: an incremental run does not fetch erased rows
 -- again; a full refresh (or a re-imported file) lands them again.
 -- ============================================================================

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 import subprocess
 import tempfile
 from pathlib import Path
 
 import crontab
+import registry
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED = {  # schedule -> cron interval: the cadences agreed for each source, each in a minute of its own
-    "garmin-every-6h": "10 */6 * * *", "garmin-export-daily": "40 0 * * *", "toggl-daily": "20 0 * * *",
-    "weather-daily": "25 0 * * *", "hubspot-daily": "30 0 * * *", "hidrate-daily": "35 0 * * *",
-    "notion-weekly": "15 1 * * 0", "airtable-weekly": "25 1 * * 0",
-    "apple-health-daily": "45 0 * * *", "wearable-csv-daily": "50 0 * * *", "manual-hourly": "5 * * * *",
-}
-#: Runs in a (leap) year, where not daily (366).
-RUNS_PER_YEAR = {"garmin-every-6h": 366 * 4, "manual-hourly": 366 * 24, "notion-weekly": 53, "airtable-weekly": 53}
+#: schedule -> cron interval: the cadences agreed for each source (sources.yml), each in a minute of its own.
+EXPECTED = {p.schedule.name: p.schedule.interval for p in registry.pipelines()}
+#: schedule -> hours between runs: half the hours after which its data is stale (sources.yml fresh_hours).
+PERIOD_HOURS = {p.schedule.name: p.fresh_hours / 2 for p in registry.pipelines()}
+HOURS_IN_LEAP_YEAR = 366 * 24  # crontab.start_times counts in 2028
 
 
 # Listing needs no bookmarks: a throwaway system DB, so no PostgreSQL must be up.
@@ -34,7 +34,12 @@ def test_schedules_parse_with_the_agreed_cadences():
     found = {s["name"]: s["cron_interval"] for s in crontab.schedules(listing())}
     assert found == EXPECTED
     for name, cron in found.items():
-        assert len(crontab.start_times(cron)) == RUNS_PER_YEAR.get(name, 366), name
+        # Runs a fixed period apart, that period half its freshness, across the turn of the year too.
+        starts = sorted(crontab.start_times(cron) | crontab.start_times(cron, year=2029))
+        gaps = {later - earlier for earlier, later in zip(starts, starts[1:])}
+        assert gaps == {dt.timedelta(hours=PERIOD_HOURS[name])}, (name, sorted(gaps)[:3])
+        runs = HOURS_IN_LEAP_YEAR / PERIOD_HOURS[name]
+        assert len(crontab.start_times(cron)) in (math.floor(runs), math.ceil(runs)), name
 
 
 def test_no_two_schedules_ever_start_in_the_same_minute():
@@ -60,8 +65,7 @@ def test_every_tap_is_in_the_all_job():
     jobs = subprocess.run([str(ROOT / ".venv/bin/meltano"), "job", "list", "--format=json"], cwd=ROOT,
                           env=NO_STATE, capture_output=True, text=True, check=True).stdout
     assert '"all"' in jobs
-    for tap in ("tap-garmin", "tap-garmin-export", "tap-toggl", "tap-notion", "tap-airtable",
-                "tap-openmeteo", "tap-hidrate", "tap-hubspot", "tap-apple-health"):
+    for tap in registry.by_name():
         assert f"{tap} target-postgres" in jobs
 
 
