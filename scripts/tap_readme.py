@@ -43,7 +43,7 @@ def packages() -> list[Path]:
 
 
 def executable(package: Path) -> str:
-    """The tap's command: the package folder's name (taps/tap-garmin -> tap-garmin)."""
+    """The tap's command: the package folder's name (taps/tap-x -> tap-x)."""
     return package.name
 
 
