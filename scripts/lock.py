@@ -68,10 +68,16 @@ def compile_requirements(requirements: str, source: str, python: str = sys.execu
     env = {**os.environ, "UV_CONSTRAINT": "", "PIP_CONSTRAINT": ""}  # resolve afresh, not from the lock
     done = subprocess.run(
         [str(UV), "pip", "compile", "-", "--quiet", f"--python={python}", "--custom-compile-command=make lock"],
-        input=requirements, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        input=requirements,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"uv pip compile failed:\n{done.stderr}")
-    return without_editables(re.sub(r"-r -$", f"-r {source}", done.stdout, flags=re.M))
+    return without_editables(re.sub(r"-r -$", f"-r {source}", done.stdout, flags=re.MULTILINE))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,10 +66,12 @@ SEED = {"setuptools", "wheel"}
 )
 def test_every_installed_package_is_pinned_at_its_installed_version(venv, lock):
     locked = pins(lock)
-    unpinned = {name: version for name, version in installed(venv).items()
-                if name not in locked and name not in SEED}
-    wrong = {name: (version, locked[name]) for name, version in installed(venv).items()
-             if name in locked and locked[name] != version}
+    unpinned = {name: version for name, version in installed(venv).items() if name not in locked and name not in SEED}
+    wrong = {
+        name: (version, locked[name])
+        for name, version in installed(venv).items()
+        if name in locked and locked[name] != version
+    }
     assert not unpinned, f"installed but not in {lock.name} (run make lock): {unpinned}"
     assert not wrong, f"installed version differs from {lock.name} (installed, locked): {wrong}"
 
@@ -84,7 +86,7 @@ def test_the_plugin_venvs_exist_for_the_check_above():
 def test_pre_commit_runs_the_ruff_that_make_lint_runs():
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     rev = next(repo["rev"] for repo in config["repos"] if repo["repo"].endswith("/ruff-pre-commit"))
-    pinned = re.search(r"^ruff==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)[1]
+    pinned = re.search(r"^ruff==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)[1]
     assert rev == f"v{pinned}"
     assert pins(ROOT / "constraints.txt")["ruff"] == pinned
 
@@ -92,15 +94,26 @@ def test_pre_commit_runs_the_ruff_that_make_lint_runs():
 def test_ruff_reads_the_projects_configuration():
     """A file of the project is checked with its rules and its 120 columns."""
     source = "import os\n\n" + f"WIDE = {'x' * 110!r}\n" + f"WIDER = {'x' * 120!r}\n"
-    done = subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "--output-format=concise",
-                           "--stdin-filename", "scripts/probe.py", "-"],
-                          input=source, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(BIN / "ruff"),
+            "check",
+            "--no-cache",
+            "--output-format=concise",
+            "--stdin-filename",
+            "scripts/probe.py",
+            "-",
+        ],
+        input=source,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert re.findall(r":(\d+):\d+: ([A-Z]+\d+)", done.stdout) == [("1", "F401"), ("4", "E501")], done.stdout
 
 
 def test_ruff_leaves_out_the_venvs_and_the_samples():
-    done = subprocess.run([str(BIN / "ruff"), "check", "--show-files", "."], cwd=ROOT, capture_output=True,
-                          text=True)
+    done = subprocess.run([str(BIN / "ruff"), "check", "--show-files", "."], cwd=ROOT, capture_output=True, text=True)
     files = [Path(line).relative_to(ROOT).parts[0] for line in done.stdout.splitlines() if line.startswith("/")]
     assert "taps" in files and "tests" in files
     assert not {".venv", ".meltano", ".pgdata", "samples"} & set(files)
@@ -108,15 +121,25 @@ def test_ruff_leaves_out_the_venvs_and_the_samples():
 
 def collected(*args: str) -> list[str]:
     """Test ids pytest collects with these arguments (a separate pytest, as `make` runs it)."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return [line for line in done.stdout.splitlines() if "::" in line]
 
 
 def test_fast_tests_leave_out_postgres_meltano_and_processes_and_lose_nothing():
-    files = ["tests/test_envelope.py", "tests/test_dbctl.py", "tests/test_tap_toggl.py", "tests/test_e2e_manual.py",
-             "tests/fakes/test_apple_health_export_fake.py"]
+    files = [
+        "tests/test_envelope.py",
+        "tests/test_dbctl.py",
+        "tests/test_tap_toggl.py",
+        "tests/test_e2e_manual.py",
+        "tests/fakes/test_apple_health_export_fake.py",
+    ]
     everything = collected(*files)
     fast = collected("-m", "not slow", *files)
     slow = collected("-m", "slow", *files)
@@ -135,10 +158,11 @@ def test_fast_tests_leave_out_postgres_meltano_and_processes_and_lose_nothing():
 
 def test_make_test_selects_no_marker_and_test_fast_only_leaves_out_slow():
     """`make test` runs everything: no -m in its pytest line nor in pytest.ini's addopts."""
-    lines = subprocess.run(["make", "-n", "--no-print-directory", "test", "test-fast"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.splitlines()
+    lines = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test", "test-fast"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.splitlines()
     runs = [line for line in lines if "-m pytest" in line]
     assert len(runs) == 2
     assert " -m " not in runs[0].replace("-m pytest", "")
     assert '-m "not slow"' in runs[1]
-    assert "-m" not in re.search(r"^addopts\s*=(.*)$", (ROOT / "pytest.ini").read_text(), re.M)[1].split()
+    assert "-m" not in re.search(r"^addopts\s*=(.*)$", (ROOT / "pytest.ini").read_text(), re.MULTILINE)[1].split()
