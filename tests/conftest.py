@@ -130,10 +130,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         db = bool(fixtures & DB_FIXTURES)
-        fixture_funcs = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs
+        fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        fixture_funcs = [d.func for defs in fixture_defs.values() for d in defs
                          if str(getattr(d.func, "__module__", "")).startswith("tests")]
         seen: set = set()
-        e2e = "meltano" in fixtures or any(_starts_processes(f, seen) for f in [item.function, *fixture_funcs])
+        e2e = "meltano" in fixtures or any(_starts_processes(f, seen)
+                                           for f in [getattr(item, "function", None), *fixture_funcs])
         for marker, applies in (("db", db), ("e2e", e2e), ("slow", db or e2e)):
             if applies:
                 item.add_marker(marker)
