@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # every line, so no command escapes it.)
 .SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install env up down db-status status metrics run-all crontab demo test bench clean about backup restore
+.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench clean about backup restore
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,16 +18,19 @@ help: ## List the commands
 # `pgserver` user when we are root: it must be able to read its own binaries and
 # libraries in .venv. So the install runs under umask 022, every other recipe 077.
 $(STAMP): .SHELLFLAGS := -c 'umask 022 && eval "$$0"'
-$(STAMP): requirements.txt sources.yml meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
+$(STAMP): requirements.txt constraints.txt plugins/constraints.txt sources.yml meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# Every dependency, transitive ones too, at the version in the lock (`make lock`).
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt
 	@# The taps of sources.yml, resolved together with requirements.txt's pins (the
 	@# first install brought PyYAML, which reading sources.yml needs).
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt \
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt \
 	  $$($(BIN)/python scripts/registry.py pip-args)
 	@# Installing plugins needs no bookmarks: a throwaway in-memory system database,
 	@# so a fresh clone installs before the project's PostgreSQL (which keeps them) is up.
-	cd $(CURDIR) && MELTANO_DATABASE_URI=sqlite:// $(BIN)/meltano install
+	@# The plugins' lock: uv (Meltano's default installer) reads UV_CONSTRAINT, pip PIP_CONSTRAINT.
+	cd $(CURDIR) && MELTANO_DATABASE_URI=sqlite:// UV_CONSTRAINT=$(CURDIR)/plugins/constraints.txt \
+	  PIP_CONSTRAINT=$(CURDIR)/plugins/constraints.txt $(BIN)/meltano install
 	@# Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set (as on the dev
 	@# machines) every tap, target and meltano start recompiled ~1,000 modules,
 	@# about 4 s a process. Each venv is compiled by its own Python.
@@ -79,6 +82,20 @@ demo: up ## Run every source end to end against local fakes and samples, then co
 
 test: install ## Run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the unit tests only: no PostgreSQL, Meltano or tap process (pytest -m "not slow")
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install ## Check style, formatting and bronze_core's types (ruff check, ruff format --check, mypy)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lock: ## Re-resolve every dependency into constraints.txt and plugins/constraints.txt (then make install)
+	@# Not after `install`: a changed top-level pin may conflict with the old lock. The .venv of
+	@# any earlier install has what it needs (uv, PyYAML).
+	@test -x $(BIN)/uv || { echo "make lock needs .venv: run make install once" >&2; exit 2; }
+	$(BIN)/python scripts/lock.py
 
 bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 1000000 --repeat 3')
 	bench/run $(BENCH_ARGS)

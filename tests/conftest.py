@@ -7,6 +7,7 @@ and its own Meltano system database, so bookmarks never leak between tests.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -89,3 +90,52 @@ def meltano(fresh_db, tmp_path):
             "COLUMNS": "1000",  # Meltano's error panels wrap at the terminal width; keep paths whole
         },
     )
+
+
+# Markers (registered in pytest.ini), set here from what a test uses rather than by hand,
+# so a new test is classified without anyone remembering to: `make test-fast` runs
+# `-m "not slow"`, `make test` runs everything.
+DB_FIXTURES = {"pg_server", "fresh_db", "meltano"}
+SPAWNING = {"subprocess", "multiprocessing", "tests.tap_runner", "tests.reliability.processes"}
+SPAWNING_CALLS = {"dbctl": {"up", "_run_pg"}}  # a module's functions that start a server
+
+
+def _starts_processes(func, seen: set) -> bool:
+    """Whether `func`, or a function of the suite it names (transitively), starts a process.
+
+    Reads the names each code object refers to: a spawning module or a function from one
+    (subprocess, tap_runner.run_tap, processes.start) counts; the suite's own helpers are followed.
+    """
+    func = getattr(func, "__func__", func)
+    if not inspect.isfunction(func) or func in seen:
+        return False
+    seen.add(func)
+    codes = [func.__code__]
+    while codes:
+        code = codes.pop()
+        codes.extend(const for const in code.co_consts if inspect.iscode(const))
+        for name in code.co_names:
+            obj = func.__globals__.get(name)
+            module = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", None)
+            if module in SPAWNING or SPAWNING_CALLS.get(module, set()) & set(code.co_names):
+                return True
+            if inspect.isfunction(obj) and str(module).startswith("tests") and _starts_processes(obj, seen):
+                return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items):
+    """db: needs the project's PostgreSQL; e2e: runs meltano, a tap or another process; slow: either."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        db = bool(fixtures & DB_FIXTURES)
+        fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        fixture_funcs = [d.func for defs in fixture_defs.values() for d in defs
+                         if str(getattr(d.func, "__module__", "")).startswith("tests")]
+        seen: set = set()
+        e2e = "meltano" in fixtures or any(_starts_processes(f, seen)
+                                           for f in [getattr(item, "function", None), *fixture_funcs])
+        for marker, applies in (("db", db), ("e2e", e2e), ("slow", db or e2e)):
+            if applies:
+                item.add_marker(marker)

@@ -19,6 +19,7 @@ TestTapToggl = get_tap_test_class(
     config={"api_token": _FAKE.api_token, "api_url": _FAKE.url + "/api/v9", "max_requests_per_run": 1000,
             "start_date": "2000-01-01"},
 )
+TestTapToggl = pytest.mark.slow(TestTapToggl)  # syncs 26 years in 30-day windows, twice: ~30 s
 
 
 @pytest.fixture

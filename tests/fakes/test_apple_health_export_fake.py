@@ -96,6 +96,7 @@ def test_zip_is_byte_identical_across_runs_and_matches_the_folder(tmp_path):
     assert in_zip == on_disk
 
 
+@pytest.mark.slow  # writes a 60,000-record export under tracemalloc: ~30 s
 def test_memory_stays_flat_as_the_export_grows(tmp_path):
     peaks = []
     for records in (2_000, 60_000):

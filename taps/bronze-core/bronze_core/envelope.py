@@ -38,6 +38,7 @@ import datetime as dt
 import hashlib
 import math
 import re
+from collections import Counter
 from typing import Any, Iterable, Mapping
 
 import fastjsonschema
@@ -97,8 +98,7 @@ def keep_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     if len(result) == len(pairs):
         return result
     marked = DuplicateKeys(result)
-    seen: set[str] = set()
-    marked.duplicates = tuple(sorted({k for k, _ in pairs if k in seen or seen.add(k)}))
+    marked.duplicates = tuple(sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
     return marked
 
 

@@ -98,7 +98,7 @@ class RecentKeys:
     """
 
     def __init__(self, window: int = 10_000) -> None:
-        self._window, self._new, self._old = window, set(), set()
+        self._window, self._new, self._old = window, set[int](), set[int]()
 
     def seen(self, raw_id: str, raw_hash: str) -> bool:
         key = hash((raw_id, raw_hash))

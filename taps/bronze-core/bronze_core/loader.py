@@ -143,7 +143,7 @@ class BronzeSink(PostgresSink):
     def envelope_row(self, record: dict) -> tuple:
         """One record as the tuple COPY writes; JSON columns serialised as the SDK does."""
         try:
-            row = (record["raw_id"], record["raw_hash"], record.get("source"),
+            row: tuple = (record["raw_id"], record["raw_hash"], record.get("source"),
                    serialize_json(record["raw_data"]), record.get("source_timestamp"),
                    record.get("validation_status"), record.get("error_message"),
                    None if record.get("metadata") is None else serialize_json(record["metadata"]))
@@ -252,7 +252,7 @@ class TargetPostgresBronze(TargetPostgres):
 
     def __init__(self, config=None, *args, **kwargs):
         super().__init__(with_connection(load_config(config)), *args, **kwargs)
-        self._lean: dict[str, BronzeSink] = {}
+        self._lean: dict[str | None, BronzeSink] = {}  # by the message's "stream"
 
     def _process_schema_message(self, message_dict: dict) -> None:
         self._lean.pop(message_dict.get("stream"), None)

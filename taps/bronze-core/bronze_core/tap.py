@@ -171,7 +171,7 @@ class BronzeTap(Tap):
                              ) from None
         return True
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in singer-sdk; extended on purpose
         """Sync every stream; then, with all state written, exit non-zero if anything went wrong.
 
         Under the run lock, batch files an earlier failed run left are removed
@@ -211,7 +211,7 @@ class BronzeTap(Tap):
         the eye lands, and ``make status`` / ``make metrics`` can read it back
         from Meltano's log of the run. The JSON part is for machines.
         """
-        total = Counter()
+        total: Counter[str] = Counter()
         for counts in self.run_counts.values():
             total.update(counts)
         details = {name: {"records": sum(c.values()), "invalid": c["invalid"], "warning": c["warning"]}
