@@ -8,7 +8,7 @@ in `.pgdata/` (or PGDATA_DIR), listening on 127.0.0.1 only, PG_PORT (55432),
 user postgres, server log in <data>/log. It is closed: password authentication
 (scram-sha-256, TCP and socket) with a password generated on first `up` and
 kept in `.pgdata.secret` (<data dir>.secret, mode 0600), which every project
-command reads (bronze_core.pgsettings). A cluster made by an older checkout
+command reads (bronze_loader.pgsettings). A cluster made by an older checkout
 with `trust` is closed the same way on its next `up`.
 
 `backup` writes one pg_dump (custom format, owner-only) of the database: the
@@ -40,10 +40,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 try:
-    from bronze_core import pgsettings
+    from bronze_loader import pgsettings
 except ModuleNotFoundError:  # run with a Python that lacks the project's editable installs
-    sys.path.insert(0, str(ROOT / "taps" / "bronze-core"))
-    from bronze_core import pgsettings
+    sys.path.insert(0, str(ROOT / "taps" / "bronze-loader"))
+    from bronze_loader import pgsettings
 DEFAULTS = pgsettings.DEFAULTS
 
 SERVICE_USER = "pgserver"

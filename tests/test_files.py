@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from bronze_core.file_streams import fingerprint
 from bronze_core.files import FileFormatError, iter_json_array, iter_xml_elements, list_files
 
 PATTERNS = ["*DI-Connect-Wellness/*_sleepData.json"]
@@ -19,7 +20,7 @@ def test_finds_files_by_pattern_at_any_depth(tmp_path):
     (wanted.parent / "other.json").write_text("[]")
     found = list_files(tmp_path, PATTERNS)
     assert [f.relative_path for f in found] == ["uuid/DI_CONNECT/DI-Connect-Wellness/a_1_sleepData.json"]
-    assert found[0].sha256() == hashlib.sha256(b"[]").hexdigest()
+    assert fingerprint(found[0]).sha256 == hashlib.sha256(b"[]").hexdigest()
 
 
 def test_zip_members_are_read_in_place_never_extracted(tmp_path):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from bronze_core.pgsettings import read_dotenv
+from bronze_loader.pgsettings import read_dotenv
 
 import dbctl
 import status

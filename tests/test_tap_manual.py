@@ -86,6 +86,15 @@ def test_hostile_folder_names_become_safe_stream_names(logs, tmp_path):
     assert "no schema.json" in result.stderr  # it has none: rows land unchecked, and the log says so
 
 
+def test_folders_that_map_to_one_stream_name_stop_the_tap_naming_them(logs, tmp_path):
+    for name in ("Sleep Notes", "sleep-notes"):  # both would land in manual__sleep_notes
+        (logs / name).mkdir()
+        (logs / name / "a.jsonl").write_text('{"id": "1"}\n')
+    result, messages, _ = run(logs, tmp_path)
+    assert result.returncode != 0 and not [m for m in messages if m["type"] == "RECORD"]
+    assert ("tap-manual: these folders map to the same stream name: ['manual__sleep_notes']; "
+            "rename one") in result.stderr
+
 def test_unusable_schema_and_missing_folder_are_clear_errors(logs, tmp_path):
     (logs / "water_intake" / "schema.json").write_text('{"type": "object", "properties": ')
     result, _, _ = run(logs, tmp_path)

@@ -20,7 +20,7 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bronze_core.envelope import MAX_MESSAGE_CHARS, build_envelope, scan, storable
+from bronze_core.envelope import MAX_MESSAGE_CHARS, build_envelope, scan
 from bronze_core.fast_io import dumpb
 from bronze_core.hashing import canonical_bytes, canonical_json
 from bronze_core.files import FileFormatError, SourceFile, iter_json_array, list_files
@@ -56,11 +56,11 @@ def test_any_payload_becomes_a_storable_record(payload):
     text.encode("utf-8")  # no lone surrogates anywhere
     assert all("\x00" not in s for s in strings_in(record))
     assert build_envelope(payload, raw_id="x\x00y", source="fuzz")["raw_hash"] == record["raw_hash"]
-    changed = bool(storable(payload if isinstance(payload, dict) else {"value": payload})[1])
+    cleaned, problems, _ = scan(payload if isinstance(payload, dict) else {"value": payload})
+    changed = bool(problems)
     assert (record["validation_status"] == "invalid") == changed
     assert record["error_message"] is None or len(record["error_message"]) <= MAX_MESSAGE_CHARS
     # The hash is the standard canonical form's, whichever encoder wrote it.
-    cleaned = storable(payload if isinstance(payload, dict) else {"value": payload})[0]
     assert record["raw_hash"] == hashlib.sha256(canonical_json(cleaned).encode()).hexdigest()
 
 

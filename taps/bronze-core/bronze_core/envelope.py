@@ -19,7 +19,7 @@ Some payloads cannot be stored as they are: PostgreSQL ``jsonb`` refuses NUL
 characters and lone UTF-16 surrogates (which is also what invalid UTF-8
 becomes when decoded with ``surrogateescape``), JSON has no infinity, and
 Python's JSON encoder stops at about a thousand levels of nesting.
-``storable`` makes such a payload storable and says what it changed; the row
+``scan`` makes such a payload storable and says what it changed; the row
 still lands, as ``invalid`` with that reason, so nothing is silently lost or
 silently altered:
 
@@ -71,6 +71,11 @@ BRONZE_SCHEMA: dict[str, Any] = {
 }
 
 BRONZE_KEY = ["raw_id", "raw_hash"]
+#: The envelope's columns, in table (and COPY) order: sql/001_bronze.sql, the loader.
+BRONZE_COLUMNS = tuple(BRONZE_SCHEMA["properties"])
+#: The columns that hold JSON (``jsonb`` in the table).
+BRONZE_JSON_COLUMNS = frozenset(name for name, prop in BRONZE_SCHEMA["properties"].items()
+                                if "object" in prop["type"])
 
 #: Longest ``raw_id`` stored as it is. Even at 4 bytes a character, with the
 #: 64-character ``raw_hash``, a key stays far below the ~2.7 kB btree limit.
@@ -106,14 +111,9 @@ def _escape_text(text: str) -> str:
     return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def storable(value: Any) -> tuple[Any, list[str]]:
-    """``value`` made storable in ``jsonb``, and what had to change (empty: nothing)."""
-    cleaned, problems, _ = scan(value)
-    return cleaned, problems
-
-
 def scan(value: Any) -> tuple[Any, list[str], bool]:
-    """``storable(value)``, plus whether the result is *plain* (``bronze_core.hashing``).
+    """``value`` made storable in ``jsonb``, what had to change (empty: nothing), and
+    whether the result is *plain* (``bronze_core.hashing``).
 
     One walk serves both: it visits every value anyway, and knowing there is
     no float lets the hash take the fast encoder.

@@ -4,7 +4,7 @@ singer-sdk's default writer serialises every message with simplejson (with
 ``use_decimal``) and flushes stdout after every message: at a million rows
 the flushes alone are a million write syscalls. Bronze records hold only
 JSON-native values (payloads come from JSON or CSV parsers and pass through
-``bronze_core.envelope.storable``, which turns infinities and NaN into
+``bronze_core.envelope.scan``, which turns infinities and NaN into
 strings; the envelope is strings), so msgspec (singer-sdk's own optional
 encoder, ``singer-sdk[msgspec]``) writes the same meaning several times
 faster. Anything it would spell differently takes the SDK's own serialiser:

@@ -34,8 +34,11 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from singer_sdk import typing as th
 
-from bronze_core.files import (FileFormatError, FileRow, ResumePoint, SourceFile,
-                               damaged_zip, iter_json_array, list_files)
+from bronze_core.files.json_arrays import iter_json_array
+from bronze_core.files.lines import FileRow, ResumePoint
+from bronze_core.files.listing import list_files
+from bronze_core.files.source import FileFormatError, SourceFile
+from bronze_core.files.zips import damaged_zip
 from bronze_core.streams import BronzeStream
 
 #: Settings every file tap has (added to its ``config_jsonschema``).
@@ -65,7 +68,11 @@ class Fingerprint:
 
 def fingerprint(source: SourceFile, prefix_size: int | None = None,
                 chunk_size: int = 1 << 20) -> Fingerprint:
-    """Hash a file in one streaming pass, also hashing its first ``prefix_size`` bytes."""
+    """Hash a file in one streaming pass, also hashing its first ``prefix_size`` bytes.
+
+    The one place a file's sha256 is taken (state, ``metadata.file_sha256``):
+    read through the file's own reader, so a zip member's size cap holds.
+    """
     digest, prefix_hex, ends_line, size, lines, last = hashlib.sha256(), None, False, 0, 0, b""
     with source.open() as handle:
         for chunk in iter(lambda: handle.read(chunk_size), b""):

@@ -48,11 +48,3 @@ def payload_hash(value: Any, *, plain: bool = False) -> str:
     """
     return hashlib.sha256(canonical_bytes(value, plain=plain)).hexdigest()
 
-
-def file_sha256(path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks so big exports stay out of memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,7 +3,7 @@
 Two defences, because neither alone is enough:
 
 - query parameters whose *name* says they are secret are masked wherever a
-  URL or parameter dict is logged or stored (``redact_params``/``redact_url``);
+  parameter dict is logged or stored (``redact_params``);
 - every secret *value* a tap was configured with is registered once
   (``register_secret``) and scrubbed from any text we log or raise
   (``scrub``), and from every log line through ``SecretFilter``.
@@ -15,7 +15,6 @@ import logging
 import re
 import threading
 from typing import Any, Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"pass|secret|token|key|auth|session|signature|credential", re.I)
@@ -57,14 +56,6 @@ def scrub(text: Any) -> str:
 def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Query parameters with secret-named values masked, others kept."""
     return {k: (MASK if is_secret_name(k) else v) for k, v in params.items()}
-
-
-def redact_url(url: str) -> str:
-    """A URL with secret-named query values and any userinfo masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in parse_qsl(parts.query)])
-    return scrub(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
 
 class SecretFilter(logging.Filter):

@@ -17,6 +17,10 @@ integer`` fails on ``abc`` with a bare ``int()`` traceback, and its ``kind:
 array`` with "Failed to parse JSON array", neither naming the setting): a
 setting typed integer, number, array or object in the schema is read from text
 here (``read_text_settings``).
+
+What a schema cannot say is checked by the tap before it reads, with the
+helpers at the end (``required_path``, ``required_timezone``,
+``unique_stream_names``): the same one-line errors, written once.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any, Iterable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping, MutableMapping, Sequence, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 
@@ -214,3 +220,54 @@ def future_start(config: Mapping[str, Any], now: dt.datetime | None = None) -> s
         return None
     return (f"setting start_date {config['start_date']!r} is in the future: a first run reads "
             "nothing before it, so nothing lands until that day comes. Is it a typo?")
+
+
+def env_variable(tap: str, setting: str) -> str:
+    """The environment variable Meltano reads a setting from: ``TAP_MANUAL_MANUAL_DIR``."""
+    return f"{tap}_{setting}".upper().replace("-", "_")
+
+
+def required_path(tap: str, config: Mapping[str, Any], setting: str, *, folder: bool = False,
+                  hint: str = "") -> Path:
+    """The file or folder a setting names, checked before anything is read.
+
+    A setting that is unset, names nothing, or (``folder``) names no folder
+    stops the tap with one line naming the setting, its environment variable
+    and ``hint`` (what to point it at), instead of a traceback from the first
+    stream that opens it.
+    """
+    where = f"(setting {setting}, {env_variable(tap, setting)}){hint}"
+    value = config.get(setting)
+    if not value:
+        raise SystemExit(f"{tap}: {setting} is not set {where}")
+    path = Path(value).expanduser()
+    if folder and not path.is_dir():
+        raise SystemExit(f"{tap}: {setting} {path} is not a folder {where}")
+    if not path.exists():
+        raise SystemExit(f"{tap}: {setting} {path} does not exist {where}")
+    return path
+
+
+def required_timezone(tap: str, config: Mapping[str, Any], setting: str = "timezone") -> ZoneInfo:
+    """The IANA zone a setting names; a name Python's zone database lacks stops the tap."""
+    try:
+        return ZoneInfo(config[setting])
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise SystemExit(f"{tap}: {setting} {config.get(setting)!r} is not an IANA time zone name "
+                         f"(setting {setting}), e.g. Europe/Berlin") from None
+
+
+Named = TypeVar("Named")
+
+
+def unique_stream_names(tap: str, streams: Sequence[Named], what: str) -> Sequence[Named]:
+    """``streams``, unless two of them (made from ``what``: folders, tables) got one name.
+
+    Stream names are made from user-chosen names (a folder, a table); two that
+    normalise alike would land in one table, so the tap stops and says which.
+    """
+    names = [stream.name for stream in streams]
+    clashes = sorted({name for name in names if names.count(name) > 1})
+    if clashes:
+        raise SystemExit(f"{tap}: these {what} map to the same stream name: {clashes}; rename one")
+    return streams

@@ -18,13 +18,6 @@ UTC = dt.timezone.utc
 _SPACE_BEFORE_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
 
 
-def from_epoch_ms(value: Any) -> dt.datetime | None:
-    """Epoch milliseconds (int, float or numeric string) to an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    return dt.datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
-
-
 def parse_timestamp(value: Any, *, naive_tz: dt.tzinfo = UTC) -> dt.datetime | None:
     """Parse an ISO-like string, date or datetime into an aware UTC datetime.
 

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 
 from bronze_core.envelope import MAX_NESTING, NESTING_CUT
 from bronze_core.file_streams import BronzeFileStream
-from bronze_core.files import iter_xml_elements
+from bronze_core.files.xml_elements import iter_xml_elements
 from bronze_core.timestamps import parse_timestamp
 from tap_apple_health.shared_pass import SpoolWriter
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 
 from singer_sdk import typing as th
 
 from bronze_core.file_streams import FILE_SETTINGS
+from bronze_core.settings import required_path
 from bronze_core.tap import BronzeTap
 from tap_apple_health.shared_pass import SharedPass
 from tap_apple_health.streams import STREAMS
@@ -31,12 +31,9 @@ class TapAppleHealth(BronzeTap):
 
     def sync_all(self) -> None:
         """Fail early and plainly when there is no export to read."""
-        configured = self.config.get("export_path")
-        if not configured:
-            raise SystemExit(f"{self.name}: export_path is not set; point it at export.zip, "
-                             "the unpacked apple_health_export folder or export.xml")
-        if not Path(configured).expanduser().exists():
-            raise SystemExit(f"{self.name}: export_path {configured} does not exist")
+        required_path(self.name, self.config, "export_path",
+                      hint=": point it at export.zip, the unpacked apple_health_export folder "
+                           "or export.xml")
         try:
             super().sync_all()
         finally:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bronze_core.envelope import PayloadValidator
 from bronze_core.file_streams import BronzeFileStream
-from bronze_core.files import iter_csv_rows, iter_json_lines
+from bronze_core.files.lines import iter_csv_rows, iter_json_lines
 from bronze_core.hashing import payload_hash
 from bronze_core.natural_ids import normal_id
 from bronze_core.streams import stream_name

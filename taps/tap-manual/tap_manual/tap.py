@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import typing as th
 
 from bronze_core.file_streams import FILE_SETTINGS
+from bronze_core.settings import required_path, required_timezone, unique_stream_names
 from bronze_core.tap import BronzeTap
 from tap_manual.streams import ManualStream, SchemaError
 
@@ -28,25 +28,14 @@ class TapManual(BronzeTap):
     ).to_dict()
 
     def discover_streams(self):
-        root = Path(self.config["manual_dir"]).expanduser()
-        if not root.is_dir():
-            raise SystemExit(f"{self.name}: manual_dir {str(root)!r} is not a folder "
-                             "(setting manual_dir, TAP_MANUAL_MANUAL_DIR); start from samples/manual/")
-        try:
-            ZoneInfo(self.config["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SystemExit(f"{self.name}: timezone {self.config['timezone']!r} is not an IANA "
-                             "time zone name (setting timezone)") from None
+        root = required_path(self.name, self.config, "manual_dir", folder=True,
+                             hint="; start from samples/manual/")
+        required_timezone(self.name, self.config)
         try:
             streams = [ManualStream(self, folder) for folder in self._stream_folders(root)]
         except (SchemaError, ValueError) as exc:
             raise SystemExit(f"{self.name}: {exc}") from None
-        names = [stream.name for stream in streams]
-        clashes = sorted({name for name in names if names.count(name) > 1})
-        if clashes:
-            raise SystemExit(f"{self.name}: these folders map to the same stream name: {clashes}; "
-                             "rename one")
-        return streams
+        return unique_stream_names(self.name, streams, "folders")
 
     def _stream_folders(self, root: Path) -> list[Path]:
         """The sub-folders of ``manual_dir``; a link to a folder outside it is skipped (and

@@ -20,7 +20,8 @@ from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from bronze_core.file_streams import BronzeFileStream
-from bronze_core.files import FileRow, ResumePoint, SourceFile, iter_csv_rows, open_at
+from bronze_core.files.lines import FileRow, ResumePoint, iter_csv_rows, open_at
+from bronze_core.files.source import SourceFile
 from bronze_core.natural_ids import normal_id
 from tap_wearable_csv.dates import (DAY_FIRST, MONTH_FIRST, DateOrder, Parts, ambiguous, decide,
                                     either_key, proves, scan_date_order, split_time)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from singer_sdk import typing as th
 
 from bronze_core.file_streams import FILE_SETTINGS
-from bronze_core.files import list_files
+from bronze_core.files.listing import list_files
+from bronze_core.settings import required_path, required_timezone
 from bronze_core.tap import BronzeTap
 from tap_wearable_csv.dates import MONTH_FIRST, ORDERS
 from tap_wearable_csv.streams import STREAM_TYPES
@@ -42,18 +40,9 @@ class TapWearableCsv(BronzeTap):
         super().sync_all()
 
     def _check_settings(self) -> None:
-        root = Path(self.config["data_dir"]).expanduser()
-        if not root.exists():
-            raise SystemExit(f"{self.name}: data_dir {str(root)!r} does not exist "
-                             "(setting data_dir, TAP_WEARABLE_CSV_DATA_DIR)")
-        try:
-            ZoneInfo(self.config["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SystemExit(f"{self.name}: timezone {self.config['timezone']!r} is not an IANA "
-                             "time zone name (setting timezone), e.g. Europe/Berlin") from None
-        if self.config.get("date_order", MONTH_FIRST) not in ORDERS:
-            raise SystemExit(f"{self.name}: date_order {self.config['date_order']!r} is not one of "
-                             f"{', '.join(ORDERS)} (setting date_order, TAP_WEARABLE_CSV_DATE_ORDER)")
+        """What the schema cannot check: the drop folder is there, the zone is a real one."""
+        required_path(self.name, self.config, "data_dir")
+        required_timezone(self.name, self.config)
 
     def _report_unknown_files(self) -> None:
         """A CSV the tap does not know is named in the log and left alone, never guessed at."""

@@ -6,7 +6,7 @@ thin wrapper (same settings, same code path for loading) applies the project's
 ``sql/`` files (under an advisory lock, and only when they changed: see
 ``apply_sql``) and calls ``bronze.ensure_table`` for each stream
 before target-postgres prepares it. It also finds the database the way every
-command of the project does (``bronze_core.pgsettings``: ``DATABASE_URL``, else
+command of the project does (``bronze_loader.pgsettings``: ``DATABASE_URL``, else
 ``PG_*``, else the embedded server) unless target-postgres's own connection
 settings are given, and points ``postgresql://`` URLs at the psycopg 3 driver
 that ``use_copy`` needs.
@@ -25,7 +25,9 @@ BATCH messages (``bronze_core.batches``): a JSON Lines batch file of bronze
 envelopes is streamed line by line into the same COPY, committed, then
 deleted.
 
-Runs inside target-postgres's own virtualenv (``bronze-core[loader]``).
+Runs inside target-postgres's own virtualenv (meltano.yml's ``pip_url``:
+the pinned target-postgres, ``bronze-core`` and this package). The envelope's
+columns and key come from ``bronze_core.envelope``, where taps build it.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
 
 from bronze_core.batches import remove_loaded
+from bronze_core.envelope import BRONZE_COLUMNS, BRONZE_JSON_COLUMNS, BRONZE_KEY
 from bronze_core.fast_io import dumps as serialize_json
 from bronze_core.fast_io import loadb
-from bronze_core.pgsettings import connection_settings
+from bronze_loader.pgsettings import connection_settings
 
 _DRIVER_PREFIXES = ("postgresql://", "postgres://")
 _applied_lock = threading.Lock()
@@ -116,10 +119,10 @@ def apply_sql(connection, directory: Path) -> bool:
     return True
 
 
-#: The bronze envelope's columns, in COPY order (sql/001_bronze.sql, bronze_core.envelope).
-BRONZE_COLUMNS = ("raw_id", "raw_hash", "source", "raw_data", "source_timestamp",
-                  "validation_status", "error_message", "metadata")
-_JSON_COLUMNS = {"raw_data", "metadata"}
+#: Where the JSON columns sit in a row, serialised on their way into COPY.
+_JSON_AT = tuple(n for n, name in enumerate(BRONZE_COLUMNS) if name in BRONZE_JSON_COLUMNS)
+#: A record without these is no envelope (the key, and the payload).
+_NEEDED = (*BRONZE_KEY, "raw_data")
 
 
 class BronzeSink(PostgresSink):
@@ -137,22 +140,23 @@ class BronzeSink(PostgresSink):
             cached = self._fast = bool(
                 self.config.get("fast_copy", True)
                 and set(self.schema.get("properties", {})) == set(BRONZE_COLUMNS)
-                and list(self.key_properties or []) == ["raw_id", "raw_hash"])
+                and list(self.key_properties or []) == list(BRONZE_KEY))
         return cached
 
     def envelope_row(self, record: dict) -> tuple:
-        """One record as the tuple COPY writes; JSON columns serialised as the SDK does."""
-        try:
-            row: tuple = (record["raw_id"], record["raw_hash"], record.get("source"),
-                   serialize_json(record["raw_data"]), record.get("source_timestamp"),
-                   record.get("validation_status"), record.get("error_message"),
-                   None if record.get("metadata") is None else serialize_json(record["metadata"]))
-        except KeyError as missing:
-            raise ValueError(f"{self.stream_name}: record without {missing} is no bronze "
-                             "envelope") from None
+        """One record as the tuple COPY writes (``BRONZE_COLUMNS`` order); JSON columns
+        serialised as the SDK does, a missing optional column NULL."""
+        for name in _NEEDED:
+            if name not in record:
+                raise ValueError(f"{self.stream_name}: record without {name!r} is no bronze "
+                                 "envelope")
+        row = [record.get(name) for name in BRONZE_COLUMNS]
+        for at in _JSON_AT:
+            if row[at] is not None or BRONZE_COLUMNS[at] in _NEEDED:
+                row[at] = serialize_json(row[at])
         if self.connector.sanitize_null_text_characters:
-            row = tuple(v.replace("\u0000", "\ufffd") if isinstance(v, str) else v for v in row)
-        return row
+            return tuple(v.replace("\u0000", "\ufffd") if isinstance(v, str) else v for v in row)
+        return tuple(row)
 
     def process_record(self, record: dict, context: dict) -> None:
         if not self.fast:
@@ -177,6 +181,7 @@ class BronzeSink(PostgresSink):
         """
         target = sql.Identifier(self.schema_name or "public", self.table_name)
         columns = sql.SQL(", ").join(map(sql.Identifier, BRONZE_COLUMNS))
+        key = sql.SQL(", ").join(map(sql.Identifier, BRONZE_KEY))
         count = 0
         with self.connector._connect() as connection, connection.begin():
             with connection.connection.cursor() as cursor:
@@ -188,8 +193,8 @@ class BronzeSink(PostgresSink):
                         count += 1
                 if count:
                     cursor.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage "
-                                           "ON CONFLICT (raw_id, raw_hash) DO NOTHING")
-                                   .format(target, columns, columns))
+                                           "ON CONFLICT ({}) DO NOTHING")
+                                   .format(target, columns, columns, key))
         return count
 
     def process_batch_files(self, encoding, files) -> None:

@@ -3,7 +3,7 @@
 meltano.yml sets ``database_uri: postgresql+psycopg://?plugin=bronze_project&...``.
 SQLAlchemy loads this engine plugin (entry point ``sqlalchemy.plugins``) and it
 replaces that placeholder with the URL every project command uses
-(:func:`bronze_core.pgsettings.connection_settings`: ``DATABASE_URL``, PG_*, or
+(:func:`bronze_loader.pgsettings.connection_settings`: ``DATABASE_URL``, PG_*, or
 the embedded server with its password from the owner-only secret file),
 schema ``meltano``. So bookmarks and run history live in the same database as
 the rows: a backup, a restore or a dropped database takes both. A plain
@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import CreateEnginePlugin, make_url
 
-from bronze_core.pgsettings import SYSTEM_SCHEMA, connection_settings, system_database_url
+from bronze_loader.pgsettings import SYSTEM_SCHEMA, connection_settings, system_database_url
 
 # One number for pg_advisory_xact_lock: pipelines started together create the schema once.
 _SCHEMA_LOCK = 0x6D656C74  # "melt"

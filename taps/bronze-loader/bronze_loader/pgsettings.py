@@ -120,7 +120,7 @@ def system_database_uri(root: Path, environ: Mapping[str, str] | None = None) ->
 
     ``MELTANO_DATABASE_URI`` (environment, then .env) is the override; else the
     project's database, schema ``meltano`` (meltano.yml's ``database_uri``, which
-    resolves through :mod:`bronze_core.systemdb`).
+    resolves through :mod:`bronze_loader.systemdb`).
     """
     dotenv = Path(root) / ".env"
     override = _source(environ, dotenv).get("MELTANO_DATABASE_URI")
