@@ -15,9 +15,10 @@ EXPECTED = {  # schedule -> cron interval: the cadences agreed for each source, 
     "weather-daily": "25 0 * * *", "hubspot-daily": "30 0 * * *", "hidrate-daily": "35 0 * * *",
     "notion-weekly": "15 1 * * 0", "airtable-weekly": "25 1 * * 0",
     "apple-health-daily": "45 0 * * *", "wearable-csv-daily": "50 0 * * *", "manual-hourly": "5 * * * *",
+    "events-every-5min": "2-59/5 * * * *",  # tap-events: the collector's spool
 }
 #: Runs in a (leap) year, where not daily (366).
-RUNS_PER_YEAR = {"garmin-every-6h": 366 * 4, "manual-hourly": 366 * 24, "notion-weekly": 53, "airtable-weekly": 53}
+RUNS_PER_YEAR = {"events-every-5min": 366 * 24 * 12, "garmin-every-6h": 366 * 4, "manual-hourly": 366 * 24, "notion-weekly": 53, "airtable-weekly": 53}
 
 
 # Listing needs no bookmarks: a throwaway system DB, so no PostgreSQL must be up.

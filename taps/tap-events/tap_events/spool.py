@@ -49,10 +49,21 @@ class Item:
 
 def _owner_only_file(path: Path) -> None:
     """Create the folder (0700) and the file (0600) before SQLite does; its -wal and -shm
-    files take the database file's permissions."""
+    files take the database file's permissions.
+
+    Only when the file does not exist yet: closing any descriptor of a file drops
+    every POSIX lock this process holds on it, SQLite's included. Opening and
+    closing an existing spool beside a live connection let another process
+    believe it was the last user, checkpoint and delete the WAL under the
+    collector, which then went on committing into a deleted file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    if path.exists():
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process created it first
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
