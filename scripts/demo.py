@@ -33,7 +33,7 @@ DEMO_RUN = ["tap-garmin", "target-postgres", "tap-garmin-export", "target-postgr
             "tap-airtable", "target-postgres", "tap-openmeteo", "target-postgres",
             "tap-hidrate", "target-postgres", "tap-hubspot", "target-postgres",
             "tap-wearable-csv", "target-postgres", "tap-manual", "target-postgres",
-            "tap-apple-health", "target-postgres"]
+            "tap-apple-health", "target-postgres", "tap-events", "target-postgres"]
 FAKES = ("garmin", "toggl", "notion", "airtable", "openmeteo", "hidrate", "hubspot")
 DEMO_PLACES = [{"name": "home", "latitude": 52.52, "longitude": 13.41},
                {"name": "cabin", "latitude": 61.2, "longitude": 7.1}]
@@ -138,6 +138,19 @@ def print_counts(url: str) -> None:
         if not tables:
             raise SystemExit("demo: no bronze tables were created")
 
+# --- pushed sources (tap-events, issue 15): sources.yml's demo block of tap-events ---
+DEMO_SPOOL = ROOT / ".meltano" / "demo" / "collector" / "spool.sqlite3"
+
+
+def feed_collector() -> dict[str, str]:
+    """Start a local collector, post samples/collector to it as each app does, stop it;
+    return the settings pointing tap-events at its spool."""
+    subprocess.run([sys.executable, "-m", "collector.demo_feed", "--spool", str(DEMO_SPOOL)],
+                   cwd=ROOT, check=True)
+    return {"TAP_EVENTS_SPOOL_PATH": str(DEMO_SPOOL),
+            "TAP_EVENTS_CONTRACTS_DIR": str(ROOT / "schemas" / "events")}
+# --- end of pushed sources ---
+
 
 def main() -> None:
     database = dbctl.settings()["PG_DB"] + "_demo"
@@ -165,6 +178,9 @@ def main() -> None:
         print("  manual         the template logs in samples/manual")
         print("  apple health   the bundled sample export samples/apple-health/export.zip "
               "(synthetic, from tests/fakes/apple_health_export.py)")
+        print("  pushed data    one batch per app (Overland, OwnTracks, Health Auto Export, events) "
+              "from samples/collector, posted to a local collector:")
+        pushed = feed_collector()
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()
         env = {
@@ -195,6 +211,7 @@ def main() -> None:
             "TAP_HUBSPOT_API_TOKEN": "pat-na1-fake-hubspot-token",
             "TAP_WEARABLE_CSV_DATA_DIR": str(ROOT / "samples" / "wearable-csv"),
             "TAP_MANUAL_MANUAL_DIR": str(ROOT / "samples" / "manual"),
+            **pushed,
         }
         code = run_with_progress(["--environment=demo", "run", "--full-refresh", *DEMO_RUN], env)
         if code != 0:

@@ -4,12 +4,14 @@ real `meltano run tap-events target-postgres` into real PostgreSQL."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from tests.collector_runner import TOKEN, collector, free_port
+from tests.collector_runner import ROOT, TOKEN, collector, free_port
 from tests.fakes import pushed_apps as apps
 from tests.fakes.pushed_apps import bearer, post
 
@@ -168,3 +170,20 @@ def test_loaded_items_are_compacted_after_retention_and_loading_goes_on(meltano,
     # The default retention (7 days) keeps what was just loaded.
     third = load(meltano, running)
     assert "compacted" not in third.stderr and counts(meltano)["overland__locations"] == 25
+
+
+def test_the_demo_feed_posts_one_batch_per_app_and_tap_events_lands_them(meltano, tmp_path):
+    spool = tmp_path / "demo" / "spool.sqlite3"
+    fed = subprocess.run([sys.executable, "-m", "collector.demo_feed", "--spool", str(spool)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert fed.returncode == 0, fed.stdout + fed.stderr
+    assert fed.stdout.count("  posted samples/collector/") == 5
+    meltano.run("--environment=demo", "run", "--full-refresh", "tap-events", "target-postgres",
+                extra_env={"TAP_EVENTS_SPOOL_PATH": str(spool)})
+    tables = meltano.query("SELECT table_name FROM information_schema.columns "
+                           "WHERE table_schema = 'bronze' AND column_name = 'raw_id'")
+    landed = {name: meltano.query(f'SELECT count(*) FROM bronze."{name}"')[0][0] for (name,) in tables}
+    assert {table: n for table, n in landed.items() if n} == {
+        "overland__locations": 20, "owntracks__locations": 1, "owntracks__messages": 1,
+        "health_auto_export__metrics": 15, "health_auto_export__workouts": 1,
+        "health_auto_export__state_of_mind": 1, "events__mood_logged": 3, "events__page_view": 1}
