@@ -270,7 +270,8 @@ def main() -> None:
               "spool": bench_spool}[args.what](args)
     print(json.dumps(result, indent=2))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[args.what] = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    key = f"{args.what}-{args.n}" if args.what in ("grow", "load") else args.what
+    results[key] = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                           "machine": machine(), **result}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
