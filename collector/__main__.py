@@ -4,6 +4,7 @@ Settings come from the environment, then the project's ``.env``:
 ``COLLECTOR_TOKEN`` (required, at least 16 characters), ``COLLECTOR_HOST``
 (127.0.0.1), ``COLLECTOR_PORT`` (8787), ``COLLECTOR_SPOOL`` (data/collector/spool.sqlite3),
 ``COLLECTOR_CONTRACTS`` (schemas/events), ``COLLECTOR_MAX_BODY_BYTES`` (64 MiB).
+Relative paths are relative to the project, wherever it is started from.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def settings_from(environ: dict[str, str]) -> Settings:
         raise SystemExit("collector: COLLECTOR_MAX_BODY_BYTES must be a positive number of bytes")
     return Settings(
         token=token,
-        spool_path=Path(environ.get("COLLECTOR_SPOOL") or ROOT / "data" / "collector" / "spool.sqlite3"),
-        contracts_dir=Path(environ.get("COLLECTOR_CONTRACTS") or ROOT / "schemas" / "events"),
+        spool_path=ROOT / Path(environ.get("COLLECTOR_SPOOL") or "data/collector/spool.sqlite3").expanduser(),
+        contracts_dir=ROOT / Path(environ.get("COLLECTOR_CONTRACTS") or "schemas/events").expanduser(),
         max_body_bytes=int(limit),
     )
 

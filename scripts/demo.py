@@ -138,6 +138,7 @@ def print_counts(url: str) -> None:
         if not tables:
             raise SystemExit("demo: no bronze tables were created")
 
+
 # --- pushed sources (tap-events, issue 15): sources.yml's demo block of tap-events ---
 DEMO_SPOOL = ROOT / ".meltano" / "demo" / "collector" / "spool.sqlite3"
 
@@ -149,6 +150,8 @@ def feed_collector() -> dict[str, str]:
                    cwd=ROOT, check=True)
     return {"TAP_EVENTS_SPOOL_PATH": str(DEMO_SPOOL),
             "TAP_EVENTS_CONTRACTS_DIR": str(ROOT / "schemas" / "events")}
+
+
 # --- end of pushed sources ---
 
 
