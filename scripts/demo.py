@@ -182,7 +182,7 @@ def main() -> None:
         print("  apple health   the bundled sample export samples/apple-health/export.zip "
               "(synthetic, from tests/fakes/apple_health_export.py)")
         print("  pushed data    one batch per app (Overland, OwnTracks, Health Auto Export, events) "
-              "from samples/collector, posted to a local collector:")
+              "from samples/collector, posted to a local collector:", flush=True)
         pushed = feed_collector()
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         start = (dt.date.today() - dt.timedelta(days=GARMIN_DAYS - 1)).isoformat()

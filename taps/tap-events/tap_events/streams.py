@@ -157,9 +157,13 @@ class HealthSection(SpoolStream):
         return None
 
 
-def health_sections(tap) -> list[HealthSection]:
-    names = ["workouts", *apps.HAE_SECTIONS.values(), apps.HAE_OTHER]
-    return [HealthSection(tap, name=f"health_auto_export__{name}") for name in names]
+def health_sections(tap, spooled: list[str]) -> list[HealthSection]:
+    """Workouts always; the newer sections once the spool holds some (no empty tables for
+    sections an app version never sends)."""
+    names = ["health_auto_export__workouts"]
+    names += [f"health_auto_export__{name}" for name in (*apps.HAE_SECTIONS.values(), apps.HAE_OTHER)
+              if f"health_auto_export__{name}" in spooled]
+    return [HealthSection(tap, name=name) for name in names]
 
 
 # --- your own events -----------------------------------------------------------------------

@@ -34,11 +34,11 @@ class TapEvents(BronzeTap):
     def spool(self) -> Spool:
         return Spool(Path(self.config["spool_path"]).expanduser())
 
-    def event_types(self) -> list[str]:
+    def event_types(self, spooled: list[str]) -> list[str]:
         """Event types with a contract, and those the spool holds (a contract may come later)."""
         folder = Path(self.config["contracts_dir"]).expanduser()
         found = {path.stem for path in folder.glob("*.json")} if folder.is_dir() else set()
-        found |= {name.removeprefix("events__") for name in self.spool.streams() if name.startswith("events__")}
+        found |= {name.removeprefix("events__") for name in spooled if name.startswith("events__")}
         usable = {kind for kind in found if EVENT_TYPE.fullmatch(kind)}
         for kind in sorted(found - usable):
             self.logger.warning("%s: contract %s.json skipped: event types must match %s",
@@ -46,9 +46,10 @@ class TapEvents(BronzeTap):
         return sorted(usable)
 
     def discover_streams(self):
+        spooled = self.spool.streams()
         fixed = [OverlandLocations(self), OwntracksLocations(self), OwntracksMessages(self),
-                 HealthMetrics(self), *health_sections(self)]
-        return fixed + [EventStream(self, name=f"events__{kind}") for kind in self.event_types()]
+                 HealthMetrics(self), *health_sections(self, spooled)]
+        return fixed + [EventStream(self, name=f"events__{kind}") for kind in self.event_types(spooled)]
 
 
 if __name__ == "__main__":
