@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # every line, so no command escapes it.)
 .SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench clean about backup restore
+.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench clean about collector backup restore
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ status: install ## Is my data fresh? Per table and pipeline; exit 1 if stale, fa
 
 metrics: install ## Serve /health and Prometheus /metrics on 127.0.0.1:9464 (METRICS_PORT), in the foreground
 	$(BIN)/python scripts/metrics.py
+
+collector: install ## The HTTP collector for pushed sources on 127.0.0.1:8787 (COLLECTOR_PORT), in the foreground (COLLECTOR_TOKEN in .env; docs/collector.md)
+	$(BIN)/python -m collector
 
 run-all: install ## Run every configured source, go on past failures, exit 1 listing the failed ones
 	$(BIN)/python scripts/run_all.py $(if $(RUN_ARGS),-- $(RUN_ARGS))

@@ -77,6 +77,14 @@ def demo_env(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, lis
     return env
 
 
+def run_feeds(pipelines: list[registry.Pipeline], root: Path = ROOT) -> None:
+    """Run each pipeline's demo feed command (sources.yml `demo.command`), e.g. posting
+    the bundled pushed-data samples to a local collector, before anything is loaded."""
+    for p in pipelines:
+        if command := p.demo.feed_command(root, sys.executable):
+            subprocess.run(command, cwd=root, check=True)
+
+
 def describe(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]]) -> list[str]:
     """One line per pipeline: what feeds it in the demo."""
     width = max(len(p.name) for p in pipelines)
@@ -163,6 +171,7 @@ def main() -> None:
     try:
         print("Sources in this demo (nothing here reaches the internet):")
         print("\n".join(describe(chosen, served)))
+        run_feeds(chosen)
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         env = {**os.environ, **demo_env(chosen, served), "DATABASE_URL": url}
         code = run_with_progress(["--environment=demo", "run", "--full-refresh", *plan(chosen)], env)

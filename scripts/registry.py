@@ -23,8 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YML = "sources.yml"
-FIELDS = {"source", "label", "package", "streams", "job", "schedule", "fresh_hours", "required", "paths", "demo"}
-DEMO_FIELDS = {"fake", "sample", "about", "env"}
+FIELDS = {"source", "sources", "label", "package", "streams", "job", "schedule", "fresh_hours", "required", "paths", "demo"}
+DEMO_FIELDS = {"fake", "sample", "about", "env", "command"}
 #: ``{days_ago_N}`` in a demo setting: the date N days before today (ISO), so a
 #: fake serving N+1 days up to today is read from its first day.
 DAYS_AGO = re.compile(r"\{days_ago_(\d+)\}")
@@ -48,6 +48,13 @@ class Demo:
     fake: str | None = None
     sample: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: A command the demo runs before loading (e.g. posting the sample to a local
+    #: collector); ``{python}`` is the project's Python, ``{root}`` the project folder.
+    command: tuple[str, ...] = ()
+
+    def feed_command(self, root: Path, python: str) -> list[str]:
+        """``command`` with its placeholders filled in (empty: nothing to run)."""
+        return [part.replace("{python}", python).replace("{root}", str(root)) for part in self.command]
 
     def settings(self, root: Path, url: str | None = None, ids: list[str] | None = None,
                  today: dt.date | None = None) -> dict[str, str]:
@@ -81,6 +88,9 @@ class Pipeline:
     streams: str | None = None
     required: tuple[tuple[str, ...], ...] = ()
     paths: frozenset[str] = frozenset()
+    #: Every source whose tables it writes, when one pipeline serves several
+    #: (the collector's spool holds Overland, OwnTracks, ...); else ``(source,)``.
+    sources: tuple[str, ...] = ()
 
     @property
     def executable(self) -> str:
@@ -90,7 +100,7 @@ class Pipeline:
     def writes(self, table: str) -> bool:
         """Whether bronze table ``<source>__<stream>`` is this pipeline's (its source, its stream prefix)."""
         source, _, stream = table.partition("__")
-        return source == self.source and stream.startswith(self.streams or "")
+        return source in (self.sources or (self.source,)) and stream.startswith(self.streams or "")
 
 
 def load(root: Path = ROOT) -> list[Pipeline]:
@@ -124,8 +134,10 @@ def _pipeline(name: str, entry: dict) -> Pipeline:
         name=name, source=entry["source"], label=entry["label"], package=entry["package"],
         job=entry["job"], schedule=Schedule(**entry["schedule"]), fresh_hours=float(entry["fresh_hours"]),
         demo=Demo(about=demo["about"], fake=demo.get("fake"), sample=demo.get("sample"),
-                  env={k: str(v) for k, v in (demo.get("env") or {}).items()}),
-        streams=entry.get("streams"), required=required, paths=paths)
+                  env={k: str(v) for k, v in (demo.get("env") or {}).items()},
+                  command=tuple(str(part) for part in demo.get("command") or ())),
+        streams=entry.get("streams"), required=required, paths=paths,
+        sources=tuple(entry.get("sources") or ()))
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,1 @@
+"""tap-events: the collector's spool of pushed data (Overland, OwnTracks, Health Auto Export, events) as bronze rows."""

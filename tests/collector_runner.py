@@ -1,0 +1,79 @@
+"""The collector as a real process (``python -m collector``, uvicorn), for the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-collector-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Collector:
+    spool: Path
+    log: Path
+    env: dict = field(repr=False)
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "Collector":
+        self.port = free_port()
+        env = {**os.environ, **self.env, "COLLECTOR_PORT": str(self.port)}
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "collector"], cwd=ROOT, env=env,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"collector exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("collector did not answer /health")
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def spooled(self, stream: str | None = None) -> list[tuple[str, dict, dict]]:
+        """``(stream, payload, context)`` of every spooled item, in order (read straight from SQLite)."""
+        with sqlite3.connect(self.spool) as conn:
+            rows = conn.execute("SELECT stream, payload, context FROM items ORDER BY seq").fetchall()
+        return [(s, json.loads(p), json.loads(c)) for s, p, c in rows if stream in (None, s)]
+
+
+def collector(tmp_path: Path, **env: str) -> Collector:
+    settings = {"COLLECTOR_TOKEN": TOKEN, "COLLECTOR_SPOOL": str(tmp_path / "spool" / "spool.sqlite3"),
+                "COLLECTOR_CONTRACTS": str(ROOT / "schemas" / "events"), **env}
+    return Collector(spool=Path(settings["COLLECTOR_SPOOL"]), log=tmp_path / "collector.log", env=settings)
