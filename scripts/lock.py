@@ -83,8 +83,12 @@ def compile_requirements(requirements: str, source: str, python: str = sys.execu
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import registry
+
+    taps = "".join(f"-e ./{package}\n" for package in registry.packages())  # installed with requirements.txt
     sources = {
-        "main": ("requirements.txt", (ROOT / "requirements.txt").read_text()),
+        "main": ("requirements.txt", (ROOT / "requirements.txt").read_text() + taps),
         "plugins": ("meltano.yml", "\n".join(plugin_requirements(ROOT / "meltano.yml")) + "\n"),
     }
     for name, (source, requirements) in sources.items():
