@@ -9,7 +9,7 @@ from typing import Any
 from singer_sdk.streams.rest import HTTPRequest
 
 from bronze_core.http import JSON_OBJECT, BronzeRESTStream, TokenRefreshed
-from bronze_core.paging import DateWindowPaginator
+from bronze_core.http import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"

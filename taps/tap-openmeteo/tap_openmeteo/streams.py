@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from singer_sdk.exceptions import RetriableAPIError
 
 from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
-from bronze_core.paging import DateWindowPaginator
+from bronze_core.http import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
