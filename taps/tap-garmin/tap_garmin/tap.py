@@ -93,11 +93,9 @@ class TapGarmin(BronzeTap):
         if self.config.get("display_name"):
             return self.config["display_name"]
         stream = self.streams["garmin__activities"]  # any API stream: same session and retries
-        response = stream.request_once(
-            self.config["api_url"].rstrip("/") + "/userprofile-service/socialProfile",
-            shape=ResponseShape(dict, required=("displayName",)),
-        )
-        return stream.response_json(response)["displayName"]
+        profile = stream.request_json("/userprofile-service/socialProfile",
+                                      shape=ResponseShape(dict, required=("displayName",)))
+        return profile["displayName"]
 
     @property
     def stream_types(self):
