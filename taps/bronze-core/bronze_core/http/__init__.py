@@ -49,7 +49,8 @@ from bronze_core.http.request import (BODY_PREVIEW_CHARS, JSON_ARRAY, JSON_OBJEC
                                       TokenRefreshed, error_message, json_object_body,
                                       object_with_list, parse_json_body, retry_after_seconds,
                                       retry_waits)
-from bronze_core.http.settings import HTTP_SETTINGS
+from bronze_core.http.settings import (HTTP_SETTINGS, api_settings, api_url_setting, pace_setting,
+                                       token_setting)
 from bronze_core.http.stream import BronzeRESTStream
 from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
 
@@ -59,7 +60,8 @@ __all__ = [
     "PaginationLoop", "RateLimitTooLong", "RequestBudget", "RequestThrottle", "ResponseShape",
     "SyncStopped", "TokenRefreshed", "error_message", "guard_loops", "json_object_body",
     "object_with_list", "parse_json_body",
-    "retry_after_seconds", "retry_waits",
+    "retry_after_seconds", "retry_waits", "api_settings", "api_url_setting", "pace_setting",
+    "token_setting",
 ]
 
 logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines print full URLs
