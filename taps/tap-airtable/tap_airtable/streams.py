@@ -75,7 +75,7 @@ class TableStream(BronzeRESTStream):
             return None
         return parse_timestamp((payload.get("fields") or {}).get(self.last_modified_field))
 
-    def request_lineage(self, response):
-        lineage = super().request_lineage(response)
+    def request_lineage(self, response, context):
+        lineage = super().request_lineage(response, context)
         lineage["table"] = self.table
         return lineage

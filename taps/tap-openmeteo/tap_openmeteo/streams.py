@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from singer_sdk.exceptions import RetriableAPIError
 
 from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
-from bronze_core.paging import DateWindowPaginator
+from bronze_core.http import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -81,10 +81,10 @@ class WeatherStream(BronzeRESTStream):
         for location in self.config["locations"]:
             first, last = self.first_day(state.get(location["name"])), today
             windows = DateWindowPaginator(first, last, int(self.config["chunk_days"]))
-            self._location = location
             while not windows.finished:
                 window = windows.current_value
-                yield from self.fetch(self.url_base + self.path, self.params(location, window))
+                yield from self.fetch(self.path, self.params(location, window),
+                                      context={"location": location["name"]})
                 windows.advance(None)
             state[location["name"]] = last.isoformat()
 
@@ -103,9 +103,9 @@ class WeatherStream(BronzeRESTStream):
             "timezone": self.config["timezone"],
         }
 
-    def request_lineage(self, response):
-        lineage = super().request_lineage(response)
-        lineage["location"] = self._location["name"]
+    def request_lineage(self, response, context):
+        lineage = super().request_lineage(response, context)
+        lineage["location"] = context["location"]
         body = self.response_json(response) or {}
         lineage["generationtime_ms"] = body.get("generationtime_ms")
         return lineage

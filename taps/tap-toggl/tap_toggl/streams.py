@@ -6,7 +6,7 @@ import datetime as dt
 import time
 
 from bronze_core.http import JSON_ARRAY
-from bronze_core.paging import DateWindowPaginator
+from bronze_core.http import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
 from tap_toggl.client import TogglFullStream, TogglStream
 
