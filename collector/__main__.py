@@ -2,7 +2,7 @@
 
 Settings come from the environment, then the project's ``.env``:
 ``COLLECTOR_TOKEN`` (required, at least 16 characters), ``COLLECTOR_HOST``
-(127.0.0.1), ``COLLECTOR_PORT`` (8787), ``COLLECTOR_SPOOL`` (data/collector/spool.sqlite3),
+(127.0.0.1), ``COLLECTOR_PORT`` (8787), ``COLLECTOR_SPOOL`` (spool/collector.sqlite3),
 ``COLLECTOR_CONTRACTS`` (schemas/events), ``COLLECTOR_MAX_BODY_BYTES`` (64 MiB).
 Relative paths are relative to the project, wherever it is started from.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvicorn
 
-from bronze_core.pgsettings import read_dotenv
+from bronze_loader.pgsettings import read_dotenv
 from collector.app import DEFAULT_MAX_BODY, Settings, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def settings_from(environ: dict[str, str]) -> Settings:
         raise SystemExit("collector: COLLECTOR_MAX_BODY_BYTES must be a positive number of bytes")
     return Settings(
         token=token,
-        spool_path=ROOT / Path(environ.get("COLLECTOR_SPOOL") or "data/collector/spool.sqlite3").expanduser(),
+        spool_path=ROOT / Path(environ.get("COLLECTOR_SPOOL") or "spool/collector.sqlite3").expanduser(),
         contracts_dir=ROOT / Path(environ.get("COLLECTOR_CONTRACTS") or "schemas/events").expanduser(),
         max_body_bytes=int(limit),
     )
