@@ -18,7 +18,7 @@ help: ## List the commands
 # `pgserver` user when we are root: it must be able to read its own binaries and
 # libraries in .venv. So the install runs under umask 022, every other recipe 077.
 $(STAMP): .SHELLFLAGS := -c 'umask 022 && eval "$$0"'
-$(STAMP): requirements.txt meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
+$(STAMP): requirements.txt meltano.yml plugins/*/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@# Installing plugins needs no bookmarks: a throwaway in-memory system database,
