@@ -79,3 +79,21 @@
 {% macro local_day(ts) -%}
   ({{ ts }} at time zone '{{ var("timezone") }}')::date
 {%- endmacro %}
+
+{#- An incremental model's cut-off on bronze: rows landed since the newest one it holds,
+    less `incremental_lookback_hours` (a load that began earlier may commit later,
+    with an older ingested_at). Rows read again are replaced by the same values. -#}
+{% macro incremental_cutoff() -%}
+  {%- if is_incremental() -%}
+    ingested_at > (select coalesce(max(ingested_at), '-infinity'::timestamptz)
+                   - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Apple Health's "2018-01-02 09:10:08 +0100" (time with its own offset) as timestamptz. -#}
+{% macro apple_time(path) -%}
+  case when {{ j_text(path) }} ~ '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [-+]\d{4}$'
+       then ({{ j_text(path) }})::timestamptz end
+{%- endmacro %}
