@@ -41,6 +41,10 @@ def dbt_environment(environ: Mapping[str, str]) -> dict[str, str]:
     env.setdefault("DBT_PROFILES_DIR", str(root / "transform"))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_VERSION_CHECK", "false")
+    # Meltano logs dbt's output line by line: colour codes would only clutter it.
+    env.setdefault("DBT_USE_COLORS", "false")
+    # dbt 1.10 imports click APIs that click deprecates; the warning says nothing to a user.
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
     return env
 
 
