@@ -110,7 +110,8 @@ def test_incremental_after_new_bronze_rows_equals_a_full_rebuild(meltano, tmp_pa
     env = {"TAP_WEARABLE_CSV_DATA_DIR": str(drop), "TAP_APPLE_HEALTH_EXPORT_PATH": str(export)}
     meltano.run("run", "tap-wearable-csv", "target-postgres", "tap-apple-health", "target-postgres",
                 extra_env=env, timeout=600)
-    dbt(meltano, "run")
+    no_margin = ("--vars", "{incremental_margin_minutes: 0}")  # everything here lands within a minute
+    dbt(meltano, "run", *no_margin)
 
     (path,) = drop.rglob("heartrate_seconds_merged.csv")
     first_line = path.read_text().splitlines()[1]
@@ -125,7 +126,7 @@ def test_incremental_after_new_bronze_rows_equals_a_full_rebuild(meltano, tmp_pa
                            "WHERE ingested_at = (SELECT max(ingested_at) FROM bronze.apple_health__records)")[0][0]
     assert landed > 0
 
-    run = dbt(meltano, "run", "--vars", "{incremental_lookback_hours: 0}")
+    run = dbt(meltano, "run", *no_margin)
     output = run.stdout + run.stderr
     assert inserted(output, "stg_wearable__heartrate_seconds") == 2
     assert inserted(output, "stg_apple_health__records") == landed

@@ -80,18 +80,26 @@
   ({{ ts }} at time zone '{{ var("timezone") }}')::date
 {%- endmacro %}
 
-{#- An incremental model's cut-off on bronze: rows landed since the newest one it holds,
-    less `incremental_lookback_hours` (a load that began earlier may commit later,
-    with an older ingested_at). Rows read again are replaced by the same values. -#}
+{#- An incremental model's cut-off on bronze. Each build stores in `read_through` the
+    moment before which every bronze row was already committed when it read: the start
+    of the oldest transaction then open in this database (a loader's rows carry its
+    transaction's start as ingested_at and may commit later), less a margin (var
+    `incremental_margin_minutes`; sessions of other roles show no start without
+    pg_read_all_stats). The next build reads only rows landed since, so a run with
+    nothing new reads next to nothing; rows read twice are replaced by equal values. -#}
 {% macro incremental_cutoff() -%}
   {%- if is_incremental() -%}
-    ingested_at > (select coalesce(max(ingested_at), '-infinity'::timestamptz)
-                   - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
+    ingested_at >= (select coalesce(max(read_through), '-infinity'::timestamptz) from {{ this }})
   {%- else -%}
     true
   {%- endif -%}
 {%- endmacro %}
 
+{% macro read_through() -%}
+  (select least(now(), coalesce(min(xact_start), now()))
+          - interval '{{ var("incremental_margin_minutes") }} minutes'
+   from pg_stat_activity where datname = current_database() and xact_start is not null)
+{%- endmacro %}
 {#- Apple Health's "2018-01-02 09:10:08 +0100" (time with its own offset) as timestamptz. -#}
 {% macro apple_time(path) -%}
   case when {{ j_text(path) }} ~ '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [-+]\d{4}$'

@@ -10,6 +10,7 @@ select
     raw_id,
     source_timestamp,
     ingested_at,
+    {{ read_through() }} as read_through,
     {{ j_text('type') }} as record_type,
     {{ j_text('unit') }} as unit,
     {{ j_num('value') }} as value,

@@ -10,6 +10,7 @@ select
     raw_id,
     source_timestamp,
     ingested_at,
+    {{ read_through() }} as read_through,
     split_part(raw_id, '|', 1) as user_id,
     split_part(raw_id, '|', 2)::timestamp as measured_local,
     split_part(raw_id, '|', 2)::date as day,
