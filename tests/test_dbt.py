@@ -12,10 +12,16 @@ import datetime as dt
 import json
 import re
 import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.fakes.apple_health_export import write_export
 from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_api import FakeGarmin
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "using-your-data.md"
 
 
 def dbt(meltano, *args, check=True):
@@ -45,11 +51,23 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     """Only Fitabase CSVs loaded: run and test pass, other sources' models exist and are empty,
     and the research marts equal what the raw rows say (median of the first 14 active days)."""
     write_drop(tmp_path / "drop", people=3, days=20)
+    started = time.time()
     meltano.run("run", "tap-wearable-csv", "target-postgres", "dbt-postgres:run",
                 extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop")}, timeout=600)
     assert not relation_exists(meltano, "bronze.garmin__sleep")
     tested = dbt(meltano, "test")
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", tested.stdout + tested.stderr)
+    # Freshness of the bronze sources that exist here (just landed: fresh).
+    fresh = dbt(meltano, "source", "freshness", "--select",
+                "source:bronze.wearable__daily_activity source:bronze.wearable__sleep_day")
+    assert len(re.findall(r"PASS freshness of bronze\.wearable__", fresh.stdout + fresh.stderr)) == 2
+    password = urlsplit(meltano.database_url).password
+    written = [p for folder in ("logs", "target") for p in (ROOT / "transform" / folder).rglob("*")
+               if p.is_file() and p.stat().st_mtime >= started]
+    assert written and all(p.stat().st_mode & 0o077 == 0 for p in written)  # owner-only
+    if password:
+        assert password not in tested.stdout + tested.stderr
+        assert not [p for p in written if password.encode() in p.read_bytes()]
 
     for empty in ("silver.stg_garmin__sleep", "silver.stg_apple_health__records",
                   "silver.stg_toggl__time_entries", "mart.time_by_project_weekly",
@@ -81,6 +99,18 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
         assert float(delta) == days[(user, day)] - float(base)
         assert float(pct) == round(100 * days[(user, day)] / float(base), 1)
         assert window == (start <= day <= end)
+
+    # The questions of docs/using-your-data.md run as written; the Fitabase one gives
+    # the days the raw rows say are below half the participant's baseline.
+    *_, question = queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.S)
+    assert len(queries) == 3
+    for query in queries:
+        meltano.query(query)
+    expected = sorted((user, day) for (user, day), steps in days.items()
+                      if not baselines[user][1] <= day <= baselines[user][2]
+                      and round(100 * steps / float(baselines[user][0]), 1) < 50)
+    assert expected, "the drop has no day below half its baseline"
+    assert [row[:2] for row in meltano.query(question)] == expected
 
 
 def heartrate_table(meltano):

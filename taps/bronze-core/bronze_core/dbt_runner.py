@@ -51,4 +51,7 @@ def dbt_environment(environ: Mapping[str, str]) -> dict[str, str]:
 def cli() -> None:
     """Replace this process by the virtualenv's ``dbt`` with the project's connection."""
     dbt = Path(sys.executable).with_name("dbt")
+    # dbt's logs and compiled SQL (transform/logs, transform/target) hold row counts and
+    # data-derived SQL: readable by the owner only, like everything the project writes.
+    os.umask(0o077)
     os.execve(dbt, [str(dbt), *sys.argv[1:]], dbt_environment(os.environ))
