@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # every line, so no command escapes it.)
 .SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install env up down db-status status metrics run-all crontab demo test bench clean about backup restore
+.PHONY: help install env up down db-status status metrics run-all crontab demo test bench bench-dbt clean about backup restore
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ test: install ## Run the whole test suite against a real PostgreSQL
 
 bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 1000000 --repeat 3')
 	bench/run $(BENCH_ARGS)
+
+bench-dbt: up ## dbt full build vs incremental over the demo + a heart-rate backfill (BENCH_ARGS='-n 1000000')
+	$(BIN)/python bench/dbt_bench.py $(BENCH_ARGS)
 
 about: install ## Print each tap's settings table (for the README)
 	$(BIN)/tap-garmin --about --format=markdown
