@@ -218,10 +218,12 @@ def test_daily_health_values_are_the_bronze_values_of_the_sources_own_day(meltan
                     extra_env=env, timeout=600)
         rescored = next(d for d in reversed(fake.days_list) if d != fake.no_sleep_day)
         fake.set_sleep_override(rescored, {"sleepScores": {"overall": {"value": 42, "qualifierKey": "POOR"}}})
-        meltano.run("run", "tap-garmin", "target-postgres", extra_env=env, timeout=600)
-    dbt(meltano, "run")
-    tested = dbt(meltano, "test")
-    assert "ERROR=0" in tested.stdout + tested.stderr
+        # The jobs of meltano.yml: load Garmin, then `transform` (dbt run, then dbt test).
+        loaded = meltano.run("run", "garmin", "transform", extra_env=env, timeout=600)
+    output = loaded.stdout + loaded.stderr
+    assert re.search(r"Finished running .*\d+ view models", output)  # dbt run
+    assert re.search(r"Finished running \d+ data tests", output)  # then dbt test
+    assert "ERROR=0" in output and not re.search(r"ERROR=[1-9]", output)
 
     columns = ", ".join(f"{m}, {m}_source" for m in HEALTH_BRONZE)
     mart = {row[0].isoformat(): row[1:] for row in meltano.query(f"SELECT day, {columns} FROM mart.daily_health")}
