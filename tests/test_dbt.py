@@ -100,6 +100,12 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
         assert float(pct) == round(100 * days[(user, day)] / float(base), 1)
         assert window == (start <= day <= end)
 
+    # Naming one participant puts their days into mart.daily_health, from Fitabase.
+    person = min(user for user, _ in days)
+    dbt(meltano, "run", "--select", "daily_health_by_source+", "--vars", json.dumps({"fitabase_user_id": person}))
+    assert sorted(meltano.query("SELECT day, steps, steps_source FROM mart.daily_health")) == sorted(
+        (day, steps, "fitabase") for (user, day), steps in days.items() if user == person)
+
     # The questions of docs/using-your-data.md run as written; the Fitabase one gives
     # the days the raw rows say are below half the participant's baseline.
     *_, question = queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.S)
