@@ -52,9 +52,9 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     and the research marts equal what the raw rows say (median of the first 14 active days)."""
     write_drop(tmp_path / "drop", people=3, days=20)
     (daily,) = (tmp_path / "drop").rglob("dailyActivity_merged.csv")
-    person = daily.read_text().splitlines()[1].split(",")[0]
+    someone = daily.read_text().splitlines()[1].split(",")[0]
     with open(daily, "a", newline="") as handle:  # a malformed row: lands invalid, never in silver
-        handle.write(f"{person},5/30/2016,12O45,1,1,0,0,0,0,0,1,1,1,1,1\r\n")
+        handle.write(f"{someone},5/30/2016,12O45,1,1,0,0,0,0,0,1,1,1,1,1\r\n")
     started = time.time()
     meltano.run("run", "tap-wearable-csv", "target-postgres", "dbt-postgres:run",
                 extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop")}, timeout=600)
@@ -78,7 +78,7 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
                   "mart.habits_daily", "mart.crm_weekly"):
         assert meltano.query(f"SELECT count(*) FROM {empty}") == [(0,)], empty
     (rejected,) = meltano.query("SELECT table_name, raw_id, reason FROM silver.rejected_rows")
-    assert rejected[:2] == ("wearable__daily_activity", f"{person}|2016-05-30") and "TotalSteps" in rejected[2]
+    assert rejected[:2] == ("wearable__daily_activity", f"{someone}|2016-05-30") and "TotalSteps" in rejected[2]
     assert meltano.query("SELECT count(*) FROM silver.stg_wearable__daily_activity "
                          "WHERE activity_date = '2016-05-30'") == [(0,)]
     # Three participants and no fitabase_user_id: no single person's daily health.
