@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # every line, so no command escapes it.)
 .SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench clean about collector backup restore
+.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench bench-dbt clean about collector backup restore
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ help: ## List the commands
 # `pgserver` user when we are root: it must be able to read its own binaries and
 # libraries in .venv. So the install runs under umask 022, every other recipe 077.
 $(STAMP): .SHELLFLAGS := -c 'umask 022 && eval "$$0"'
-$(STAMP): requirements.txt constraints.txt plugins/constraints.txt sources.yml meltano.yml plugins/loaders/*.lock taps/*/pyproject.toml
+$(STAMP): requirements.txt constraints.txt plugins/constraints.txt sources.yml meltano.yml plugins/*/*.lock taps/*/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Every dependency, transitive ones too, at the version in the lock (`make lock`).
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements.txt
@@ -102,6 +102,9 @@ lock: ## Re-resolve every dependency into constraints.txt and plugins/constraint
 
 bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 1000000 --repeat 3')
 	bench/run $(BENCH_ARGS)
+
+bench-dbt: up ## dbt full build vs incremental over the demo + a heart-rate backfill (BENCH_ARGS='-n 1000000')
+	$(BIN)/python bench/dbt_bench.py $(BENCH_ARGS)
 
 about: install ## Print each tap's settings table (for the README), for every package in sources.yml
 	@for tap in $$($(BIN)/python scripts/registry.py executables); do \

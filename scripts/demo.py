@@ -184,6 +184,9 @@ def main() -> None:
     print("\nFreshness (make status, for the demo database):", flush=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py")], cwd=ROOT,
                    env={**os.environ, "DATABASE_URL": url, "MELTANO_ENVIRONMENT": "demo"})
+    # Silver and marts over what just landed (dbt through Meltano), then a week of daily health.
+    from demo_transform import build_and_show
+    build_and_show(url)
 
 
 if __name__ == "__main__":
