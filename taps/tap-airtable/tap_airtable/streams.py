@@ -39,6 +39,8 @@ class TableStream(BronzeRESTStream):
     path = "/{base_id}/{table}"  # for logs and metrics; get_url builds the real URL
     replication_key = None
     wait_on_429_seconds = 30.0  # Airtable: "wait 30 seconds before subsequent requests succeed"
+    key_fields = ("id",)
+    time_field = "createdTime"
 
     def __init__(self, tap, table: dict[str, Any]):
         self.table = table["name"]
@@ -63,12 +65,6 @@ class TableStream(BronzeRESTStream):
             params["filterByFormula"] = (
                 f"NOT(IS_BEFORE({{{self.last_modified_field}}}, '{since}'))")
         return params
-
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdTime"))
 
     def payload_cursor(self, payload):
         if not self.last_modified_field:

@@ -10,7 +10,7 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from bronze_core.http import JSON_OBJECT, BronzeRESTStream, TokenRefreshed
 from bronze_core.paging import DateWindowPaginator
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.windows import resume_day, setting_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 DEFAULT_HISTORY_DAYS = 30
@@ -46,9 +46,12 @@ class GarminStream(BronzeRESTStream):
 
     def start_day(self) -> dt.date:
         """``start_date``, or 30 days ago for a first run without one."""
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+        return start_day(self.config, DEFAULT_HISTORY_DAYS)
+
+    def resume_day(self, context) -> dt.date:
+        """The bookmark minus ``lookback_days`` (Garmin rescores recent days), or the start day."""
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        return resume_day(self.start_day(), bookmark, int(self.config["lookback_days"]))
 
     def get_url(self, context) -> str:
         return self.url_base + self.path.format(display_name=self.display_name)
@@ -71,21 +74,9 @@ class GarminDailyStream(GarminStream):
     is_sorted = True
     check_sorted = False  # the lookback re-reads days older than the bookmark
 
-    def first_day(self, context) -> dt.date:
-        start = self.start_day()
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            resume = parse_timestamp(bookmark).date() - dt.timedelta(days=int(self.config["lookback_days"]))
-            return max(start, resume)
-        return start
-
-    def last_day(self) -> dt.date:
-        if self.config.get("end_date"):
-            return parse_timestamp(self.config["end_date"]).date()
-        return dt.datetime.now(UTC).date()
-
     def get_new_paginator(self):
-        return DateWindowPaginator(self.first_day(None), self.last_day(), self.window_days)
+        last = setting_day(self.config, "end_date") or today()
+        return DateWindowPaginator(self.resume_day(None), last, self.window_days)
 
     def get_http_request(self, *, page) -> HTTPRequest:
         window = page.next_page_token
@@ -108,18 +99,12 @@ class GarminDailyStream(GarminStream):
         return lineage
 
     def payload_id(self, payload, lineage) -> str:
+        """The day asked for, unless the stream declares ``key_fields`` (a range endpoint).
+
+        Not a payload field: a day without data answers an object whose date
+        fields are null (and HRV none at all), and it is still that day.
+        """
+        if self.key_fields:
+            return super().payload_id(payload, lineage)
         return lineage["requested_date"]
 
-
-def gmt(value) -> dt.datetime | None:
-    """A Garmin "...GMT" field: epoch ms (API) or zone-less ISO text (export)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000.0, tz=UTC)
-    return parse_timestamp(value)
-
-
-def calendar_day(value) -> dt.datetime | None:
-    """A calendar date as midnight UTC: the best "when" a day-level record has."""
-    return parse_timestamp(value) if value else None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from singer_sdk.pagination import BaseAPIPaginator
 
+from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, TokenRefreshed, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
@@ -55,6 +56,8 @@ class ParseClassStream(BronzeRESTStream):
     response_shape = object_with_list("results")  # Parse's query answer
     replication_key = None
     parse_class = ""
+    key_fields = ("objectId",)
+    time_field = "createdAt"
 
     @property
     def authenticator(self):
@@ -91,12 +94,6 @@ class ParseClassStream(BronzeRESTStream):
                 return False
         return False
 
-    def payload_id(self, payload, lineage):
-        return payload["objectId"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdAt"))
-
     def payload_cursor(self, payload):
         return parse_timestamp(payload.get("updatedAt"))
 
@@ -115,8 +112,7 @@ class SipsStream(ParseClassStream):
     path = "/classes/Sip"
     parse_class = "Sip"
 
-    def payload_time(self, payload):
-        return parse_date(payload.get("time")) or super().payload_time(payload)
+    time_field = (When("time", parse_date), When("createdAt"))
 
 
 class DaysStream(ParseClassStream):
@@ -126,8 +122,7 @@ class DaysStream(ParseClassStream):
     path = "/classes/Day"
     parse_class = "Day"
 
-    def payload_time(self, payload):
-        return parse_date(payload.get("date")) or super().payload_time(payload)
+    time_field = (When("date", parse_date), When("createdAt"))
 
 
 class BottlesStream(ParseClassStream):

@@ -51,6 +51,8 @@ class ObjectStream(BronzeRESTStream):
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # search and properties answers alike
     replication_key = None
+    key_fields = ("id",)
+    time_field = "createdAt"
 
     def __init__(self, tap, object_type: str):
         if object_type not in OBJECTS:
@@ -128,11 +130,5 @@ class ObjectStream(BronzeRESTStream):
         return list(self.fetch(self.url_base + self.path, json_body=body, method="POST"))
 
     # --- the payload -------------------------------------------------------------
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdAt"))
-
     def payload_cursor(self, payload):
         return parse_timestamp((payload.get("properties") or {}).get(self.modified) or payload.get("updatedAt"))

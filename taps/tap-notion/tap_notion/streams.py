@@ -20,16 +20,12 @@ class NotionStream(BronzeRESTStream):
     source = "notion"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "api_token"
+    key_fields = ("id",)
+    time_field = "created_time"
 
     @property
     def http_headers(self) -> dict:
         return {**super().http_headers, "Notion-Version": self.config["notion_version"]}
-
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("created_time"))
 
 
 class DatabasesStream(NotionStream):

@@ -10,11 +10,12 @@ from urllib.parse import parse_qsl, urlsplit
 from singer_sdk.exceptions import RetriableAPIError
 
 from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
-from bronze_core.paging import DateWindowPaginator
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.timestamps import UTC
+from bronze_core.windows import date_windows, resume_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: Response fields describing the place, kept with every day's slice.
+DEFAULT_HISTORY_DAYS = 30
 PLACE_FIELDS = ("latitude", "longitude", "utc_offset_seconds", "timezone", "timezone_abbreviation", "elevation")
 
 
@@ -77,23 +78,14 @@ class WeatherStream(BronzeRESTStream):
 
     def fetch_records(self, context):
         state = self.stream_state.setdefault("through", {})
-        today = dt.datetime.now(UTC).date()
+        last = today()
         for location in self.config["locations"]:
-            first, last = self.first_day(state.get(location["name"])), today
-            windows = DateWindowPaginator(first, last, int(self.config["chunk_days"]))
+            first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), state.get(location["name"]),
+                               int(self.config["trailing_days"]))
             self._location = location
-            while not windows.finished:
-                window = windows.current_value
+            for window in date_windows(first, last, int(self.config["chunk_days"])):
                 yield from self.fetch(self.url_base + self.path, self.params(location, window))
-                windows.advance(None)
             state[location["name"]] = last.isoformat()
-
-    def first_day(self, through: str | None) -> dt.date:
-        if through:
-            return dt.date.fromisoformat(through) - dt.timedelta(days=int(self.config["trailing_days"]))
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=30)
 
     def params(self, location: dict, window) -> dict[str, Any]:
         return {
@@ -132,10 +124,13 @@ class WeatherStream(BronzeRESTStream):
             yield payload
 
     def payload_id(self, payload, lineage):
+        """``<location>:<day>``: the location is the configured name (the payload has only its
+        coordinates), the day is the slice's, in the ``daily`` or else the ``hourly`` block."""
         return f"{lineage['location']}:{self._day(payload)}"
 
     def payload_time(self, payload):
-        """Local midnight of the day, in UTC (the times carry no offset; the response says it)."""
+        """Local midnight of the day, in UTC: the times carry no offset, the payload's
+        ``utc_offset_seconds`` says it, so no ``time_field`` parser alone can read it."""
         midnight = dt.datetime.fromisoformat(self._day(payload)).replace(tzinfo=UTC)
         return midnight - dt.timedelta(seconds=payload.get("utc_offset_seconds") or 0)
 

@@ -6,8 +6,8 @@ import datetime as dt
 import time
 
 from bronze_core.http import JSON_ARRAY
-from bronze_core.paging import DateWindowPaginator
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.timestamps import UTC
+from bronze_core.windows import date_windows, start_day, today
 from tap_toggl.client import TogglFullStream, TogglStream
 
 #: `since` may reach back about three months; stay well inside.
@@ -38,9 +38,7 @@ class TimeEntriesStream(TogglStream):
     name = "toggl__time_entries"
     path = "/me/time_entries"
     replication_key = None
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("start"))
+    time_field = "start"
 
     def fetch_records(self, context):
         state = self.stream_state
@@ -53,29 +51,20 @@ class TimeEntriesStream(TogglStream):
         yield from self.backfill(state, now)
 
     def backfill(self, state: dict, now: int):
-        today = dt.datetime.now(UTC).date()
         if state.get("backfill_through"):
             first = dt.date.fromisoformat(state["backfill_through"]) + dt.timedelta(days=1)
         elif state.get("since"):  # paused too long for `since`: walk from where it stopped
             first = dt.datetime.fromtimestamp(state["since"], UTC).date() - dt.timedelta(days=1)
         else:
-            first = self.start_day()
+            first = start_day(self.config, DEFAULT_HISTORY_DAYS)
         state.setdefault("backfill_started", now)
-        windows = DateWindowPaginator(first, today, BACKFILL_WINDOW_DAYS)
-        while not windows.finished:
-            window = windows.current_value
+        for window in date_windows(first, today(), BACKFILL_WINDOW_DAYS):
             params = {"start_date": window.first.isoformat(),
                       "end_date": (window.last + dt.timedelta(days=1)).isoformat()}
             yield from self.fetch(self.url_base + self.path, params)
             state["backfill_through"] = window.last.isoformat()
-            windows.advance(None)
         state["since"] = state.pop("backfill_started")
         state.pop("backfill_through", None)
-
-    def start_day(self) -> dt.date:
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
 
 
 class WorkspacesStream(TogglFullStream):
