@@ -8,6 +8,7 @@ from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
 
+from bronze_core.fields import EPOCH_MS, When
 from bronze_core.http import JSON_OBJECT, BronzeRESTStream, TokenRefreshed
 from bronze_core.paging import DateWindowPaginator
 from bronze_core.windows import resume_day, setting_day, start_day, today
@@ -73,6 +74,10 @@ class GarminDailyStream(GarminStream):
     window_days = 1
     is_sorted = True
     check_sorted = False  # the lookback re-reads days older than the bookmark
+    #: One object per day.
+    records_jsonpath = "$"
+    #: Where most daily answers say when the day began; streams whose answer differs say so.
+    time_field = (When("startTimestampGMT", EPOCH_MS), When("calendarDate"))
 
     def get_new_paginator(self):
         last = setting_day(self.config, "end_date") or today()

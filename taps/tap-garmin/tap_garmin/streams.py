@@ -15,9 +15,7 @@ class SleepStream(GarminDailyStream):
     name = "garmin__sleep"
     path = "/wellness-service/wellness/dailySleepData/{display_name}"
     extra_params = {"nonSleepBufferMinutes": 60}
-    records_jsonpath = "$"
     response_shape = ResponseShape(dict, required=("dailySleepDTO",))  # also on nights without
-
     time_field = (When(("dailySleepDTO", "sleepStartTimestampGMT"), EPOCH_MS),
                   When(("dailySleepDTO", "calendarDate")))
 
@@ -28,7 +26,6 @@ class DailySummaryStream(GarminDailyStream):
     name = "garmin__daily_summary"
     path = "/usersummary-service/usersummary/daily/{display_name}"
     date_param = "calendarDate"
-    records_jsonpath = "$"
     time_field = (When("wellnessStartTimeGmt", EPOCH_MS), When("calendarDate"))
 
 
@@ -37,8 +34,6 @@ class HeartRateStream(GarminDailyStream):
 
     name = "garmin__heart_rate"
     path = "/wellness-service/wellness/dailyHeartRate/{display_name}"
-    records_jsonpath = "$"
-    time_field = (When("startTimestampGMT", EPOCH_MS), When("calendarDate"))
 
 
 class HrvStream(GarminDailyStream):
@@ -47,10 +42,8 @@ class HrvStream(GarminDailyStream):
     name = "garmin__hrv"
     path = "/hrv-service/hrv/{date}"
     date_param = None
-    records_jsonpath = "$"
     #: 204 No Content on a night without HRV; any 200 carries the summary.
     response_shape = ResponseShape(dict, required=("hrvSummary",), no_content=True)
-
     time_field = (When("startTimestampGMT", EPOCH_MS), When(("hrvSummary", "calendarDate")))
 
 
@@ -60,8 +53,6 @@ class StressStream(GarminDailyStream):
     name = "garmin__stress"
     path = "/wellness-service/wellness/dailyStress/{date}"
     date_param = None
-    records_jsonpath = "$"
-    time_field = (When("startTimestampGMT", EPOCH_MS), When("calendarDate"))
 
 
 class BodyBatteryStream(GarminDailyStream):
@@ -73,15 +64,14 @@ class BodyBatteryStream(GarminDailyStream):
     window_days = 28
     records_jsonpath = "$[*]"
     response_shape = JSON_ARRAY  # one object per day of the window (an empty array: none)
+    key_fields = ("date",)
+    time_field = (When("startTimestampGMT", EPOCH_MS), When("date"))
 
     def get_http_request(self, *, page):
         request = super().get_http_request(page=page)
         window = page.next_page_token
         request.params.update(startDate=window.first.isoformat(), endDate=window.last.isoformat())
         return request
-
-    key_fields = ("date",)
-    time_field = (When("startTimestampGMT", EPOCH_MS), When("date"))
 
 
 class ActivitiesStream(GarminStream):

@@ -55,9 +55,14 @@ class ParseClassStream(BronzeRESTStream):
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # Parse's query answer
     replication_key = None
+    #: The Parse class queried (``/classes/<parse_class>``).
     parse_class = ""
     key_fields = ("objectId",)
     time_field = "createdAt"
+
+    @property
+    def path(self) -> str:
+        return f"/classes/{self.parse_class}"
 
     @property
     def authenticator(self):
@@ -109,9 +114,7 @@ class SipsStream(ParseClassStream):
     """Each sip the bottle measured (amount in ml, ``time``)."""
 
     name = "hidrate__sips"
-    path = "/classes/Sip"
     parse_class = "Sip"
-
     time_field = (When("time", parse_date), When("createdAt"))
 
 
@@ -119,9 +122,7 @@ class DaysStream(ParseClassStream):
     """Daily totals (``date``, ``totalAmount`` in ml, goal)."""
 
     name = "hidrate__days"
-    path = "/classes/Day"
     parse_class = "Day"
-
     time_field = (When("date", parse_date), When("createdAt"))
 
 
@@ -129,7 +130,6 @@ class BottlesStream(ParseClassStream):
     """The user's bottles (serial number, battery level, last sync)."""
 
     name = "hidrate__bottles"
-    path = "/classes/Bottle"
     parse_class = "Bottle"
 
 
