@@ -102,7 +102,9 @@ class BronzeStream(Stream):
 
     schema = BRONZE_SCHEMA
     primary_keys = BRONZE_KEY
-    replication_key = "source_timestamp"
+    #: No singer-sdk replication key: a stream that reads incrementally keeps a cursor
+    #: (``bronze_core.cursors``), a file stream its files; the bronze row stays fixed.
+    replication_key = None
     # The envelope is built here with the right types already; conforming it
     # again would only cost time and risk touching the payload.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE

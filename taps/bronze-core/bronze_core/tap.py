@@ -17,7 +17,7 @@ from singer_sdk.helpers._batch import BatchConfig
 
 from bronze_core.batches import batch_notice, remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
-from bronze_core.http import RequestBudget, RequestThrottle, SyncStopped
+from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.owner_only import (claim, meltano_run_configs, protect_meltano_dirs,
                                     remove_leftover_configs)
 from bronze_core.redact import install_log_filter, register_config_secrets

@@ -8,9 +8,9 @@ from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
 
+from bronze_core.cursors import EVENT_TIME
 from bronze_core.fields import EPOCH_MS, When
-from bronze_core.http import JSON_OBJECT, BronzeRESTStream, TokenRefreshed
-from bronze_core.paging import DateWindowPaginator
+from bronze_core.http import JSON_OBJECT, BronzeRESTStream, DateWindowPaginator, TokenRefreshed
 from bronze_core.windows import resume_day, setting_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -26,6 +26,8 @@ class GarminStream(BronzeRESTStream):
     #: The daily wellness endpoints answer one object per day, also for a day without data
     #: (its fields null); streams that answer otherwise say so.
     response_shape = JSON_OBJECT
+    #: No modified-since filter: the newest record's time, read again with ``lookback_days``.
+    cursor_field = EVENT_TIME
 
     @property
     def authenticator(self):
@@ -50,9 +52,19 @@ class GarminStream(BronzeRESTStream):
         return start_day(self.config, DEFAULT_HISTORY_DAYS)
 
     def resume_day(self, context) -> dt.date:
-        """The bookmark minus ``lookback_days`` (Garmin rescores recent days), or the start day."""
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        return resume_day(self.start_day(), bookmark, int(self.config["lookback_days"]))
+        """The cursor minus ``lookback_days`` (Garmin rescores recent days), or the start day."""
+        return resume_day(self.start_day(), self.cursor(context), int(self.config["lookback_days"]))
+
+    def upgrade_state(self, state: dict) -> None:
+        """The previous version kept singer-sdk's bookmark, ``replication_key_value`` (the newest
+        ``source_timestamp``): that value is the cursor. Progress markers of an unfinished
+        unsorted read are dropped, as a failed read's are."""
+        value = state.pop("replication_key_value", None)
+        for key in ("replication_key", "replication_key_signpost", "starting_replication_value",
+                    "progress_markers"):
+            state.pop(key, None)
+        if value and "cursor" not in state:
+            state["cursor"] = value
 
     def get_url(self, context) -> str:
         return self.url_base + self.path.format(display_name=self.display_name)

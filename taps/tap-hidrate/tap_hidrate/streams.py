@@ -54,7 +54,7 @@ class ParseClassStream(BronzeRESTStream):
     auth_setting = "username"
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # Parse's query answer
-    replication_key = None
+    cursor_field = "updatedAt"
     #: The Parse class queried (``/classes/<parse_class>``).
     parse_class = ""
     key_fields = ("objectId",)
@@ -98,9 +98,6 @@ class ParseClassStream(BronzeRESTStream):
             except ValueError:
                 return False
         return False
-
-    def payload_cursor(self, payload):
-        return parse_timestamp(payload.get("updatedAt"))
 
 
 def parse_date(value):

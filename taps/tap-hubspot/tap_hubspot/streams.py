@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
+from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, SyncStopped, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -50,7 +51,6 @@ class ObjectStream(BronzeRESTStream):
     http_method = "POST"
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # search and properties answers alike
-    replication_key = None
     key_fields = ("id",)
     time_field = "createdAt"
 
@@ -130,5 +130,7 @@ class ObjectStream(BronzeRESTStream):
         return list(self.fetch(self.url_base + self.path, json_body=body, method="POST"))
 
     # --- the payload -------------------------------------------------------------
-    def payload_cursor(self, payload):
-        return parse_timestamp((payload.get("properties") or {}).get(self.modified) or payload.get("updatedAt"))
+    @property
+    def cursor_field(self) -> tuple[When, When]:
+        """The object type's modification property, else the object's ``updatedAt``."""
+        return When(("properties", self.modified)), When("updatedAt")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from singer_sdk.pagination import JSONPathPaginator
@@ -39,7 +38,6 @@ class DatabasesStream(NotionStream):
     path = "/databases/{database_id}"
     records_jsonpath = "$"
     response_shape = ResponseShape(dict, required=("id",))
-    replication_key = None
     state_partitioning_keys: list[str] = []
 
     @property
@@ -66,8 +64,8 @@ class PagesStream(NotionStream):
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")
     parent_stream_type = DatabasesStream
-    replication_key = None
     state_partitioning_keys: list[str] = []
+    cursor_field = "last_edited_time"
 
     def cursor_scope(self, context) -> str:
         return context["data_source_id"]
@@ -98,9 +96,6 @@ class PagesStream(NotionStream):
         lineage.update(database_id=self._querying["database_id"],
                        data_source_id=self._querying["data_source_id"])
         return lineage
-
-    def payload_cursor(self, payload) -> dt.datetime | None:
-        return parse_timestamp(payload.get("last_edited_time"))
 
 
 STREAMS = [DatabasesStream, PagesStream]

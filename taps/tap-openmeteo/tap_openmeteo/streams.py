@@ -14,8 +14,8 @@ from bronze_core.timestamps import UTC
 from bronze_core.windows import date_windows, resume_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
-#: Response fields describing the place, kept with every day's slice.
 DEFAULT_HISTORY_DAYS = 30
+#: Response fields describing the place, kept with every day's slice.
 PLACE_FIELDS = ("latitude", "longitude", "utc_offset_seconds", "timezone", "timezone_abbreviation", "elevation")
 
 
@@ -38,7 +38,8 @@ class WeatherStream(BronzeRESTStream):
     source = "openmeteo"
     schemas_dir = SCHEMAS_DIR
     path = "/archive"
-    replication_key = None
+    #: One cursor per location (its name): the last day asked for, in ``cursors``.
+    state_partitioning_keys: list[str] = []
     auth_setting = "api_url"  # no credentials: a 401/403 can only mean a wrong URL
 
     @property
@@ -77,15 +78,26 @@ class WeatherStream(BronzeRESTStream):
         return [] if found is None else [day for day in asked if day not in found]
 
     def fetch_records(self, context):
-        state = self.stream_state.setdefault("through", {})
         last = today()
         for location in self.config["locations"]:
-            first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), state.get(location["name"]),
+            scope = {"location": location["name"]}
+            first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope),
                                int(self.config["trailing_days"]))
             self._location = location
             for window in date_windows(first, last, int(self.config["chunk_days"])):
                 yield from self.fetch(self.url_base + self.path, self.params(location, window))
-            state[location["name"]] = last.isoformat()
+            self.save_cursor(scope, last)
+
+    def cursor_scope(self, context) -> str | None:
+        return context["location"] if context else None
+
+    def upgrade_state(self, state: dict) -> None:
+        """The previous version kept ``through: {location: last day}``: those are the cursors."""
+        through = state.pop("through", None)
+        if isinstance(through, dict):
+            cursors = state.setdefault("cursors", {})
+            for location, day in through.items():
+                cursors.setdefault(location, day)
 
     def params(self, location: dict, window) -> dict[str, Any]:
         return {

@@ -51,7 +51,6 @@ class TogglStream(BronzeRESTStream):
 class TogglFullStream(TogglStream):
     """Small lists read whole on every run; unchanged payloads are no-ops."""
 
-    replication_key = None
     state_partitioning_keys: list[str] = []
     #: Toggl answers `null` for an empty workspace list (projects, clients, tags), a known
     #: quirk of its API. Accepted only here: these lists keep no bookmark and are read whole

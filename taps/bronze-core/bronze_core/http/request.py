@@ -1,0 +1,188 @@
+"""Request and retry: what a failed request means, how long to wait, and what a good answer is.
+
+- a 429 (or any retriable status) waits what ``Retry-After`` asks, when given,
+  else exponential backoff with jitter; a wait longer than
+  ``backoff_max_seconds`` fails the run cleanly (``RateLimitTooLong``);
+- a 2xx answer must be the container the API documents (``ResponseShape``);
+- bodies are parsed keeping invalid UTF-8 and repeated keys visible
+  (``parse_json_body``), for the envelope to flag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from bronze_core.envelope import keep_duplicates
+
+BODY_PREVIEW_CHARS = 300
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>``; the token is registered as a secret."""
+
+    def __init__(self, token: str):
+        from bronze_core.redact import register_secret
+
+        register_secret(token)
+        self._token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class NoAuth(requests.auth.AuthBase):
+    """For keyless APIs (Open-Meteo): requests go out as they are."""
+
+    def __call__(self, request):
+        return request
+
+
+@dataclass(frozen=True)
+class ResponseShape:
+    """The top-level JSON a successful answer must have, as the API documents it.
+
+    Each stream states its shape (``BronzeRESTStream.response_shape``) and
+    ``validate_response`` refuses anything else as a retriable error. An empty
+    body, ``null``, ``{}`` where a list is due or an object without its
+    ``results`` would otherwise read as "no data here" and move a bookmark past
+    data the answer hid. A documented empty answer (``[]``, ``{"results": []}``)
+    is of course fine.
+    """
+
+    #: ``list`` (a JSON array) or ``dict`` (a JSON object).
+    container: type
+    #: For an object: the key holding the list of payloads (``results``, ``records``).
+    list_key: str | None = None
+    #: For an object: keys it must carry (documented as always present).
+    required: tuple[str, ...] = ()
+    #: A 204 No Content is a documented answer (Garmin's HRV on a night without).
+    no_content: bool = False
+    #: A JSON ``null`` is a documented empty list (Toggl's workspace lists).
+    null_is_empty: bool = False
+
+    def describe(self) -> str:
+        if self.container is list:
+            return "a JSON array"
+        keys = ([f"a `{self.list_key}` array"] if self.list_key else []) + [f"`{k}`" for k in self.required]
+        return "a JSON object" + (" with " + ", ".join(keys) if keys else "")
+
+    def problem(self, body: Any) -> str | None:
+        """What is wrong with a decoded body, or None when it has this shape."""
+        if body is None and self.null_is_empty:
+            return None
+        if not isinstance(body, self.container):
+            found = "null" if body is None else f"a JSON {_json_kind(body)}"
+            return f"answered {found} where the API documents {self.describe()}"
+        if self.container is dict:
+            missing = [k for k in ((self.list_key,) if self.list_key else ()) + self.required if k not in body]
+            if missing:
+                return f"answered an object without {', '.join(map(repr, missing))} ({self.describe()} expected)"
+            if self.list_key and not isinstance(body[self.list_key], list):
+                return f"answered `{self.list_key}` as a JSON {_json_kind(body[self.list_key])}, not an array"
+        return None
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+#: The two plain shapes; ``object_with_list`` for the enveloped one.
+JSON_ARRAY = ResponseShape(list)
+JSON_OBJECT = ResponseShape(dict)
+
+
+def object_with_list(key: str, *required: str) -> ResponseShape:
+    """An object whose ``key`` is the list of payloads (``{"results": [...]}``)."""
+    return ResponseShape(dict, list_key=key, required=required)
+
+
+class TokenRefreshed(RetriableAPIError):
+    """The tap refreshed its credentials; retry the request at once."""
+
+
+class CredentialsRejected(FatalAPIError):
+    """The API refused the credentials (after any refresh): every stream would fail alike."""
+
+
+class RateLimitTooLong(FatalAPIError):
+    """The server asked for a longer pause than this run is allowed to wait."""
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After`` as delta or HTTP date).
+
+    None when absent or unusable (not a number or date, ``nan``, ``inf``): the
+    normal backoff applies then.
+    """
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:  # "nan" and "inf" parse as floats but ask for nothing usable: as if absent
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def retry_waits(base: float, cap: float, wait_on_429: float | None = None):
+    """Backoff wait generator fed the exception of each failed try.
+
+    Honours ``Retry-After``; a 429 without one waits ``wait_on_429`` when the
+    API documents a fixed pause (Airtable: 30 s); otherwise doubles from
+    ``base`` with jitter.
+    """
+    exc = yield  # primed by backoff
+    attempt = 0
+    while True:
+        if isinstance(exc, TokenRefreshed):
+            delay = 0.0
+        else:
+            response = getattr(exc, "response", None)
+            asked = retry_after_seconds(response)
+            if asked is None and wait_on_429 is not None and getattr(response, "status_code", None) == 429:
+                asked = wait_on_429
+            if asked is not None and asked > cap:
+                raise RateLimitTooLong(
+                    f"rate limited: the server asks to wait {asked:.0f} s, more than "
+                    f"backoff_max_seconds={cap:.0f}; state is saved, run again later"
+                )
+            if asked is not None:
+                delay = asked
+            else:
+                delay = min(cap, base * (2**attempt)) * random.uniform(0.75, 1.0)
+            attempt += 1
+        exc = yield delay
+
+
+def parse_json_body(content: bytes) -> Any:
+    """A JSON body (UTF-8, RFC 8259), keeping invalid bytes and repeated keys visible.
+
+    Invalid UTF-8 becomes lone surrogates rather than U+FFFD, so the envelope
+    can mark the payload instead of a silent substitution.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("utf-8", "surrogateescape")
+    return json.loads(text, object_pairs_hook=keep_duplicates)
