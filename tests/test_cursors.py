@@ -6,6 +6,8 @@ import pytest
 
 from tap_garmin.tap import TapGarmin
 from tap_hidrate.tap import TapHidrate
+from tests import tap_runner
+from tests.fakes.garmin_api import FakeGarmin
 
 GARMIN = {"access_token": "a", "refresh_token": "r", "start_date": "2024-05-01"}
 HIDRATE = {"username": "u@example.com", "password": "p", "app_id": "app", "client_key": "key"}
@@ -56,3 +58,29 @@ def test_a_cursor_never_moves_back():
     list(stream.read_with_cursor(None, sips("2024-05-02T00:00:00.000Z")))
     stream.save_cursor(None, "2024-05-01")
     assert stream.cursor(None) == "2024-05-03T10:00:00+00:00"
+
+
+def test_a_stop_part_way_through_the_newest_first_activity_list_keeps_the_old_cursor(tmp_path):
+    """Garmin lists activities newest first: a run stopped (request budget) after the first
+    page must not save that page's newest time, or the older pages would never be read."""
+    with FakeGarmin(days=10, activities_per_day=1.0) as fake:
+        config = {"api_url": fake.url, "auth_url": fake.url + "/di-oauth2-service/oauth/token",
+                  "access_token": fake.access_token, "refresh_token": fake.refresh_token,
+                  "start_date": fake.days_list[0].isoformat(), "end_date": fake.days_list[-1].isoformat(),
+                  "lookback_days": 1, "activities_page_size": 2}
+        result, _, _ = tap_runner.run_tap("tap-garmin", config, tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        paths = [r["path"] for r in fake.requests]
+        before = next(n for n, path in enumerate(paths) if "/activitylist-service/" in path)
+
+        fake.reset_log()
+        result, first, state = tap_runner.run_tap("tap-garmin", {**config, "max_requests_per_run": before + 1},
+                                                  tmp_path)
+        assert result.returncode == 0 and "request budget" in result.stderr, result.stderr[-2000:]
+        assert len(tap_runner.records(first, "garmin__activities")) == 2  # one page of two
+        assert "cursor" not in state["bookmarks"].get("garmin__activities", {})
+
+        result, second, _ = tap_runner.run_tap("tap-garmin", config, tmp_path, state)
+        assert result.returncode == 0, result.stderr[-2000:]
+        landed = {r["raw_id"] for r in tap_runner.records(first + second, "garmin__activities")}
+        assert landed == {str(a["activityId"]) for a in fake.activities()}

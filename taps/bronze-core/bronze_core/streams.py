@@ -1,4 +1,4 @@
-"""The base every bronze stream inherits: envelope schema, key, cursor, lineage.
+"""The base every bronze stream inherits: envelope schema, key, declared id and time, lineage.
 
 A tap's stream says only what is specific to its source, as class attributes:
 which payload schema file checks it (``schemas/<entity>.json`` next to the
