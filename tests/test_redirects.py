@@ -150,6 +150,6 @@ def test_no_tap_sends_a_request_outside_the_shared_session():
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in BYPASS.finditer(text)]
         if re.search(r"def requests_session\b", text) and "redirects.py" not in path.name \
-                and path.relative_to(ROOT).as_posix() != "taps/bronze-core/bronze_core/http/stream.py":
+                and path.relative_to(ROOT).as_posix() != "taps/bronze-core/bronze_core/http/requesting.py":
             offenders.append(f"{path.relative_to(ROOT)}: overrides requests_session")
     assert offenders == [], "use bronze_core.redirects.SameOriginSession: " + "; ".join(offenders)

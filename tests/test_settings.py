@@ -13,6 +13,7 @@ import datetime as dt
 import copy
 import importlib
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,25 @@ def test_meltano_yml_settings_match_the_taps_schema(plugin, schema):
     if required:
         assert plugin.get("settings_group_validation") == [sorted(required)], \
             f"{name}: settings_group_validation must list the tap's required settings {sorted(required)}"
+
+
+@pytest.mark.parametrize("name", sorted(TAPS))
+def test_every_setting_marked_secret_is_masked_as_soon_as_the_tap_starts(name):
+    """BronzeTap masks each setting marked ``secret`` in the schema: no second list per tap to forget."""
+    from bronze_core.redact import scrub
+
+    module = importlib.import_module(name.replace("-", "_") + ".tap")
+    (tap_class,) = [c for c in vars(module).values() if isinstance(c, type) and getattr(c, "name", None) == name]
+    marked = [k for k, v in tap_class.config_jsonschema["properties"].items() if v.get("secret")]
+    tap = TAPS[name]
+    with tap.make_fake() as fake:  # asked nothing: a tap makes no request when it starts
+        config = _config(tap, fake)
+        fresh = {key: f"secret-{key}-{uuid.uuid4().hex}" for key in marked}  # never registered before
+        tap_class(config={**config, **fresh}, validate_config=True)
+        assert fake.requests == []
+    for key, value in fresh.items():
+        assert scrub(f"it was {value}") == "it was ***", f"{name}: setting {key} is not masked"
+    assert name == "tap-openmeteo" or marked, f"{name} has no secret setting"
 
 
 def test_text_is_read_as_the_schema_types_it_and_anything_else_is_left_to_be_named():

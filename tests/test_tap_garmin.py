@@ -128,3 +128,40 @@ def test_a_day_without_data_does_not_stop_the_walk(fake, tmp_path):
              if m.get("stream") == "garmin__sleep" and m["type"] == "RECORD"}
     assert len(sleep) == len(fake.days_list) + 1
     assert sleep[before_data.isoformat()]["raw_data"]["dailySleepDTO"]["sleepTimeSeconds"] is None
+
+
+def test_a_401_after_the_refresh_is_rejected_credentials(fake, tmp_path):
+    """The core's refresh-once hook: one refresh per request; the fresh token refused too stops the run."""
+    fake.fail_next(401, times=2, path_contains="dailySleepData",
+                   body=json.dumps({"message": "Unauthorized"}))
+    result, _ = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    assert fake.refresh_count == 1 and fake.pending_faults() == 0
+    sleep = [r["status"] for r in fake.requests if "dailySleepData" in r["path"]]
+    assert sleep == [401, 401], "refreshed once, asked once more, then stopped"
+    assert "rejected the credentials (HTTP 401)" in result.stderr and "token_file" in result.stderr
+    assert "the run stops here" in result.stderr
+
+
+def test_the_profile_request_is_retried_like_a_paginated_one(fake, tmp_path):
+    """``request_json`` (the one-off profile call) retries a 503 and a 200 that is not JSON."""
+    fake.fail_next(503, path_contains="socialProfile")
+    fake.inject("html200", path_contains="socialProfile")
+    result, messages = run_tap(fake, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert fake.pending_faults() == 0
+    assert len([r for r in fake.requests if "socialProfile" in r["path"]]) == 3
+    assert any(r["path"].endswith("/" + fake.display_name) for r in fake.requests)  # the profile's name used
+
+
+def test_a_refresh_answered_without_a_token_fails_clearly(fake, tmp_path):
+    """A token service answering an HTML page with 200: a clear error, the token file untouched."""
+    token_file = tmp_path / "tokens.json"
+    saved = {"access_token": fake.access_token, "refresh_token": fake.refresh_token, "expires_at": 1}
+    token_file.write_text(json.dumps(saved))
+    fake.inject("html200", times=20, path_contains="/oauth/token")
+    result, _ = run_tap(fake, tmp_path, access_token=None, refresh_token=None, token_file=str(token_file))
+    assert result.returncode != 0
+    assert "answered the refresh (HTTP 200) without an access token" in result.stderr
+    assert "JSONDecodeError" not in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(token_file.read_text()) == saved

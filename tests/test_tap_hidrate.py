@@ -72,3 +72,20 @@ def test_wrong_password_fails_clearly_and_stays_secret(fake, tmp_path):
     assert result.returncode != 0
     assert "login refused" in result.stderr and "`password`" in result.stderr
     assert "not-the-password-99" not in result.stderr
+
+
+def test_a_refused_login_says_what_parse_said(fake, tmp_path):
+    """The error-body helper: Parse's own words (``{"code": 101, "error": ...}``) reach the message."""
+    result, _, _ = run_tap(fake, tmp_path, password="not-the-password-98")
+    assert result.returncode != 0
+    assert "login refused (HTTP 404: Invalid username/password.)" in result.stderr
+    assert "not-the-password-98" not in result.stderr
+
+
+def test_a_login_answered_with_an_html_page_fails_clearly(fake, tmp_path):
+    """A login answered 200 with an error page (a proxy): a clear message, not a JSON decoding error."""
+    fake.inject("html200", times=10, path_contains="/login")
+    result, _, _ = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    assert "login refused (HTTP 200)" in result.stderr and "`password`" in result.stderr
+    assert "JSONDecodeError" not in result.stderr and fake.logins == 0

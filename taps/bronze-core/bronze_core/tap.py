@@ -21,18 +21,20 @@ from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
 from bronze_core.owner_only import (claim, meltano_run_configs, protect_meltano_dirs,
                                     remove_leftover_configs)
 from bronze_core.redact import install_log_filter, register_config_secrets
-from bronze_core.settings import future_start, read_text_settings, setting_errors
+from bronze_core.settings import future_start, read_text_settings, secret_names, setting_errors
 
 
 class BronzeTap(Tap):
     """A singer-sdk Tap that keeps secrets out of its output, paces itself and can stop early.
 
-    ``secret_settings`` are registered as secrets as soon as the config is
+    Secret settings (marked ``secret`` in ``config_jsonschema``, plus any named
+    in ``secret_settings``) are registered as secrets as soon as the config is
     read, so no log line or error can carry them. ``stopped`` is set by a
     stream that hit a quota or the run's request budget: later streams are
     skipped, the state so far is written, and a quota stop exits non-zero.
     """
 
+    #: Secret settings beyond those marked ``secret`` in ``config_jsonschema`` (none so far).
     secret_settings: tuple[str, ...] = ()
     #: msgspec-encoded messages, stdout flushed per bookmark, not per record (bronze_core.fast_io).
     message_writer_class = BronzeSingerWriter
@@ -48,7 +50,7 @@ class BronzeTap(Tap):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        register_config_secrets(self.config, self.secret_settings)
+        register_config_secrets(self.config, secret_names(self.config_jsonschema, self.secret_settings))
         install_log_filter()
         self.problems = []
         self.run_counts = {}

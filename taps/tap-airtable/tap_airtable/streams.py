@@ -70,7 +70,7 @@ class TableStream(BronzeRESTStream):
         """The table's "Last modified time" field, when configured."""
         return When(("fields", self.last_modified_field)) if self.last_modified_field else None
 
-    def request_lineage(self, response):
-        lineage = super().request_lineage(response)
+    def request_lineage(self, response, context):
+        lineage = super().request_lineage(response, context)
         lineage["table"] = self.table
         return lineage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import api_settings, pace_setting, token_setting
 from bronze_core.tap import BronzeTap
 from tap_airtable.streams import TableStream
 
@@ -21,24 +21,18 @@ class TapAirtable(BronzeTap):
     """Records of Airtable tables (inventories, body measurements...)."""
 
     name = "tap-airtable"
-    package_name = "tap-airtable"
-    secret_settings = ("api_token",)
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api_token", th.StringType, required=True, secret=True,
-                    description="Airtable personal access token (scope data.records:read, access to the base)."),
+        token_setting("Airtable personal access token (scope data.records:read, access to the base)."),
         th.Property("base_id", th.StringType, required=True, description="The base id (app...)."),
         th.Property("tables", th.ArrayType(TABLE), required=True,
                     description='Tables to read: names or ids, or objects {"name": ..., '
                                 '"last_modified_field": ...} naming a "Last modified time" field '
                                 "to read only changed records."),
-        th.Property("requests_per_second", th.NumberType, default=5,
-                    description="Airtable allows 5 requests per second per base."),
+        pace_setting(5, "Airtable allows 5 requests per second per base."),
         th.Property("rate_limit_wait_seconds", th.IntegerType, default=30,
                     description="Pause after a 429 (Airtable asks for 30 seconds)."),
-        th.Property("api_url", th.StringType, default="https://api.airtable.com/v0",
-                    description="Airtable API base URL (a local fake server in tests)."),
-        *HTTP_SETTINGS,
+        *api_settings("https://api.airtable.com/v0", "Airtable API base URL"),
     ).to_dict()
 
     def discover_streams(self):

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
+from bronze_core.http import error_message, json_object_body
 from bronze_core.redact import register_secret
 from bronze_core.redirects import SameOriginSession
 
@@ -107,12 +108,19 @@ class GarminTokenAuth(requests.auth.AuthBase):
                     f"garmin: could not reach the token service to refresh ({type(exc).__name__})."
                 ) from None
             if response.status_code != 200:
+                said = error_message(response)
                 raise GarminAuthError(
                     f"garmin: the token service refused the refresh token (HTTP "
-                    f"{response.status_code}). Log in again and re-create `token_file` "
-                    "(or the `refresh_token` setting)."
+                    f"{response.status_code}{': ' + said if said else ''}). Log in again and "
+                    "re-create `token_file` (or the `refresh_token` setting)."
                 )
-            body = response.json()
+            body = json_object_body(response)
+            if not body.get("access_token") or not isinstance(body["access_token"], str):
+                raise GarminAuthError(
+                    "garmin: the token service answered the refresh (HTTP 200) without an access "
+                    "token; the saved tokens are unchanged. Run again later; if it persists, log "
+                    "in again and re-create `token_file`."
+                )
             self._access = body["access_token"]
             self._refresh = body.get("refresh_token", self._refresh)
             self._expires_at = time.time() + float(body.get("expires_in", 3600))

@@ -10,7 +10,7 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from bronze_core.cursors import EVENT_TIME
 from bronze_core.fields import EPOCH_MS, When
-from bronze_core.http import JSON_OBJECT, BronzeRESTStream, DateWindowPaginator, TokenRefreshed
+from bronze_core.http import JSON_OBJECT, BronzeRESTStream, DateWindowPaginator
 from bronze_core.windows import resume_day, setting_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -37,15 +37,10 @@ class GarminStream(BronzeRESTStream):
     def display_name(self) -> str:
         return self._tap.display_name
 
-    def on_unauthorized(self, response) -> None:
-        """On a 401, refresh the token once and retry; a second 401 is fatal."""
-        if response.status_code != 401:
-            return
-        if getattr(response.request, "_bronze_after_refresh", False):
-            return  # the refreshed token was rejected too: fatal
+    def refresh_credentials(self) -> bool:
+        """A 401: trade the refresh token for a new pair (shared by all streams)."""
         self.authenticator.refresh()
-        response.request._bronze_after_refresh = True  # the retry re-sends this request
-        raise TokenRefreshed("garmin: access token expired, refreshed", response)
+        return True
 
     def start_day(self) -> dt.date:
         """``start_date``, or 30 days ago for a first run without one."""
@@ -106,9 +101,9 @@ class GarminDailyStream(GarminStream):
             params[self.date_param] = window.first.isoformat()
         return HTTPRequest(url=url, method="GET", headers=self.http_headers, params=params)
 
-    def request_lineage(self, response) -> dict[str, Any]:
+    def request_lineage(self, response, context) -> dict[str, Any]:
         """Adds the date asked for (from the query, or the path's last segment)."""
-        lineage = super().request_lineage(response)
+        lineage = super().request_lineage(response, context)
         if self.date_param:
             lineage["requested_date"] = lineage["params"].get(self.date_param)
         elif self.path.endswith("{date}"):

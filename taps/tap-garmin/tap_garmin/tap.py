@@ -8,7 +8,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from bronze_core.file_streams import FILE_SETTINGS
-from bronze_core.http import HTTP_SETTINGS, ResponseShape
+from bronze_core.http import HTTP_SETTINGS, ResponseShape, api_url_setting
 from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
 from tap_garmin.streams import API_STREAMS
@@ -17,8 +17,6 @@ class TapGarmin(BronzeTap):
     """Garmin Connect sleep, daily summaries, heart rate, HRV, stress, Body Battery, activities."""
 
     name = "tap-garmin"
-    package_name = "tap-garmin"
-    secret_settings = ("access_token", "refresh_token")
 
     config_jsonschema = th.PropertiesList(
         th.Property("token_file", th.StringType,
@@ -45,8 +43,7 @@ class TapGarmin(BronzeTap):
                                 "recent sleep and HRV."),
         th.Property("activities_page_size", th.IntegerType, default=100,
                     description="Activities per page of the activity list."),
-        th.Property("api_url", th.StringType, default="https://connectapi.garmin.com",
-                    description="Garmin Connect API base URL (a local fake server in tests)."),
+        api_url_setting("https://connectapi.garmin.com", "Garmin Connect API base URL"),
         th.Property("auth_url", th.StringType,
                     default="https://diauth.garmin.com/di-oauth2-service/oauth/token",
                     description="Token refresh endpoint of Garmin's DI OAuth service."),
@@ -93,11 +90,9 @@ class TapGarmin(BronzeTap):
         if self.config.get("display_name"):
             return self.config["display_name"]
         stream = self.streams["garmin__activities"]  # any API stream: same session and retries
-        response = stream.request_once(
-            self.config["api_url"].rstrip("/") + "/userprofile-service/socialProfile",
-            shape=ResponseShape(dict, required=("displayName",)),
-        )
-        return stream.response_json(response)["displayName"]
+        profile = stream.request_json("/userprofile-service/socialProfile",
+                                      shape=ResponseShape(dict, required=("displayName",)))
+        return profile["displayName"]
 
     @property
     def stream_types(self):

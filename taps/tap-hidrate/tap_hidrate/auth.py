@@ -14,6 +14,7 @@ import threading
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
+from bronze_core.http import error_message, json_object_body
 from bronze_core.redact import register_secret
 from bronze_core.redirects import SameOriginSession
 
@@ -45,11 +46,14 @@ class HidrateSession(requests.auth.AuthBase):
                     headers=self.parse_headers(), timeout=self._timeout)
             except requests.RequestException as exc:
                 raise FatalAPIError(f"hidrate: could not reach the login endpoint ({type(exc).__name__})") from None
-            if response.status_code != 200 or "sessionToken" not in (response.json() or {}):
+            token = json_object_body(response).get("sessionToken") if response.status_code == 200 else None
+            if not token or not isinstance(token, str):
+                said = error_message(response)
                 raise FatalAPIError(
-                    f"hidrate: login refused (HTTP {response.status_code}). Check the `username` and "
-                    "`password` settings, and `app_id`/`client_key` (the app's Parse keys).")
-            self._token = response.json()["sessionToken"]
+                    f"hidrate: login refused (HTTP {response.status_code}{': ' + said if said else ''}). "
+                    "Check the `username` and `password` settings, and `app_id`/`client_key` (the "
+                    "app's Parse keys).")
+            self._token = token
             register_secret(self._token)
             self.logins += 1
 

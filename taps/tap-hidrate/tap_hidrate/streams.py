@@ -8,7 +8,7 @@ from pathlib import Path
 from singer_sdk.pagination import BaseAPIPaginator
 
 from bronze_core.fields import When
-from bronze_core.http import BronzeRESTStream, TokenRefreshed, object_with_list
+from bronze_core.http import BronzeRESTStream, json_object_body, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -81,23 +81,16 @@ class ParseClassStream(BronzeRESTStream):
             params["where"] = json.dumps({"updatedAt": {"$gte": {"__type": "Date", "iso": iso}}})
         return params
 
-    def validate_response(self, response) -> None:
-        if self._session_expired(response) and not getattr(response.request, "_bronze_after_login", False):
-            self.authenticator.login()
-            response.request._bronze_after_login = True
-            raise TokenRefreshed("hidrate: session expired, logged in again", response)
-        super().validate_response(response)
-
-    @staticmethod
-    def _session_expired(response) -> bool:
+    def credentials_expired(self, response) -> bool:
+        """Parse answers an expired or revoked session with ``code`` 209 (on a 400 or 403)."""
         if response.status_code == 401:
             return True
-        if response.status_code in (400, 403):
-            try:
-                return (response.json() or {}).get("code") == INVALID_SESSION
-            except ValueError:
-                return False
-        return False
+        return response.status_code in (400, 403) and json_object_body(response).get("code") == INVALID_SESSION
+
+    def refresh_credentials(self) -> bool:
+        """Log in again (one login shared by all streams)."""
+        self.authenticator.login()
+        return True
 
 
 def parse_date(value):

@@ -6,7 +6,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import api_settings
 from bronze_core.tap import BronzeTap
 from tap_hidrate.auth import HidrateSession
 from tap_hidrate.streams import STREAMS
@@ -16,8 +16,6 @@ class TapHidrate(BronzeTap):
     """HidrateSpark sips, daily totals and bottles. Unofficial: may break when the app changes."""
 
     name = "tap-hidrate"
-    package_name = "tap-hidrate"
-    secret_settings = ("password", "app_id", "client_key")
     stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(
@@ -32,9 +30,7 @@ class TapHidrate(BronzeTap):
         # Parse answers at most 1000 objects; a larger limit would end the walk at the first page.
         th.Property("page_size", th.IntegerType(maximum=1000), default=1000,
                     description="Objects per request (Parse's `limit`, at most 1000)."),
-        th.Property("api_url", th.StringType, default="https://www.hidrateapp.com/parse",
-                    description="The app's Parse server URL (a local fake server in tests)."),
-        *HTTP_SETTINGS,
+        *api_settings("https://www.hidrateapp.com/parse", "The app's Parse server URL"),
     ).to_dict()
 
     @cached_property

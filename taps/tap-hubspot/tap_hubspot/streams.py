@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bronze_core.fields import When
-from bronze_core.http import BronzeRESTStream, SyncStopped, object_with_list
+from bronze_core.http import BronzeRESTStream, SyncStopped, json_object_body, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -68,24 +68,16 @@ class ObjectStream(BronzeRESTStream):
         configured = (self.config.get("properties") or {}).get(self.object_type)
         if configured:
             return sorted({*configured, self.modified, "hs_object_id"})
-        response = self.request_once(f"{self.url_base}/crm/v3/properties/{self.object_type}")
-        return sorted(p["name"] for p in self.response_json(response)["results"])
+        answer = self.request_json(f"/crm/v3/properties/{self.object_type}")
+        return sorted(p["name"] for p in answer["results"])
 
     def validate_response(self, response) -> None:
         if response.status_code == 429:
-            policy = (self._json_or_empty(response)).get("policyName", "")
-            if policy.upper() == "DAILY":
+            policy = json_object_body(response).get("policyName")
+            if isinstance(policy, str) and policy.upper() == "DAILY":
                 raise SyncStopped("HubSpot's daily request limit is used up (429, policyName DAILY); "
                                   "state is saved, run again tomorrow", failed=True)
         super().validate_response(response)
-
-    @staticmethod
-    def _json_or_empty(response) -> dict:
-        try:
-            body = response.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
 
     # --- the walk --------------------------------------------------------------
     def fetch_records(self, context) -> Iterator[dict]:
@@ -127,7 +119,7 @@ class ObjectStream(BronzeRESTStream):
             "sorts": [{"propertyName": sort_by, "direction": "ASCENDING"}],
             "properties": self.properties, "limit": PAGE_SIZE,
         }
-        return list(self.fetch(self.url_base + self.path, json_body=body, method="POST"))
+        return list(self.fetch(self.path, json_body=body, method="POST"))
 
     # --- the payload -------------------------------------------------------------
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import api_settings, pace_setting, token_setting
 from bronze_core.tap import BronzeTap
 from tap_hubspot.streams import OBJECTS, ObjectStream
 
@@ -13,12 +13,9 @@ class TapHubspot(BronzeTap):
     """HubSpot contacts, companies and engagements (calls, emails, meetings, notes, tasks)."""
 
     name = "tap-hubspot"
-    package_name = "tap-hubspot"
-    secret_settings = ("api_token",)
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api_token", th.StringType, required=True, secret=True,
-                    description="Private app access token (CRM read scopes)."),
+        token_setting("Private app access token (CRM read scopes)."),
         th.Property("objects", th.ArrayType(th.StringType), default=list(OBJECTS),
                     description="Object types to read: " + ", ".join(OBJECTS) + "."),
         th.Property("properties", th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
@@ -26,11 +23,8 @@ class TapHubspot(BronzeTap):
                                 "(default: every property, read from /crm/v3/properties/{object})."),
         th.Property("start_date", th.DateTimeType,
                     description="Only objects modified on or after this on a first run (default: all)."),
-        th.Property("requests_per_second", th.NumberType, default=4,
-                    description="HubSpot allows about 5 search requests per second."),
-        th.Property("api_url", th.StringType, default="https://api.hubapi.com",
-                    description="HubSpot API base URL (a local fake server in tests)."),
-        *HTTP_SETTINGS,
+        pace_setting(4, "HubSpot allows about 5 search requests per second."),
+        *api_settings("https://api.hubapi.com", "HubSpot API base URL"),
     ).to_dict()
 
     def discover_streams(self):

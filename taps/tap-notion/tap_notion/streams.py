@@ -84,17 +84,12 @@ class PagesStream(NotionStream):
             body["start_cursor"] = next_page_token
         return body
 
-    def fetch_records(self, context):
-        self._querying = context  # read by request_lineage while this data source is paged
-        yield from super().fetch_records(context)
-
-    def request_lineage(self, response):
-        """Adds the database and data source ids and the query body sent."""
-        lineage = super().request_lineage(response)
+    def request_lineage(self, response, context):
+        """Adds the database and data source ids (the request's context) and the query body sent."""
+        lineage = super().request_lineage(response, context)
         body = response.request.body
         lineage["query"] = body.decode() if isinstance(body, bytes) else body
-        lineage.update(database_id=self._querying["database_id"],
-                       data_source_id=self._querying["data_source_id"])
+        lineage.update(database_id=context["database_id"], data_source_id=context["data_source_id"])
         return lineage
 
 

@@ -83,9 +83,8 @@ class WeatherStream(BronzeRESTStream):
             scope = {"location": location["name"]}
             first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope),
                                int(self.config["trailing_days"]))
-            self._location = location
             for window in date_windows(first, last, int(self.config["chunk_days"])):
-                yield from self.fetch(self.url_base + self.path, self.params(location, window))
+                yield from self.fetch(self.path, self.params(location, window), context=scope)
             self.save_cursor(scope, last)
 
     def cursor_scope(self, context) -> str | None:
@@ -107,9 +106,9 @@ class WeatherStream(BronzeRESTStream):
             "timezone": self.config["timezone"],
         }
 
-    def request_lineage(self, response):
-        lineage = super().request_lineage(response)
-        lineage["location"] = self._location["name"]
+    def request_lineage(self, response, context):
+        lineage = super().request_lineage(response, context)
+        lineage["location"] = context["location"]
         body = self.response_json(response) or {}
         lineage["generationtime_ms"] = body.get("generationtime_ms")
         return lineage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import api_settings, pace_setting
 from bronze_core.tap import BronzeTap
 from tap_openmeteo.streams import WeatherStream
 
@@ -19,7 +19,6 @@ class TapOpenMeteo(BronzeTap):
     """Historical weather (ERA5 archive) for named locations, one row per location and day."""
 
     name = "tap-openmeteo"
-    package_name = "tap-openmeteo"
     stream_types = (WeatherStream,)
 
     config_jsonschema = th.PropertiesList(
@@ -39,11 +38,8 @@ class TapOpenMeteo(BronzeTap):
                     description="Days before the bookmark asked again each run (ERA5 lags ~5 days and "
                                 "revises recent days)."),
         th.Property("chunk_days", th.IntegerType, default=92, description="Days per request."),
-        th.Property("requests_per_second", th.NumberType, default=5,
-                    description="Open-Meteo allows 600 calls a minute and one at a time per IP."),
-        th.Property("api_url", th.StringType, default="https://archive-api.open-meteo.com/v1",
-                    description="Archive API base URL (a local fake server in tests)."),
-        *HTTP_SETTINGS,
+        pace_setting(5, "Open-Meteo allows 600 calls a minute and one at a time per IP."),
+        *api_settings("https://archive-api.open-meteo.com/v1", "Archive API base URL"),
     ).to_dict()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from bronze_core.http import HTTP_SETTINGS
+from bronze_core.http import api_settings, token_setting
 from bronze_core.tap import BronzeTap
 from tap_toggl.streams import STREAMS
 
@@ -13,13 +13,10 @@ class TapToggl(BronzeTap):
     """Toggl Track time entries, workspaces, projects, clients and tags."""
 
     name = "tap-toggl"
-    package_name = "tap-toggl"
-    secret_settings = ("api_token",)
     stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api_token", th.StringType, required=True, secret=True,
-                    description="Toggl Track API token (Profile settings, API Token)."),
+        token_setting("Toggl Track API token (Profile settings, API Token)."),
         th.Property("start_date", th.DateType,
                     description="First day of time entries to read on a first run "
                                 "(default: 90 days ago; Toggl serves about three months)."),
@@ -27,9 +24,7 @@ class TapToggl(BronzeTap):
                     description="Stop cleanly, state saved, after this many requests. Toggl "
                                 "allows 30 requests an hour on the free plan (and 30 an hour to "
                                 "/me on every plan); over quota it answers HTTP 402."),
-        th.Property("api_url", th.StringType, default="https://api.track.toggl.com/api/v9",
-                    description="Toggl Track API base URL (a local fake server in tests)."),
-        *HTTP_SETTINGS,
+        *api_settings("https://api.track.toggl.com/api/v9", "Toggl Track API base URL"),
     ).to_dict()
 
 

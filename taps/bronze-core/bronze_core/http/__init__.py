@@ -7,8 +7,8 @@ paths verbatim. Here:
 - a 429 (or any retriable status) waits what ``Retry-After`` asks, when given,
   else exponential backoff with jitter; a wait longer than
   ``backoff_max_seconds`` fails the run cleanly instead of hanging for hours;
-- 401/403 are fatal with a message naming the setting to fix (a tap may first
-  try to refresh its token through ``on_unauthorized``);
+- 401/403 are fatal with a message naming the setting to fix (a tap that can
+  refresh its credentials does so once first: ``refresh_credentials``);
 - a 2xx whose body is not JSON (an HTML error page, a cut-off body) is retried;
 - a 2xx whose body is not the container the API documents for that request
   (``response_shape``: an empty body, ``null``, ``{}`` where a list is due, an
@@ -32,8 +32,10 @@ paths verbatim. Here:
   request follows a redirect to another host (``bronze_core.redirects``).
 
 The package, by concern: ``request`` (errors, retry waits, response shapes,
-body parsing, auth), ``pagination`` (loop guard, date windows), ``settings``
-(the settings every REST tap offers) and ``stream`` (``BronzeRESTStream``).
+body parsing, error bodies, auth), ``pagination`` (loop guard, date windows),
+``settings`` (the settings every REST tap offers), ``requesting`` (how a
+stream sends requests and judges answers: one-off calls, lineage, the
+refresh-once hook) and ``stream`` (``BronzeRESTStream``).
 Pacing and budgets live in ``bronze_core.pacing`` (the tap base owns them).
 """
 
@@ -44,9 +46,11 @@ import logging
 from bronze_core.http.pagination import DateWindow, DateWindowPaginator, PaginationLoop, guard_loops
 from bronze_core.http.request import (BODY_PREVIEW_CHARS, JSON_ARRAY, JSON_OBJECT, BearerAuth,
                                       CredentialsRejected, NoAuth, RateLimitTooLong, ResponseShape,
-                                      TokenRefreshed, object_with_list, parse_json_body,
-                                      retry_after_seconds, retry_waits)
-from bronze_core.http.settings import HTTP_SETTINGS
+                                      TokenRefreshed, error_message, json_object_body,
+                                      object_with_list, parse_json_body, retry_after_seconds,
+                                      retry_waits)
+from bronze_core.http.settings import (HTTP_SETTINGS, api_settings, api_url_setting, pace_setting,
+                                       token_setting)
 from bronze_core.http.stream import BronzeRESTStream
 from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
 
@@ -54,8 +58,10 @@ __all__ = [
     "BODY_PREVIEW_CHARS", "HTTP_SETTINGS", "JSON_ARRAY", "JSON_OBJECT", "BearerAuth",
     "BronzeRESTStream", "CredentialsRejected", "DateWindow", "DateWindowPaginator", "NoAuth",
     "PaginationLoop", "RateLimitTooLong", "RequestBudget", "RequestThrottle", "ResponseShape",
-    "SyncStopped", "TokenRefreshed", "guard_loops", "object_with_list", "parse_json_body",
-    "retry_after_seconds", "retry_waits",
+    "SyncStopped", "TokenRefreshed", "error_message", "guard_loops", "json_object_body",
+    "object_with_list", "parse_json_body",
+    "retry_after_seconds", "retry_waits", "api_settings", "api_url_setting", "pace_setting",
+    "token_setting",
 ]
 
 logging.getLogger("urllib3").setLevel(logging.WARNING)  # its DEBUG lines print full URLs

@@ -5,7 +5,10 @@
   ``backoff_max_seconds`` fails the run cleanly (``RateLimitTooLong``);
 - a 2xx answer must be the container the API documents (``ResponseShape``);
 - bodies are parsed keeping invalid UTF-8 and repeated keys visible
-  (``parse_json_body``), for the envelope to flag.
+  (``parse_json_body``), for the envelope to flag;
+- error answers are read for a code or a message (``json_object_body``,
+  ``error_message``) without a second error when they are not JSON, and
+  without echoing a secret.
 """
 
 from __future__ import annotations
@@ -22,8 +25,13 @@ import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from bronze_core.envelope import keep_duplicates
+from bronze_core.redact import scrub
 
 BODY_PREVIEW_CHARS = 300
+#: Fields in which APIs put the human-readable part of an error body, in the order tried:
+#: HubSpot ``message``, OAuth ``error_description`` then ``error``, Parse ``error``.
+ERROR_MESSAGE_FIELDS = ("message", "error_description", "error", "detail")
+ERROR_MESSAGE_CHARS = 200
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -186,3 +194,33 @@ def parse_json_body(content: bytes) -> Any:
     except UnicodeDecodeError:
         text = content.decode("utf-8", "surrogateescape")
     return json.loads(text, object_pairs_hook=keep_duplicates)
+
+
+def json_object_body(response: requests.Response) -> dict:
+    """The body of an answer when it is a JSON object, else ``{}``.
+
+    For reading a code or a field out of an answer that was not validated
+    (an error body, a login answer): an HTML error page, a cut-off body, a
+    list or nothing at all must not turn into a second, confusing error.
+    """
+    if not response.content:
+        return {}
+    try:
+        body = parse_json_body(response.content)
+    except (ValueError, RecursionError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def error_message(response: requests.Response) -> str | None:
+    """The API's own words for an error (the first text field of ``ERROR_MESSAGE_FIELDS``).
+
+    Scrubbed of every registered secret (an API may echo the request back)
+    and cut to ``ERROR_MESSAGE_CHARS``; None when the body says nothing usable.
+    """
+    body = json_object_body(response)
+    for field in ERROR_MESSAGE_FIELDS:
+        value = body.get(field)
+        if isinstance(value, str) and value.strip():
+            return scrub(" ".join(value.split()))[:ERROR_MESSAGE_CHARS]
+    return None

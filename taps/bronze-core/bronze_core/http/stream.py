@@ -1,28 +1,31 @@
-"""``BronzeRESTStream``: the REST stream every API tap builds on (see ``bronze_core.http``)."""
+"""``BronzeRESTStream``: the REST stream every API tap builds on (see ``bronze_core.http``).
+
+Reading and failing per stream are here; requests and answers are
+``bronze_core.http.requesting``, keeping a cursor ``bronze_core.cursors``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
-from urllib.parse import parse_qsl, urlsplit
-
-import requests
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
+from singer_sdk.exceptions import SyncLifecycleSignal
 from singer_sdk.helpers._state import reset_state_progress_markers
-from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from bronze_core.cursors import CursorStream
 from bronze_core.http.pagination import _guarded, guard_loops
-from bronze_core.http.request import (BODY_PREVIEW_CHARS, BearerAuth, CredentialsRejected,
-                                      ResponseShape, parse_json_body, retry_waits)
+from bronze_core.http.request import CredentialsRejected, ResponseShape
+from bronze_core.http.requesting import RESTRequests
 from bronze_core.pacing import SyncStopped
-from bronze_core.redact import redact_params, scrub
-from bronze_core.redirects import SameOriginSession
+from bronze_core.redact import scrub
 from bronze_core.streams import BronzeStream
 
 
-class BronzeRESTStream(CursorStream, BronzeStream, RESTStream):
-    """A REST stream that emits bronze envelopes and behaves well on errors."""
+class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
+    """A REST stream that emits bronze envelopes and behaves well on errors.
+
+    How it sends requests and judges answers is ``RESTRequests``; how it keeps
+    its cursor is ``CursorStream`` (``bronze_core.cursors``); here is how a
+    stream reads and fails without ending the run.
+    """
 
     #: The setting a user must fix when the API rejects the credentials.
     auth_setting: str = "api_token"
@@ -36,6 +39,7 @@ class BronzeRESTStream(CursorStream, BronzeStream, RESTStream):
 
     def get_new_paginator(self):
         return guard_loops(super().get_new_paginator(), self.name)
+
     #: JSONPath of the payloads inside a response body.
     records_jsonpath = "$[*]"
     #: The container a 2xx answer must be (``JSON_ARRAY``, ``object_with_list("results")``...).
@@ -52,74 +56,6 @@ class BronzeRESTStream(CursorStream, BronzeStream, RESTStream):
     def url_base(self) -> str:
         """Every tap names its base URL ``api_url`` (so tests can point it at a fake)."""
         return self.config["api_url"].rstrip("/")
-
-    @property
-    def requests_session(self) -> requests.Session:
-        """A session that refuses redirects to another host (``bronze_core.redirects``) and
-        takes ``request_timeout`` as a deadline for the whole answer (``bronze_core.deadline``)."""
-        if not isinstance(self._requests_session, SameOriginSession):
-            self._requests_session = SameOriginSession(self.source)
-        return self._requests_session
-
-    @property
-    def authenticator(self):
-        """Bearer token from the ``auth_setting`` setting; taps with other schemes override."""
-        return BearerAuth(self.config[self.auth_setting])
-
-    @property
-    def timeout(self) -> float:  # type: ignore[override]
-        return float(self.config.get("request_timeout", 60))
-
-    def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5)) + 1
-
-    #: Fixed pause after a 429 without Retry-After, where the API documents one.
-    wait_on_429_seconds: float | None = None
-
-    def backoff_wait_generator(self):
-        return retry_waits(
-            int(self.config.get("backoff_base_ms", 2000)) / 1000.0,
-            float(self.config.get("backoff_max_seconds", 300)),
-            self.wait_on_429_seconds,
-        )
-
-    def backoff_jitter(self, value: float) -> float:
-        # Jitter is applied in retry_waits, where a Retry-After can be left exact.
-        return value
-
-    def backoff_handler(self, details) -> None:
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
-        self.logger.warning(
-            "%s: %s on %s, retry %d in %.2f s",
-            self.name, what, self.path, details.get("tries", 0), details.get("wait") or 0,
-        )
-
-    # --- requests -----------------------------------------------------------
-    def _request(self, prepared_request, context):
-        budget = getattr(self._tap, "request_budget", None)  # both set by BronzeTap
-        if budget is not None:
-            budget.take()
-        throttle = getattr(self._tap, "request_throttle", None)
-        if throttle is not None:
-            throttle.wait()
-        return super()._request(prepared_request, context)
-
-    def request_once(self, url: str, params: dict | None = None, *, method: str = "GET",
-                     json_body: Any = None, shape: ResponseShape | None = None) -> requests.Response:
-        """One request outside the paginator, with retries, checked against ``shape``
-        (default: the stream's ``response_shape``)."""
-        request = self.build_prepared_request(method=method, url=url, params=params or {},
-                                              headers=self.http_headers, json=json_body)
-        if shape is not None:
-            request._bronze_shape = shape  # read back by validate_response
-        return self.request_decorator(self._request)(request, None)
-
-    def fetch(self, url: str, params: dict | None = None, *, method: str = "GET",
-              json_body: Any = None) -> Iterable[dict]:
-        """One request outside the paginator (with retries), as bronze records."""
-        yield from self.parse_response(self.request_once(url, params, method=method, json_body=json_body))
 
     def sync(self, context=None):
         """Sync this stream; if it fails, report it and let the tap go on with the others.
@@ -190,77 +126,3 @@ class BronzeRESTStream(CursorStream, BronzeStream, RESTStream):
         """The stream's records; override for streams that are not one paginated walk."""
         yield from super().get_records(context)
 
-    # --- responses ----------------------------------------------------------
-    def validate_response(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status in (401, 403):
-            self.on_unauthorized(response)
-            raise CredentialsRejected(self.auth_error_message(response))
-        if status in self.extra_retry_statuses or status >= 500:
-            raise RetriableAPIError(self.response_error_message(response), response)
-        if 400 <= status < 500:
-            raise FatalAPIError(self.response_error_message(response))
-        shape = getattr(response.request, "_bronze_shape", None) or self.response_shape
-        if not response.content:
-            if status == 204 and shape.no_content:
-                return  # documented: nothing that day
-            raise RetriableAPIError(self.response_error_message(
-                response, f"answered HTTP {status} with an empty body where the API documents "
-                          f"{shape.describe()}"), response)
-        try:
-            response._bronze_json = parse_json_body(response.content)  # parsed once, reused below
-        except RecursionError:
-            raise RetriableAPIError(
-                self.response_error_message(response, "answered with JSON nested too deeply to parse"),
-                response,
-            ) from None
-        except ValueError:
-            raise RetriableAPIError(
-                self.response_error_message(response, "answered with a body that is not JSON"),
-                response,
-            ) from None
-        problem = shape.problem(response._bronze_json)
-        if problem:
-            raise RetriableAPIError(self.response_error_message(response, problem), response)
-
-    def on_unauthorized(self, response: requests.Response) -> None:
-        """Hook for taps that can refresh credentials (raise ``TokenRefreshed``)."""
-
-    def auth_error_message(self, response: requests.Response) -> str:
-        return (
-            f"{self.source}: the API rejected the credentials (HTTP {response.status_code}) "
-            f"on {urlsplit(response.url).path}. Check the `{self.auth_setting}` setting."
-        )
-
-    def response_error_message(self, response: requests.Response, what: str | None = None) -> str:
-        """Status, path and a short body preview, with secrets scrubbed."""
-        body = scrub(response.text[:BODY_PREVIEW_CHARS]) if response.content else ""
-        what = what or f"answered HTTP {response.status_code} {response.reason or ''}".rstrip()
-        return f"{self.source}: {urlsplit(response.url).path} {what}" + (f": {body}" if body else "")
-
-    def response_json(self, response: requests.Response) -> Any:
-        """The decoded body (``None`` for an empty one)."""
-        if hasattr(response, "_bronze_json"):
-            return response._bronze_json
-        return response.json() if response.content else None
-
-    def extract_payloads(self, response: requests.Response) -> Iterable[Any]:
-        """The source payloads in a response; taps override for odd shapes."""
-        body = self.response_json(response)
-        if body is None:
-            return []
-        return extract_jsonpath(self.records_jsonpath, input=body)
-
-    def request_lineage(self, response: requests.Response) -> dict[str, Any]:
-        """Where a payload came from: endpoint, parameters, HTTP status."""
-        parts = urlsplit(response.request.url if response.request else response.url)
-        return {
-            "endpoint": parts.path,
-            "params": redact_params(dict(parse_qsl(parts.query))),
-            "http_status": response.status_code,
-        }
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        lineage = self.request_lineage(response)
-        for payload in self.extract_payloads(response):
-            yield self.to_bronze(payload, lineage)
