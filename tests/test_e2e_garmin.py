@@ -91,7 +91,7 @@ def test_second_run_is_incremental_and_lands_nothing(meltano, fake):
     run_garmin(meltano, fake)
     before = counts(meltano)
     state = meltano.state(STATE_ID)
-    bookmark = state["singer_state"]["bookmarks"]["garmin__sleep"]["replication_key_value"]
+    bookmark = state["singer_state"]["bookmarks"]["garmin__sleep"]["cursor"]
     assert bookmark.startswith(fake.days_list[-2].isoformat()) or bookmark.startswith(
         fake.days_list[-1].isoformat())
 

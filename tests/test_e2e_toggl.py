@@ -66,4 +66,4 @@ def test_budget_spreads_a_backfill_over_runs(meltano, fake):
     rows = entry_rows(meltano)
     assert sorted(int(r[0]) for r in rows) == sorted(e["id"] for e in fake.visible_entries())
     state = meltano.state(STATE_ID)["singer_state"]["bookmarks"]["toggl__time_entries"]
-    assert "since" in state and "backfill_through" not in state
+    assert "cursor" in state and "backfill_through" not in state

@@ -51,8 +51,8 @@ def test_one_row_per_location_and_day_in_the_apis_shape(fake, tmp_path):
     assert rows[0]["source_timestamp"].endswith("T23:00:00+00:00")  # local midnight in UTC+1
     assert all(r["validation_status"] == "valid" for r in rows)
     assert len(fake.requests) == 4  # 100 days in 92-day chunks, per location
-    assert state["bookmarks"]["openmeteo__weather"]["through"] == {"home": TODAY.isoformat(),
-                                                                   "cabin": TODAY.isoformat()}
+    assert state["bookmarks"]["openmeteo__weather"]["cursors"] == {"home": TODAY.isoformat(),
+                                                                    "cabin": TODAY.isoformat()}
 
     fake.reset_log()
     _, again, _ = run_tap(fake, tmp_path, state=state)

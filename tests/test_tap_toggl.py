@@ -49,7 +49,7 @@ def test_backfill_then_since(fake, tmp_path):
     assert {len(records(messages, k)) for k in ("projects", "clients", "tags")} == {4, 2, 3}
     windows = [r["query"] for r in fake.requests if r["path"].endswith("/me/time_entries")]
     assert all("start_date" in q for q in windows) and len(windows) == 4  # 90 days in 30-day windows
-    assert "since" in state["bookmarks"]["toggl__time_entries"]
+    assert "cursor" in state["bookmarks"]["toggl__time_entries"]
 
     fake.reset_log()
     edited = fake.edit_entry(0, description="rewritten")
@@ -70,13 +70,13 @@ def test_budget_stops_cleanly_and_resumes(fake, tmp_path):
     assert "request budget (2" in result.stderr and "skipped, the run stopped early" in result.stderr
     assert len(fake.requests) == 2
     assert state["bookmarks"]["toggl__time_entries"]["backfill_through"]
-    assert "since" not in state["bookmarks"]["toggl__time_entries"]
+    assert "cursor" not in state["bookmarks"]["toggl__time_entries"]
 
     fake.reset_log()
     result, messages, state = run_tap(fake, tmp_path, state=state)
     windows = [r["query"]["start_date"] for r in fake.requests if r["path"].endswith("/me/time_entries")]
     assert len(windows) == 2, windows  # only the windows not read before
-    assert "since" in state["bookmarks"]["toggl__time_entries"]
+    assert "cursor" in state["bookmarks"]["toggl__time_entries"]
 
 
 def test_quota_402_saves_state_and_says_when_to_retry(fake, tmp_path):
@@ -87,8 +87,8 @@ def test_quota_402_saves_state_and_says_when_to_retry(fake, tmp_path):
     assert result.returncode != 0
     assert "HTTP 402" in result.stderr and "retry after" in result.stderr and "(in 21 min)" in result.stderr
     assert len(fake.requests) == 1, "a 402 must not be retried"
-    assert new_state is not None and new_state["bookmarks"]["toggl__time_entries"]["since"] == \
-        state["bookmarks"]["toggl__time_entries"]["since"]
+    assert new_state is not None and new_state["bookmarks"]["toggl__time_entries"]["cursor"] == \
+        state["bookmarks"]["toggl__time_entries"]["cursor"]
 
 
 def test_wrong_token_names_the_setting_and_stays_secret(fake, tmp_path):

@@ -112,9 +112,9 @@ def test_a_404_on_one_garmin_endpoint_leaves_the_other_streams_and_the_next_run_
         # ...and saved their bookmarks; the failed streams saved none past what they read.
         state = meltano.state("dev:tap-garmin-to-target-postgres")["singer_state"]["bookmarks"]
         for stream in ("garmin__sleep", "garmin__stress", "garmin__body_battery"):
-            assert state[stream].get("replication_key_value"), stream
+            assert state[stream].get("cursor"), stream
         for stream in ("garmin__hrv", "garmin__activities"):
-            assert not state.get(stream, {}).get("replication_key_value"), f"{stream}: {state.get(stream)}"
+            assert not state.get(stream, {}).get("cursor"), f"{stream}: {state.get(stream)}"
 
         fake.reset_log()
         second = run(meltano, tap, fake, activities_page_size=3)

@@ -1,10 +1,11 @@
-"""The base every bronze stream inherits: envelope schema, key, cursor, lineage.
+"""The base every bronze stream inherits: envelope schema, key, declared id and time, lineage.
 
-A tap's stream says only what is specific to its source: which payload schema
-file checks it (``schemas/<entity>.json`` next to the tap), how to read the
-payload's natural id (``payload_id``) and when it happened (``payload_time``).
-Everything else (the record shape, the key, hashing, validation, lineage) is
-decided here once.
+A tap's stream says only what is specific to its source, as class attributes:
+which payload schema file checks it (``schemas/<entity>.json`` next to the
+tap), which payload fields make its natural id (``key_fields``) and which one
+says when it happened (``time_field``, ``bronze_core.fields``). Everything
+else (the record shape, the key, hashing, validation, lineage) is decided
+here once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from bronze_core.batches import write_batches
 from bronze_core.envelope import BRONZE_KEY, BRONZE_SCHEMA, PayloadValidator, build_envelope
+from bronze_core.fields import FieldPath, TimeField, read_key, read_time
 from bronze_core.hashing import payload_hash
 
 #: One id per tap process, so every row can be traced to the run that landed it.
@@ -93,10 +95,16 @@ class BronzeStream(Stream):
     schemas_dir: Path | None = None
     #: Schema file name (without .json) when it is not the entity name.
     payload_schema_name: str | None = None
+    #: The payload fields whose values make ``raw_id`` (``("id",)``, ``("Id", "ActivityHour")``).
+    key_fields: tuple[FieldPath, ...] = ()
+    #: Where the payload says when it happened, and how it is written (``bronze_core.fields``).
+    time_field: TimeField = None
 
     schema = BRONZE_SCHEMA
     primary_keys = BRONZE_KEY
-    replication_key: str | None = "source_timestamp"  # file streams: None
+    #: No singer-sdk replication key: a stream that reads incrementally keeps a cursor
+    #: (``bronze_core.cursors``), a file stream its files; the bronze row stays fixed.
+    replication_key: str | None = None
     # The envelope is built here with the right types already; conforming it
     # again would only cost time and risk touching the payload.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -118,12 +126,19 @@ class BronzeStream(Stream):
 
     # --- what a tap's stream provides -------------------------------------
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> Any:
-        """The payload's natural id at the source (entry id, calendar date...)."""
-        raise NotImplementedError
+        """The payload's natural id at the source (entry id, calendar date...), by ``key_fields``.
+
+        A stream overrides this only when the id is not in the payload's own
+        fields (the day a request asked for, a location named in the config)
+        or needs more than joining fields (normalised spellings); it says why.
+        """
+        if not self.key_fields:
+            raise NotImplementedError(f"{type(self).__name__} declares no `key_fields`")
+        return read_key(self.key_fields, payload)
 
     def payload_time(self, payload: Any) -> dt.datetime | None:
-        """When the thing in the payload happened (aware datetime), if known."""
-        return None
+        """When the thing in the payload happened (aware datetime), by ``time_field``."""
+        return read_time(self.time_field, payload)
 
     # --- shared -----------------------------------------------------------
     def sync(self, context=None):  # type: ignore[misc]  # final in singer-sdk; extended on purpose

@@ -8,9 +8,9 @@ from typing import Any
 
 from singer_sdk.pagination import JSONPathPaginator
 
+from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, object_with_list
 from bronze_core.streams import stream_name as shared_stream_name
-from bronze_core.timestamps import parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 PAGE_SIZE = 100  # Airtable's maximum
@@ -37,8 +37,9 @@ class TableStream(BronzeRESTStream):
     records_jsonpath = "$.records[*]"
     response_shape = object_with_list("records")
     path = "/{base_id}/{table}"  # for logs and metrics; get_url builds the real URL
-    replication_key = None
     wait_on_429_seconds = 30.0  # Airtable: "wait 30 seconds before subsequent requests succeed"
+    key_fields = ("id",)
+    time_field = "createdTime"
 
     def __init__(self, tap, table: dict[str, Any]):
         self.table = table["name"]
@@ -64,16 +65,10 @@ class TableStream(BronzeRESTStream):
                 f"NOT(IS_BEFORE({{{self.last_modified_field}}}, '{since}'))")
         return params
 
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdTime"))
-
-    def payload_cursor(self, payload):
-        if not self.last_modified_field:
-            return None
-        return parse_timestamp((payload.get("fields") or {}).get(self.last_modified_field))
+    @property
+    def cursor_field(self) -> When | None:
+        """The table's "Last modified time" field, when configured."""
+        return When(("fields", self.last_modified_field)) if self.last_modified_field else None
 
     def request_lineage(self, response, context):
         lineage = super().request_lineage(response, context)

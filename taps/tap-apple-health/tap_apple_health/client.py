@@ -16,7 +16,6 @@ from xml.etree.ElementTree import Element
 from bronze_core.envelope import MAX_NESTING, NESTING_CUT
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files.xml_elements import iter_xml_elements
-from bronze_core.timestamps import parse_timestamp
 from tap_apple_health.shared_pass import SpoolWriter
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -62,6 +61,7 @@ class AppleHealthStream(BronzeFileStream):
     file_patterns = EXPORT_PATTERNS
     #: The XML element this stream turns into rows.
     tag: str = ""
+    time_field = "startDate"
 
     def files_root(self) -> Path:
         return Path(self.config["export_path"]).expanduser()
@@ -90,6 +90,3 @@ class AppleHealthStream(BronzeFileStream):
     def spool_for_others(self, source) -> SpoolWriter | None:
         """Where this stream's pass collects other streams' elements; only records' pass does."""
         return None
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("startDate"))

@@ -68,7 +68,10 @@ class RecordsStream(AppleHealthStream):
         return self._tap.shared_pass.writer(source.relative_path, self.current_file.sha256, others)
 
     def payload_id(self, payload, lineage):
-        """``type|sourceName|start|end|value|unit|created`` (+ ``|meta:<digest>``); see the module."""
+        """``type|sourceName|start|end|value|unit|created`` (+ ``|meta:<digest>``); see the module.
+
+        Not ``key_fields``: the times are normalised to UTC (one sample keeps its raw_id
+        across exports made in different zones) and the metadata list is digested."""
         found = identity(payload, ("type", "sourceName", "startDate", "endDate"),
                          ("value", "unit", "creationDate"))
         metadata = payload.get("MetadataEntry")
@@ -84,6 +87,7 @@ class WorkoutsStream(AppleHealthStream):
     tag = "Workout"
 
     def payload_id(self, payload, lineage):
+        """Type, source and interval, times in UTC (as for records, not joined as written)."""
         return identity(payload, ("workoutActivityType", "sourceName", "startDate", "endDate"))
 
 
@@ -93,11 +97,8 @@ class ActivitySummariesStream(AppleHealthStream):
     name = "apple_health__activity_summaries"
     tag = "ActivitySummary"
 
-    def payload_id(self, payload, lineage):
-        return payload["dateComponents"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("dateComponents"))
+    key_fields = ("dateComponents",)
+    time_field = "dateComponents"
 
 
 STREAMS = (RecordsStream, WorkoutsStream, ActivitySummariesStream)

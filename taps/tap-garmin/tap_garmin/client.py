@@ -8,9 +8,10 @@ from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
 
-from bronze_core.http import JSON_OBJECT, BronzeRESTStream
-from bronze_core.http import DateWindowPaginator
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.cursors import EVENT_TIME
+from bronze_core.fields import EPOCH_MS, When
+from bronze_core.http import JSON_OBJECT, BronzeRESTStream, DateWindowPaginator
+from bronze_core.windows import resume_day, setting_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 DEFAULT_HISTORY_DAYS = 30
@@ -25,6 +26,8 @@ class GarminStream(BronzeRESTStream):
     #: The daily wellness endpoints answer one object per day, also for a day without data
     #: (its fields null); streams that answer otherwise say so.
     response_shape = JSON_OBJECT
+    #: No modified-since filter: the newest record's time, read again with ``lookback_days``.
+    cursor_field = EVENT_TIME
 
     @property
     def authenticator(self):
@@ -41,9 +44,22 @@ class GarminStream(BronzeRESTStream):
 
     def start_day(self) -> dt.date:
         """``start_date``, or 30 days ago for a first run without one."""
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+        return start_day(self.config, DEFAULT_HISTORY_DAYS)
+
+    def resume_day(self, context) -> dt.date:
+        """The cursor minus ``lookback_days`` (Garmin rescores recent days), or the start day."""
+        return resume_day(self.start_day(), self.cursor(context), int(self.config["lookback_days"]))
+
+    def upgrade_state(self, state: dict) -> None:
+        """The previous version kept singer-sdk's bookmark, ``replication_key_value`` (the newest
+        ``source_timestamp``): that value is the cursor. Progress markers of an unfinished
+        unsorted read are dropped, as a failed read's are."""
+        value = state.pop("replication_key_value", None)
+        for key in ("replication_key", "replication_key_signpost", "starting_replication_value",
+                    "progress_markers"):
+            state.pop(key, None)
+        if value and "cursor" not in state:
+            state["cursor"] = value
 
     def get_url(self, context) -> str:
         return self.url_base + self.path.format(display_name=self.display_name)
@@ -65,22 +81,14 @@ class GarminDailyStream(GarminStream):
     window_days = 1
     is_sorted = True
     check_sorted = False  # the lookback re-reads days older than the bookmark
-
-    def first_day(self, context) -> dt.date:
-        start = self.start_day()
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            resume = parse_timestamp(bookmark).date() - dt.timedelta(days=int(self.config["lookback_days"]))
-            return max(start, resume)
-        return start
-
-    def last_day(self) -> dt.date:
-        if self.config.get("end_date"):
-            return parse_timestamp(self.config["end_date"]).date()
-        return dt.datetime.now(UTC).date()
+    #: One object per day.
+    records_jsonpath = "$"
+    #: Where most daily answers say when the day began; streams whose answer differs say so.
+    time_field = (When("startTimestampGMT", EPOCH_MS), When("calendarDate"))
 
     def get_new_paginator(self):
-        return DateWindowPaginator(self.first_day(None), self.last_day(), self.window_days)
+        last = setting_day(self.config, "end_date") or today()
+        return DateWindowPaginator(self.resume_day(None), last, self.window_days)
 
     def get_http_request(self, *, page) -> HTTPRequest:
         window = page.next_page_token
@@ -103,18 +111,12 @@ class GarminDailyStream(GarminStream):
         return lineage
 
     def payload_id(self, payload, lineage) -> str:
+        """The day asked for, unless the stream declares ``key_fields`` (a range endpoint).
+
+        Not a payload field: a day without data answers an object whose date
+        fields are null (and HRV none at all), and it is still that day.
+        """
+        if self.key_fields:
+            return super().payload_id(payload, lineage)
         return lineage["requested_date"]
 
-
-def gmt(value) -> dt.datetime | None:
-    """A Garmin "...GMT" field: epoch ms (API) or zone-less ISO text (export)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000.0, tz=UTC)
-    return parse_timestamp(value)
-
-
-def calendar_day(value) -> dt.datetime | None:
-    """A calendar date as midnight UTC: the best "when" a day-level record has."""
-    return parse_timestamp(value) if value else None

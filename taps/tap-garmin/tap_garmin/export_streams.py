@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bronze_core.file_streams import BronzeFileStream
+from bronze_core.fields import EPOCH_MS, When
 from bronze_core.files.json_arrays import iter_json_array
-from tap_garmin.client import SCHEMAS_DIR, calendar_day, gmt
+from tap_garmin.client import SCHEMAS_DIR
 
 
 class GarminExportStream(BronzeFileStream):
@@ -30,11 +31,8 @@ class ExportSleepStream(GarminExportStream):
     name = "garmin__export_sleep"
     file_patterns = ("*DI-Connect-Wellness/*_sleepData.json",)
 
-    def payload_id(self, payload, lineage):
-        return payload["calendarDate"]
-
-    def payload_time(self, payload):
-        return gmt(payload.get("sleepStartTimestampGMT")) or calendar_day(payload.get("calendarDate"))
+    key_fields = ("calendarDate",)
+    time_field = (When("sleepStartTimestampGMT", EPOCH_MS), When("calendarDate"))
 
 
 class ExportDailySummaryStream(GarminExportStream):
@@ -43,11 +41,8 @@ class ExportDailySummaryStream(GarminExportStream):
     name = "garmin__export_daily_summary"
     file_patterns = ("*DI-Connect-Aggregator/UDSFile_*.json",)
 
-    def payload_id(self, payload, lineage):
-        return payload["calendarDate"]
-
-    def payload_time(self, payload):
-        return gmt(payload.get("wellnessStartTimeGmt")) or calendar_day(payload.get("calendarDate"))
+    key_fields = ("calendarDate",)
+    time_field = (When("wellnessStartTimeGmt", EPOCH_MS), When("calendarDate"))
 
 
 class ExportActivitiesStream(GarminExportStream):
@@ -61,11 +56,8 @@ class ExportActivitiesStream(GarminExportStream):
         for index, item in iter_json_array(source, prefix="item.summarizedActivitiesExport.item"):
             yield {"item": index}, item
 
-    def payload_id(self, payload, lineage):
-        return payload["activityId"]
-
-    def payload_time(self, payload):
-        return gmt(payload.get("startTimeGmt")) or gmt(payload.get("beginTimestamp"))
+    key_fields = ("activityId",)
+    time_field = (When("startTimeGmt", EPOCH_MS), When("beginTimestamp", EPOCH_MS))
 
 
 EXPORT_STREAMS = [ExportSleepStream, ExportDailySummaryStream, ExportActivitiesStream]

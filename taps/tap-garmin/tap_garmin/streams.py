@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from singer_sdk.pagination import OffsetPaginator
 
+from bronze_core.fields import EPOCH_MS, When
 from bronze_core.http import JSON_ARRAY, ResponseShape
-from bronze_core.timestamps import parse_timestamp
-
-from tap_garmin.client import GarminDailyStream, GarminStream, calendar_day, gmt
+from tap_garmin.client import GarminDailyStream, GarminStream
 
 
 class SleepStream(GarminDailyStream):
@@ -18,12 +15,9 @@ class SleepStream(GarminDailyStream):
     name = "garmin__sleep"
     path = "/wellness-service/wellness/dailySleepData/{display_name}"
     extra_params = {"nonSleepBufferMinutes": 60}
-    records_jsonpath = "$"
     response_shape = ResponseShape(dict, required=("dailySleepDTO",))  # also on nights without
-
-    def payload_time(self, payload):
-        dto = payload.get("dailySleepDTO") or {}
-        return gmt(dto.get("sleepStartTimestampGMT")) or calendar_day(dto.get("calendarDate"))
+    time_field = (When(("dailySleepDTO", "sleepStartTimestampGMT"), EPOCH_MS),
+                  When(("dailySleepDTO", "calendarDate")))
 
 
 class DailySummaryStream(GarminDailyStream):
@@ -32,10 +26,7 @@ class DailySummaryStream(GarminDailyStream):
     name = "garmin__daily_summary"
     path = "/usersummary-service/usersummary/daily/{display_name}"
     date_param = "calendarDate"
-    records_jsonpath = "$"
-
-    def payload_time(self, payload):
-        return gmt(payload.get("wellnessStartTimeGmt")) or calendar_day(payload.get("calendarDate"))
+    time_field = (When("wellnessStartTimeGmt", EPOCH_MS), When("calendarDate"))
 
 
 class HeartRateStream(GarminDailyStream):
@@ -43,10 +34,6 @@ class HeartRateStream(GarminDailyStream):
 
     name = "garmin__heart_rate"
     path = "/wellness-service/wellness/dailyHeartRate/{display_name}"
-    records_jsonpath = "$"
-
-    def payload_time(self, payload):
-        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("calendarDate"))
 
 
 class HrvStream(GarminDailyStream):
@@ -55,13 +42,9 @@ class HrvStream(GarminDailyStream):
     name = "garmin__hrv"
     path = "/hrv-service/hrv/{date}"
     date_param = None
-    records_jsonpath = "$"
     #: 204 No Content on a night without HRV; any 200 carries the summary.
     response_shape = ResponseShape(dict, required=("hrvSummary",), no_content=True)
-
-    def payload_time(self, payload):
-        summary = payload.get("hrvSummary") or {}
-        return gmt(payload.get("startTimestampGMT")) or calendar_day(summary.get("calendarDate"))
+    time_field = (When("startTimestampGMT", EPOCH_MS), When(("hrvSummary", "calendarDate")))
 
 
 class StressStream(GarminDailyStream):
@@ -70,10 +53,6 @@ class StressStream(GarminDailyStream):
     name = "garmin__stress"
     path = "/wellness-service/wellness/dailyStress/{date}"
     date_param = None
-    records_jsonpath = "$"
-
-    def payload_time(self, payload):
-        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("calendarDate"))
 
 
 class BodyBatteryStream(GarminDailyStream):
@@ -85,18 +64,14 @@ class BodyBatteryStream(GarminDailyStream):
     window_days = 28
     records_jsonpath = "$[*]"
     response_shape = JSON_ARRAY  # one object per day of the window (an empty array: none)
+    key_fields = ("date",)
+    time_field = (When("startTimestampGMT", EPOCH_MS), When("date"))
 
     def get_http_request(self, *, page):
         request = super().get_http_request(page=page)
         window = page.next_page_token
         request.params.update(startDate=window.first.isoformat(), endDate=window.last.isoformat())
         return request
-
-    def payload_id(self, payload, lineage):
-        return payload["date"]
-
-    def payload_time(self, payload):
-        return gmt(payload.get("startTimestampGMT")) or calendar_day(payload.get("date"))
 
 
 class ActivitiesStream(GarminStream):
@@ -116,22 +91,14 @@ class ActivitiesStream(GarminStream):
         return OffsetPaginator(start_value=0, page_size=int(self.config["activities_page_size"]))
 
     def get_url_params(self, context, next_page_token):
-        since = self.start_day()
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark:
-            lookback = dt.timedelta(days=int(self.config["lookback_days"]))
-            since = max(since, parse_timestamp(bookmark).date() - lookback)
         return {
             "start": next_page_token or 0,
             "limit": int(self.config["activities_page_size"]),
-            "startDate": since.isoformat(),
+            "startDate": self.resume_day(context).isoformat(),
         }
 
-    def payload_id(self, payload, lineage):
-        return payload["activityId"]
-
-    def payload_time(self, payload):
-        return gmt(payload.get("startTimeGMT")) or gmt(payload.get("beginTimestamp"))
+    key_fields = ("activityId",)
+    time_field = (When("startTimeGMT", EPOCH_MS), When("beginTimestamp", EPOCH_MS))
 
 
 API_STREAMS = [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from singer_sdk.pagination import BaseAPIPaginator
 
+from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, json_object_body, object_with_list
 from bronze_core.timestamps import parse_timestamp
 
@@ -53,8 +54,15 @@ class ParseClassStream(BronzeRESTStream):
     auth_setting = "username"
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # Parse's query answer
-    replication_key = None
+    cursor_field = "updatedAt"
+    #: The Parse class queried (``/classes/<parse_class>``).
     parse_class = ""
+    key_fields = ("objectId",)
+    time_field = "createdAt"
+
+    @property
+    def path(self) -> str:
+        return f"/classes/{self.parse_class}"
 
     @property
     def authenticator(self):
@@ -84,15 +92,6 @@ class ParseClassStream(BronzeRESTStream):
         self.authenticator.login()
         return True
 
-    def payload_id(self, payload, lineage):
-        return payload["objectId"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdAt"))
-
-    def payload_cursor(self, payload):
-        return parse_timestamp(payload.get("updatedAt"))
-
 
 def parse_date(value):
     """A Parse Date (``{"__type": "Date", "iso": ...}``) or an ISO string."""
@@ -105,29 +104,22 @@ class SipsStream(ParseClassStream):
     """Each sip the bottle measured (amount in ml, ``time``)."""
 
     name = "hidrate__sips"
-    path = "/classes/Sip"
     parse_class = "Sip"
-
-    def payload_time(self, payload):
-        return parse_date(payload.get("time")) or super().payload_time(payload)
+    time_field = (When("time", parse_date), When("createdAt"))
 
 
 class DaysStream(ParseClassStream):
     """Daily totals (``date``, ``totalAmount`` in ml, goal)."""
 
     name = "hidrate__days"
-    path = "/classes/Day"
     parse_class = "Day"
-
-    def payload_time(self, payload):
-        return parse_date(payload.get("date")) or super().payload_time(payload)
+    time_field = (When("date", parse_date), When("createdAt"))
 
 
 class BottlesStream(ParseClassStream):
     """The user's bottles (serial number, battery level, last sync)."""
 
     name = "hidrate__bottles"
-    path = "/classes/Bottle"
     parse_class = "Bottle"
 
 

@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
+from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, SyncStopped, json_object_body, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -50,7 +51,8 @@ class ObjectStream(BronzeRESTStream):
     http_method = "POST"
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")  # search and properties answers alike
-    replication_key = None
+    key_fields = ("id",)
+    time_field = "createdAt"
 
     def __init__(self, tap, object_type: str):
         if object_type not in OBJECTS:
@@ -120,11 +122,7 @@ class ObjectStream(BronzeRESTStream):
         return list(self.fetch(self.path, json_body=body, method="POST"))
 
     # --- the payload -------------------------------------------------------------
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("createdAt"))
-
-    def payload_cursor(self, payload):
-        return parse_timestamp((payload.get("properties") or {}).get(self.modified) or payload.get("updatedAt"))
+    @property
+    def cursor_field(self) -> tuple[When, When]:
+        """The object type's modification property, else the object's ``updatedAt``."""
+        return When(("properties", self.modified)), When("updatedAt")

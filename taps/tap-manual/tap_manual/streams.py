@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 from bronze_core.envelope import PayloadValidator
 from bronze_core.file_streams import BronzeFileStream
+from bronze_core.fields import When, iso_in
 from bronze_core.files.lines import iter_csv_rows, iter_json_lines
 from bronze_core.hashing import payload_hash
 from bronze_core.natural_ids import normal_id
 from bronze_core.streams import stream_name
-from bronze_core.timestamps import parse_timestamp
 
 SCHEMA_FILE = "schema.json"
 #: A schema may name the column that says when a row happened; otherwise the
@@ -127,7 +127,9 @@ class ManualStream(BronzeFileStream):
         return CsvAwareValidator(self.user_schema, self)
 
     @cached_property
-    def time_field(self) -> str | None:
+    def time_column(self) -> str | None:
+        """The column that says when a row happened: the schema's ``x-time-field``, else its
+        first date or date-time property."""
         schema = self.user_schema or {}
         if schema.get(TIME_KEYWORD):
             return schema[TIME_KEYWORD]
@@ -135,6 +137,11 @@ class ManualStream(BronzeFileStream):
             if isinstance(spec, dict) and spec.get("format") in ("date-time", "date"):
                 return name
         return None
+
+    @cached_property
+    def time_field(self) -> When | None:
+        """The time column, its zone-less values read in the ``timezone`` setting's zone."""
+        return When(self.time_column, iso_in(self.zone)) if self.time_column else None
 
     @cached_property
     def zone(self) -> dt.tzinfo:
@@ -148,6 +155,9 @@ class ManualStream(BronzeFileStream):
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> str:
         """The row's ``id`` if it has one; else its file and content (an edit is a new row).
 
+        Not a ``key_fields`` declaration: the user's folders need not have an
+        id column, and CSV and JSON Lines spell one number differently.
+
         The id is normalised, never taken as spelled: trimmed, and a number
         (a JSON number, or a CSV cell the schema declares a number) written
         as its plain integer (``7``, ``7.0`` and ``1.462233599000E+12`` style
@@ -160,11 +170,11 @@ class ManualStream(BronzeFileStream):
         if isinstance(value, str) and not self._numeric_id:
             return value.strip() or f"{lineage['file']}|{payload_hash(payload)}"
         text, lossy = normal_id(value)
-        if lossy and self.time_field and payload.get(self.time_field) not in (None, ""):
+        if lossy and self.time_column and payload.get(self.time_column) not in (None, ""):
             try:
                 when = self.payload_time(payload).isoformat()
             except (TypeError, ValueError, OverflowError, AttributeError):
-                when = str(payload[self.time_field]).strip()
+                when = str(payload[self.time_column]).strip()
             text = f"{text}|{when}"
         return text
 
@@ -178,8 +188,3 @@ class ManualStream(BronzeFileStream):
         declared = (self.user_schema or {}).get("properties", {}).get("id")
         kinds = declared.get("type") if isinstance(declared, dict) else None
         return set(kinds if isinstance(kinds, list) else [kinds])
-
-    def payload_time(self, payload: Any) -> dt.datetime | None:
-        if not self.time_field or not isinstance(payload, dict):
-            return None
-        return parse_timestamp(payload.get(self.time_field), naive_tz=self.zone)

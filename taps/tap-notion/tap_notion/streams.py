@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from singer_sdk.pagination import JSONPathPaginator
@@ -20,16 +19,12 @@ class NotionStream(BronzeRESTStream):
     source = "notion"
     schemas_dir = SCHEMAS_DIR
     auth_setting = "api_token"
+    key_fields = ("id",)
+    time_field = "created_time"
 
     @property
     def http_headers(self) -> dict:
         return {**super().http_headers, "Notion-Version": self.config["notion_version"]}
-
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("created_time"))
 
 
 class DatabasesStream(NotionStream):
@@ -43,7 +38,6 @@ class DatabasesStream(NotionStream):
     path = "/databases/{database_id}"
     records_jsonpath = "$"
     response_shape = ResponseShape(dict, required=("id",))
-    replication_key = None
     state_partitioning_keys: list[str] = []
 
     @property
@@ -70,8 +64,8 @@ class PagesStream(NotionStream):
     records_jsonpath = "$.results[*]"
     response_shape = object_with_list("results")
     parent_stream_type = DatabasesStream
-    replication_key = None
     state_partitioning_keys: list[str] = []
+    cursor_field = "last_edited_time"
 
     def cursor_scope(self, context) -> str:
         return context["data_source_id"]
@@ -97,9 +91,6 @@ class PagesStream(NotionStream):
         lineage["query"] = body.decode() if isinstance(body, bytes) else body
         lineage.update(database_id=context["database_id"], data_source_id=context["data_source_id"])
         return lineage
-
-    def payload_cursor(self, payload) -> dt.datetime | None:
-        return parse_timestamp(payload.get("last_edited_time"))
 
 
 STREAMS = [DatabasesStream, PagesStream]

@@ -10,10 +10,11 @@ from urllib.parse import parse_qsl, urlsplit
 from singer_sdk.exceptions import RetriableAPIError
 
 from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
-from bronze_core.http import DateWindowPaginator
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.timestamps import UTC
+from bronze_core.windows import date_windows, resume_day, start_day, today
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
+DEFAULT_HISTORY_DAYS = 30
 #: Response fields describing the place, kept with every day's slice.
 PLACE_FIELDS = ("latitude", "longitude", "utc_offset_seconds", "timezone", "timezone_abbreviation", "elevation")
 
@@ -37,7 +38,8 @@ class WeatherStream(BronzeRESTStream):
     source = "openmeteo"
     schemas_dir = SCHEMAS_DIR
     path = "/archive"
-    replication_key = None
+    #: One cursor per location (its name): the last day asked for, in ``cursors``.
+    state_partitioning_keys: list[str] = []
     auth_setting = "api_url"  # no credentials: a 401/403 can only mean a wrong URL
 
     @property
@@ -76,24 +78,25 @@ class WeatherStream(BronzeRESTStream):
         return [] if found is None else [day for day in asked if day not in found]
 
     def fetch_records(self, context):
-        state = self.stream_state.setdefault("through", {})
-        today = dt.datetime.now(UTC).date()
+        last = today()
         for location in self.config["locations"]:
-            first, last = self.first_day(state.get(location["name"])), today
-            windows = DateWindowPaginator(first, last, int(self.config["chunk_days"]))
-            while not windows.finished:
-                window = windows.current_value
-                yield from self.fetch(self.path, self.params(location, window),
-                                      context={"location": location["name"]})
-                windows.advance(None)
-            state[location["name"]] = last.isoformat()
+            scope = {"location": location["name"]}
+            first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope),
+                               int(self.config["trailing_days"]))
+            for window in date_windows(first, last, int(self.config["chunk_days"])):
+                yield from self.fetch(self.path, self.params(location, window), context=scope)
+            self.save_cursor(scope, last)
 
-    def first_day(self, through: str | None) -> dt.date:
-        if through:
-            return dt.date.fromisoformat(through) - dt.timedelta(days=int(self.config["trailing_days"]))
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=30)
+    def cursor_scope(self, context) -> str | None:
+        return context["location"] if context else None
+
+    def upgrade_state(self, state: dict) -> None:
+        """The previous version kept ``through: {location: last day}``: those are the cursors."""
+        through = state.pop("through", None)
+        if isinstance(through, dict):
+            cursors = state.setdefault("cursors", {})
+            for location, day in through.items():
+                cursors.setdefault(location, day)
 
     def params(self, location: dict, window) -> dict[str, Any]:
         return {
@@ -132,10 +135,13 @@ class WeatherStream(BronzeRESTStream):
             yield payload
 
     def payload_id(self, payload, lineage):
+        """``<location>:<day>``: the location is the configured name (the payload has only its
+        coordinates), the day is the slice's, in the ``daily`` or else the ``hourly`` block."""
         return f"{lineage['location']}:{self._day(payload)}"
 
     def payload_time(self, payload):
-        """Local midnight of the day, in UTC (the times carry no offset; the response says it)."""
+        """Local midnight of the day, in UTC: the times carry no offset, the payload's
+        ``utc_offset_seconds`` says it, so no ``time_field`` parser alone can read it."""
         midnight = dt.datetime.fromisoformat(self._day(payload)).replace(tzinfo=UTC)
         return midnight - dt.timedelta(seconds=payload.get("utc_offset_seconds") or 0)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from requests.auth import HTTPBasicAuth
 
 from bronze_core.http import JSON_ARRAY, BronzeRESTStream, ResponseShape, SyncStopped
-from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.timestamps import UTC
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: Header in which Toggl says when the hourly quota frees up (seconds); unconfirmed.
@@ -23,6 +23,8 @@ class TogglStream(BronzeRESTStream):
     auth_setting = "api_token"
     records_jsonpath = "$[*]"
     response_shape = JSON_ARRAY
+    key_fields = ("id",)
+    time_field = "at"
 
     @property
     def authenticator(self):
@@ -45,17 +47,10 @@ class TogglStream(BronzeRESTStream):
         return (f"Toggl's request quota is used up (HTTP 402 on {response.request.path_url.split('?')[0]}); "
                 f"state is saved, {retry}. Lower `max_requests_per_run` or upgrade the plan.")
 
-    def payload_id(self, payload, lineage):
-        return payload["id"]
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("at"))
-
 
 class TogglFullStream(TogglStream):
     """Small lists read whole on every run; unchanged payloads are no-ops."""
 
-    replication_key = None
     state_partitioning_keys: list[str] = []
     #: Toggl answers `null` for an empty workspace list (projects, clients, tags), a known
     #: quirk of its API. Accepted only here: these lists keep no bookmark and are read whole

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from bronze_core.http import JSON_ARRAY
-from bronze_core.http import DateWindowPaginator
 from bronze_core.timestamps import UTC, parse_timestamp
+from bronze_core.windows import date_windows, start_day, today
 from tap_toggl.client import TogglFullStream, TogglStream
 
 #: `since` may reach back about three months; stay well inside.
@@ -27,9 +26,11 @@ class TimeEntriesStream(TogglStream):
     about three months, so a first run, or a run after a long pause, walks
     ``start_date``/``end_date`` windows first. State:
 
-    - ``backfill_through``: last day of the last fully read window (while a
-      backfill is under way), ``backfill_started``: when it began;
-    - ``since``: unix time to ask from next run (set when a run completes).
+    - ``cursor`` (``bronze_core.cursors``): when the last complete read
+      began, asked as ``since`` next run;
+    - while a backfill is under way, its progress: ``backfill_through``, the
+      last day of the last fully read window, and ``backfill_started``, when
+      it began (the cursor once it completes).
 
     A run stopped by the request budget or a 402 keeps the windows it finished
     and resumes after them; a window is only marked done once it was read.
@@ -37,45 +38,47 @@ class TimeEntriesStream(TogglStream):
 
     name = "toggl__time_entries"
     path = "/me/time_entries"
-    replication_key = None
-
-    def payload_time(self, payload):
-        return parse_timestamp(payload.get("start"))
+    time_field = "start"
 
     def fetch_records(self, context):
-        state = self.stream_state
-        now = int(time.time())
-        since = state.get("since")
-        if since and now - since < SINCE_REACH_DAYS * 86400 and "backfill_through" not in state:
-            yield from self.fetch(self.url_base + self.path, {"since": since - SINCE_SLACK_SECONDS})
-            state["since"] = now
+        state = self.get_context_state(context)
+        now = dt.datetime.now(UTC).replace(microsecond=0)
+        since = parse_timestamp(self.cursor(context))
+        if since and now - since < dt.timedelta(days=SINCE_REACH_DAYS) and "backfill_through" not in state:
+            yield from self.fetch(self.url_base + self.path,
+                                  {"since": int(since.timestamp()) - SINCE_SLACK_SECONDS})
+            self.save_cursor(context, now)
             return
-        yield from self.backfill(state, now)
+        yield from self.backfill(context, state, now, since)
 
-    def backfill(self, state: dict, now: int):
-        today = dt.datetime.now(UTC).date()
+    def backfill(self, context, state: dict, now: dt.datetime, since: dt.datetime | None):
         if state.get("backfill_through"):
             first = dt.date.fromisoformat(state["backfill_through"]) + dt.timedelta(days=1)
-        elif state.get("since"):  # paused too long for `since`: walk from where it stopped
-            first = dt.datetime.fromtimestamp(state["since"], UTC).date() - dt.timedelta(days=1)
+        elif since:  # paused too long for `since`: walk from where it stopped
+            first = since.date() - dt.timedelta(days=1)
         else:
-            first = self.start_day()
-        state.setdefault("backfill_started", now)
-        windows = DateWindowPaginator(first, today, BACKFILL_WINDOW_DAYS)
-        while not windows.finished:
-            window = windows.current_value
+            first = start_day(self.config, DEFAULT_HISTORY_DAYS)
+        state.setdefault("backfill_started", now.isoformat())
+        for window in date_windows(first, today(), BACKFILL_WINDOW_DAYS):
             params = {"start_date": window.first.isoformat(),
                       "end_date": (window.last + dt.timedelta(days=1)).isoformat()}
             yield from self.fetch(self.url_base + self.path, params)
             state["backfill_through"] = window.last.isoformat()
-            windows.advance(None)
-        state["since"] = state.pop("backfill_started")
+        self.save_cursor(context, state.pop("backfill_started"))
         state.pop("backfill_through", None)
 
-    def start_day(self) -> dt.date:
-        if self.config.get("start_date"):
-            return parse_timestamp(self.config["start_date"]).date()
-        return dt.datetime.now(UTC).date() - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+    def upgrade_state(self, state: dict) -> None:
+        """The previous version kept unix seconds: ``since`` (now the ``cursor``) and
+        ``backfill_started``; both become ISO 8601 UTC."""
+        if isinstance(state.get("since"), (int, float)):
+            state.setdefault("cursor", unix_iso(state["since"]))
+        state.pop("since", None)
+        if isinstance(state.get("backfill_started"), (int, float)):
+            state["backfill_started"] = unix_iso(state["backfill_started"])
+
+
+def unix_iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(int(seconds), UTC).isoformat()
 
 
 class WorkspacesStream(TogglFullStream):

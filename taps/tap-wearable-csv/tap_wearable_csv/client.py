@@ -34,7 +34,7 @@ DATE_ORDERS = "date_orders"
 class FitabaseStream(BronzeFileStream):
     """Rows of every ``<file_name>`` below ``data_dir``; one bronze row per CSV row.
 
-    ``key_columns`` identify a row within its kind of file (the person's ``Id``
+    ``key_fields`` identify a row within its kind of file (the person's ``Id``
     and the time, or a log id); their normalised values are joined with ``|``
     into ``raw_id``. Exact duplicate rows (the real export has them) share key
     and hash, so they land once.
@@ -46,9 +46,10 @@ class FitabaseStream(BronzeFileStream):
     nested_zips = True
     #: The export's file name, matched in any folder below ``data_dir``.
     file_name: str = ""
-    key_columns: tuple[str, ...] = ("Id",)
-    #: The column that says when the row happened.
-    time_column: str | None = None
+    key_fields: tuple[str, ...] = ("Id",)
+    #: The column that says when the row happened (read by ``payload_time`` below, in the
+    #: file's own date order and the ``timezone`` setting, not by the core's ISO parsers).
+    time_field: str | None = None
     #: Other headers the time column goes by in re-saved copies (``ActivityDate``).
     time_aliases: tuple[str, ...] = ()
     #: Rows are days: a midnight time keys as the date.
@@ -153,7 +154,7 @@ class FitabaseStream(BronzeFileStream):
 
     # --- what identifies a row, and when it happened --------------------------
     def _time_text(self, payload: Mapping[str, Any]) -> str | None:
-        text = payload.get(self.time_column) if self.time_column else None
+        text = payload.get(self.time_field) if self.time_field else None
         if text:
             return text
         for column in self.time_aliases:
@@ -196,15 +197,16 @@ class FitabaseStream(BronzeFileStream):
             return text.strip(), None, exc
 
     def payload_id(self, payload: Mapping[str, Any], lineage) -> str:
-        """The key columns' normalised values joined with ``|``.
+        """The key columns' normalised values joined with ``|`` (the core joins them as
+        written; a re-saved file spells the same values otherwise).
 
         A number a spreadsheet shortened (``1.46223E+12`` for a 13-digit log
         id) no longer tells rows apart, so such a row is keyed by the row's
         time as well (see ``bronze_core.natural_ids``).
         """
         parts, lossy = [], False
-        for column in self.key_columns:
-            if column == self.time_column:
+        for column in self.key_fields:
+            if column == self.time_field:
                 key = self._row_time(payload)[0]
                 if key is None:
                     raise KeyError(column)
@@ -217,18 +219,19 @@ class FitabaseStream(BronzeFileStream):
             text, lost = normal_id(value)
             parts.append(text)
             lossy = lossy or lost
-        if lossy and self.time_column not in self.key_columns and self._time_text(payload):
+        if lossy and self.time_field not in self.key_fields and self._time_text(payload):
             parts.append(self._row_time(payload)[0])
             if not self._lossy_logged:
                 self._lossy_logged = True
                 self.logger.warning("%s: %s has ids a spreadsheet shortened (such as %s in line "
                                     "%s): those rows are keyed by %s and %s as well", self.name,
                                     lineage.get("file"), "|".join(parts[:-1]),
-                                    lineage.get("line"), ", ".join(self.key_columns),
-                                    self.time_column)
+                                    lineage.get("line"), ", ".join(self.key_fields),
+                                    self.time_field)
         return "|".join(parts)
 
     def payload_time(self, payload: Mapping[str, Any]) -> dt.datetime | None:
+        """The row's time as read once by ``_check_row`` (its date order is the file's)."""
         _, moment, error = self._row_time(payload)
         if error is not None:
             raise error

@@ -10,40 +10,51 @@ from __future__ import annotations
 from tap_wearable_csv.client import FitabaseStream
 
 
+class ActivityDayStream(FitabaseStream):
+    """A daily file keyed by person and ``ActivityDay``."""
+
+    key_fields = ("Id", "ActivityDay")
+    time_field = "ActivityDay"
+    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
+    daily = True
+
+
+class ActivityHourStream(FitabaseStream):
+    """An hourly file (or a wide minute file, one row per hour) keyed by person and ``ActivityHour``."""
+
+    key_fields = ("Id", "ActivityHour")
+    time_field = "ActivityHour"
+
+
+class ActivityMinuteStream(FitabaseStream):
+    """A narrow minute file keyed by person and ``ActivityMinute``."""
+
+    key_fields = ("Id", "ActivityMinute")
+    time_field = "ActivityMinute"
+
+
 class DailyActivityStream(FitabaseStream):
     name = "wearable__daily_activity"
     file_name = "dailyActivity_merged.csv"
-    key_columns = ("Id", "ActivityDate")
-    time_column = "ActivityDate"
+    key_fields = ("Id", "ActivityDate")
+    time_field = "ActivityDate"
     time_aliases = ("ActivityDay",)
     daily = True
 
 
-class DailyCaloriesStream(FitabaseStream):
+class DailyCaloriesStream(ActivityDayStream):
     name = "wearable__daily_calories"
     file_name = "dailyCalories_merged.csv"
-    key_columns = ("Id", "ActivityDay")
-    time_column = "ActivityDay"
-    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
-    daily = True
 
 
-class DailyIntensitiesStream(FitabaseStream):
+class DailyIntensitiesStream(ActivityDayStream):
     name = "wearable__daily_intensities"
     file_name = "dailyIntensities_merged.csv"
-    key_columns = ("Id", "ActivityDay")
-    time_column = "ActivityDay"
-    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
-    daily = True
 
 
-class DailyStepsStream(FitabaseStream):
+class DailyStepsStream(ActivityDayStream):
     name = "wearable__daily_steps"
     file_name = "dailySteps_merged.csv"
-    key_columns = ("Id", "ActivityDay")
-    time_column = "ActivityDay"
-    time_aliases = ("ActivityDate",)  # what spreadsheet re-saves of the public set call it
-    daily = True
 
 
 class HeartrateSecondsStream(FitabaseStream):
@@ -51,64 +62,48 @@ class HeartrateSecondsStream(FitabaseStream):
 
     name = "wearable__heartrate_seconds"
     file_name = "heartrate_seconds_merged.csv"
-    key_columns = ("Id", "Time")
-    time_column = "Time"
+    key_fields = ("Id", "Time")
+    time_field = "Time"
 
 
-class HourlyCaloriesStream(FitabaseStream):
+class HourlyCaloriesStream(ActivityHourStream):
     name = "wearable__hourly_calories"
     file_name = "hourlyCalories_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
-class HourlyIntensitiesStream(FitabaseStream):
+class HourlyIntensitiesStream(ActivityHourStream):
     name = "wearable__hourly_intensities"
     file_name = "hourlyIntensities_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
-class HourlyStepsStream(FitabaseStream):
+class HourlyStepsStream(ActivityHourStream):
     name = "wearable__hourly_steps"
     file_name = "hourlySteps_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
-class MinuteCaloriesNarrowStream(FitabaseStream):
+class MinuteCaloriesNarrowStream(ActivityMinuteStream):
     name = "wearable__minute_calories_narrow"
     file_name = "minuteCaloriesNarrow_merged.csv"
-    key_columns = ("Id", "ActivityMinute")
-    time_column = "ActivityMinute"
 
 
-class MinuteCaloriesWideStream(FitabaseStream):
+class MinuteCaloriesWideStream(ActivityHourStream):
     name = "wearable__minute_calories_wide"
     file_name = "minuteCaloriesWide_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
-class MinuteIntensitiesNarrowStream(FitabaseStream):
+class MinuteIntensitiesNarrowStream(ActivityMinuteStream):
     name = "wearable__minute_intensities_narrow"
     file_name = "minuteIntensitiesNarrow_merged.csv"
-    key_columns = ("Id", "ActivityMinute")
-    time_column = "ActivityMinute"
 
 
-class MinuteIntensitiesWideStream(FitabaseStream):
+class MinuteIntensitiesWideStream(ActivityHourStream):
     name = "wearable__minute_intensities_wide"
     file_name = "minuteIntensitiesWide_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
-class MinuteMetsNarrowStream(FitabaseStream):
+class MinuteMetsNarrowStream(ActivityMinuteStream):
     name = "wearable__minute_mets_narrow"
     file_name = "minuteMETsNarrow_merged.csv"
-    key_columns = ("Id", "ActivityMinute")
-    time_column = "ActivityMinute"
 
 
 class MinuteSleepStream(FitabaseStream):
@@ -116,22 +111,18 @@ class MinuteSleepStream(FitabaseStream):
 
     name = "wearable__minute_sleep"
     file_name = "minuteSleep_merged.csv"
-    key_columns = ("Id", "date", "logId")
-    time_column = "date"
+    key_fields = ("Id", "date", "logId")
+    time_field = "date"
 
 
-class MinuteStepsNarrowStream(FitabaseStream):
+class MinuteStepsNarrowStream(ActivityMinuteStream):
     name = "wearable__minute_steps_narrow"
     file_name = "minuteStepsNarrow_merged.csv"
-    key_columns = ("Id", "ActivityMinute")
-    time_column = "ActivityMinute"
 
 
-class MinuteStepsWideStream(FitabaseStream):
+class MinuteStepsWideStream(ActivityHourStream):
     name = "wearable__minute_steps_wide"
     file_name = "minuteStepsWide_merged.csv"
-    key_columns = ("Id", "ActivityHour")
-    time_column = "ActivityHour"
 
 
 class SleepDayStream(FitabaseStream):
@@ -139,16 +130,16 @@ class SleepDayStream(FitabaseStream):
 
     name = "wearable__sleep_day"
     file_name = "sleepDay_merged.csv"
-    key_columns = ("Id", "SleepDay")
-    time_column = "SleepDay"
+    key_fields = ("Id", "SleepDay")
+    time_field = "SleepDay"
     daily = True
 
 
 class WeightLogInfoStream(FitabaseStream):
     name = "wearable__weight_log_info"
     file_name = "weightLogInfo_merged.csv"
-    key_columns = ("Id", "LogId")
-    time_column = "Date"
+    key_fields = ("Id", "LogId")
+    time_field = "Date"
 
 
 STREAM_TYPES = (

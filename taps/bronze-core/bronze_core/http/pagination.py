@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 from singer_sdk.pagination import (BaseAPIPaginator, BaseHATEOASPaginator, JSONPathPaginator,
                                    SimpleHeaderPaginator)
+
+from bronze_core.windows import DateWindow, date_windows
 
 
 class PaginationLoop(RuntimeError):
@@ -74,31 +76,18 @@ def _guarded(get_new_paginator):
     return wrapper
 
 
-class DateWindow(NamedTuple):
-    """An inclusive range of calendar dates; ``first == last`` for one day."""
-
-    first: dt.date
-    last: dt.date
-
-
 class DateWindowPaginator(BaseAPIPaginator[DateWindow]):
-    """Walks ``[first, last]`` in windows of ``step_days`` days, oldest first."""
+    """The windows of ``bronze_core.windows.date_windows`` as page tokens, oldest first."""
 
     def __init__(self, first: dt.date, last: dt.date, step_days: int = 1):
-        if step_days < 1:
-            raise ValueError("step_days must be at least 1")
-        self._last = last
-        self._step = dt.timedelta(days=step_days)
-        super().__init__(self._window(first))
-        if first > last:
+        windows = list(date_windows(first, last, step_days))
+        self._following = iter(windows[1:])
+        super().__init__(windows[0] if windows else DateWindow(first, last))
+        if not windows:
             self._finished = True
 
-    def _window(self, first: dt.date) -> DateWindow:
-        return DateWindow(first, min(first + self._step - dt.timedelta(days=1), self._last))
-
     def get_next(self, response) -> DateWindow | None:
-        following = self.current_value.last + dt.timedelta(days=1)
-        return self._window(following) if following <= self._last else None
+        return next(self._following, None)
 
     def continue_if_empty(self, response) -> bool:
         # A day without data (watch not worn) says nothing about the next day.

@@ -1,17 +1,16 @@
 """``BronzeRESTStream``: the REST stream every API tap builds on (see ``bronze_core.http``).
 
-Reading, failing per stream and keeping a cursor are here; requests and answers are
-``bronze_core.http.requesting``.
+Reading and failing per stream are here; requests and answers are
+``bronze_core.http.requesting``, keeping a cursor ``bronze_core.cursors``.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import SyncLifecycleSignal
 from singer_sdk.helpers._state import reset_state_progress_markers
 
+from bronze_core.cursors import CursorStream
 from bronze_core.http.pagination import _guarded, guard_loops
 from bronze_core.http.request import CredentialsRejected, ResponseShape
 from bronze_core.http.requesting import RESTRequests
@@ -20,11 +19,12 @@ from bronze_core.redact import scrub
 from bronze_core.streams import BronzeStream
 
 
-class BronzeRESTStream(RESTRequests, BronzeStream, RESTStream):
+class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
     """A REST stream that emits bronze envelopes and behaves well on errors.
 
-    How it sends requests and judges answers is ``RESTRequests``; here is how a
-    stream reads, fails without ending the run, and keeps its cursor.
+    How it sends requests and judges answers is ``RESTRequests``; how it keeps
+    its cursor is ``CursorStream`` (``bronze_core.cursors``); here is how a
+    stream reads and fails without ending the run.
     """
 
     #: The setting a user must fix when the API rejects the credentials.
@@ -102,22 +102,15 @@ class BronzeRESTStream(RESTRequests, BronzeStream, RESTStream):
         """Records, unless the run was stopped; a stop ends the stream cleanly, a failure
         ends this stream or partition only (``stream_failed``).
 
-        For streams with a modification cursor (``payload_cursor``), the
-        newest value seen is saved as ``cursor`` in the stream's (or
-        partition's) state once all its records were read, never before: a
-        run that stops part-way starts again from the old cursor.
+        A stream that keeps a cursor saves it as ``bronze_core.cursors`` says: once its
+        records were all read (as it goes for one read oldest first), never on a failure.
         """
         stopped = getattr(self._tap, "stopped", None)
         if stopped is not None:
             self.logger.warning("%s: skipped, the run stopped early (%s)", self.name, stopped)
             return
-        newest = None
         try:
-            for record in self.fetch_records(context):
-                seen = self.payload_cursor(record["raw_data"])
-                if seen is not None and (newest is None or seen > newest):
-                    newest = seen
-                yield record
+            yield from self.read_with_cursor(context, self.fetch_records(context))
         except SyncStopped as exc:
             self._tap.stopped = exc
             log = self.logger.error if exc.failed else self.logger.warning
@@ -128,34 +121,6 @@ class BronzeRESTStream(RESTRequests, BronzeStream, RESTStream):
         except Exception as exc:  # noqa: BLE001 - one failing partition must not end the others
             self.stream_failed(exc, context)
             return
-        if newest is not None:
-            old = self.cursor(context)
-            value = max(newest.isoformat(), old) if old else newest.isoformat()
-            scope = self.cursor_scope(context)
-            state = self.get_context_state(context)
-            if scope is None:
-                state["cursor"] = value
-            else:
-                state.setdefault("cursors", {})[scope] = value
-
-    def payload_cursor(self, payload) -> dt.datetime | None:
-        """The payload's modification time, for APIs that filter on it (else None)."""
-        return None
-
-    def cursor_scope(self, context) -> str | None:
-        """A key when one stream keeps several cursors (one per queried collection).
-
-        singer-sdk's own state partitions would copy the partition keys into
-        every record, which would add columns to the fixed bronze row, so
-        several cursors live in one stream state under ``cursors``.
-        """
-        return None
-
-    def cursor(self, context) -> str | None:
-        """The saved modification cursor (ISO 8601 UTC) of this stream or scope."""
-        state = self.get_context_state(context)
-        scope = self.cursor_scope(context)
-        return state.get("cursor") if scope is None else (state.get("cursors") or {}).get(scope)
 
     def fetch_records(self, context):
         """The stream's records; override for streams that are not one paginated walk."""
