@@ -6,7 +6,7 @@ import hashlib
 from bronze_core.envelope import PayloadValidator, build_envelope
 from bronze_core.hashing import canonical_json, payload_hash
 from bronze_core.timestamps import parse_timestamp, to_utc_iso
-from tap_garmin.client import gmt
+from bronze_core.fields import EPOCH_MS
 
 SCHEMA = {
     "type": "object",
@@ -70,7 +70,7 @@ def test_timestamp_parsing_of_source_formats():
     assert to_utc_iso(parse_timestamp("2024-05-14T15:41:04.0")) == "2024-05-14T15:41:04+00:00"
     assert to_utc_iso(parse_timestamp("2024-01-04 12:00:00 +0100")) == "2024-01-04T11:00:00+00:00"
     assert to_utc_iso(parse_timestamp("2024-05-14T10:00:00Z")) == "2024-05-14T10:00:00+00:00"
-    assert to_utc_iso(gmt(1715670131000)) == "2024-05-14T07:02:11+00:00"  # Garmin's epoch ms
+    assert to_utc_iso(EPOCH_MS(1715670131000)) == "2024-05-14T07:02:11+00:00"  # Garmin's epoch ms
     cet = dt.timezone(dt.timedelta(hours=1))
     assert to_utc_iso(parse_timestamp("2024-05-14 00:30:00", naive_tz=cet)) == "2024-05-13T23:30:00+00:00"
 
