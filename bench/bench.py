@@ -37,8 +37,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(HERE))
 
-import dbctl  # noqa: E402
 from gen_heartrate import generate  # noqa: E402
+
+import dbctl  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -54,6 +55,7 @@ FROM {table}
 
 
 # --- processes and their memory -------------------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     found = []
@@ -194,6 +196,7 @@ class Watched:
 
 # --- the database ---------------------------------------------------------------
 
+
 def database_url() -> str:
     dbctl.up()
     dbctl.create_database(DATABASE)
@@ -218,6 +221,7 @@ def checksum(url: str, relation: str) -> tuple[int, str]:
 
 
 # --- the paths ------------------------------------------------------------------
+
 
 def tap_env(tap: str, setting: str) -> str:
     """The environment variable Meltano reads ``setting`` of ``tap`` from."""
@@ -245,8 +249,7 @@ def records_file(url: str, data_dir: Path, tap: str, n: int, seed: int) -> Path:
     env[tap_env(tap, "batch_config")] = "{}"
     raw = WORK / "tap-output.jsonl"
     with open(raw, "wb") as out:
-        subprocess.run([MELTANO, "invoke", tap], cwd=ROOT, env=env, stdout=out,
-                       stderr=subprocess.DEVNULL, check=True)
+        subprocess.run([MELTANO, "invoke", tap], cwd=ROOT, env=env, stdout=out, stderr=subprocess.DEVNULL, check=True)
     with open(raw, encoding="utf-8") as lines, open(path.with_suffix(".tmp"), "w", encoding="utf-8") as dst:
         for line in lines:
             if line.startswith('{"type":"RECORD"') or '"type": "RECORD"' in line[:40]:
@@ -270,24 +273,31 @@ def run_ours(url, data_dir, tap, table, repeat, batch=True) -> dict:
     times, no_change, peaks, cpus = [], [], {}, []
     for i in range(repeat):
         drop(url, f"bronze.{table}")
-        watched = Watched([MELTANO, "run", "--full-refresh", tap, "target-postgres"], env,
-                          WORK / f"ours-{i}.log")
+        watched = Watched([MELTANO, "run", "--full-refresh", tap, "target-postgres"], env, WORK / f"ours-{i}.log")
         times.append(watched.run())
         cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
             peaks[k] = max(peaks.get(k, 0), v)
         again = Watched([MELTANO, "run", tap, "target-postgres"], env, WORK / f"ours-nochange-{i}.log")
         no_change.append(again.run())
-    return {"seconds_all": times, "no_change_all": no_change, "peaks": peaks, "cpu": cpus,
-            "relation": f"bronze.{table}"}
+    return {
+        "seconds_all": times,
+        "no_change_all": no_change,
+        "peaks": peaks,
+        "cpu": cpus,
+        "relation": f"bronze.{table}",
+    }
 
 
 def run_copy(url, records, table, repeat) -> dict:
     times, peaks, cpus = [], {}, []
     for i in range(repeat):
         drop_schema(url, "bench_copy")
-        watched = Watched([PYTHON, str(HERE / "copy_load.py"), "--url", url, "--records", str(records),
-                           "--table", table], None, WORK / f"copy-{i}.log")
+        watched = Watched(
+            [PYTHON, str(HERE / "copy_load.py"), "--url", url, "--records", str(records), "--table", table],
+            None,
+            WORK / f"copy-{i}.log",
+        )
         times.append(watched.run())
         cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
@@ -301,9 +311,24 @@ def run_dlt(url, records, table, repeat, file_format) -> dict:
         drop_schema(url, "bench_dlt")
         drop_schema(url, "bench_dlt_staging")
         shutil.rmtree(WORK / "dlt", ignore_errors=True)
-        watched = Watched([BENCH_PYTHON, str(HERE / "dlt_load.py"), "--url", url, "--records",
-                           str(records), "--table", table, "--format", file_format,
-                           "--workdir", str(WORK / "dlt")], None, WORK / f"dlt-{i}.log")
+        watched = Watched(
+            [
+                BENCH_PYTHON,
+                str(HERE / "dlt_load.py"),
+                "--url",
+                url,
+                "--records",
+                str(records),
+                "--table",
+                table,
+                "--format",
+                file_format,
+                "--workdir",
+                str(WORK / "dlt"),
+            ],
+            None,
+            WORK / f"dlt-{i}.log",
+        )
         times.append(watched.run())
         cpus.append(watched.cpu_by_program())
         for k, v in watched.peak_by_program().items():
@@ -312,6 +337,7 @@ def run_dlt(url, records, table, repeat, file_format) -> dict:
 
 
 # --- the report -----------------------------------------------------------------
+
 
 def median_by_key(runs: list[dict[str, float]]) -> dict[str, float]:
     """Per program, the median of its figure over the runs."""
@@ -340,8 +366,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per path; the median is reported")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dlt-format", default="csv", choices=("csv", "insert_values"))
-    parser.add_argument("--no-batch", action="store_true",
-                        help="ours: RECORD messages through Meltano instead of batch files")
+    parser.add_argument(
+        "--no-batch", action="store_true", help="ours: RECORD messages through Meltano instead of batch files"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
@@ -395,14 +422,19 @@ def main() -> None:
             problems.append(f"{path}: checksum {r['checksum']} differs from {reference}")
 
     report = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
-        "dataset": {"generator": "bench/gen_heartrate.py", "records": args.records, "seed": args.seed,
-                    "tap": args.tap, "table": table},
+        "dataset": {
+            "generator": "bench/gen_heartrate.py",
+            "records": args.records,
+            "seed": args.seed,
+            "tap": args.tap,
+            "table": table,
+        },
         "repeat": args.repeat,
         "ours_messages": "RECORD" if args.no_batch else "BATCH (meltano.yml batch_config)",
         "paths": results,
-        "checks": "ok" if not problems else problems,
+        "checks": problems or "ok",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -413,8 +445,7 @@ def main() -> None:
     print(f"{'path':<6} {'seconds':>8} {'records/s':>10} {'x COPY':>7}  peak RSS MB per process")
     for path, r in results.items():
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(r["peak_rss_mb"].items()))
-        print(f"{path:<6} {r['seconds']:>8.2f} {r['records_per_s'] or 0:>10} "
-              f"{r['ratio_to_copy'] or 0:>7.2f}  {rss}")
+        print(f"{path:<6} {r['seconds']:>8.2f} {r['records_per_s'] or 0:>10} {r['ratio_to_copy'] or 0:>7.2f}  {rss}")
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu_seconds"].items()))
         print(f"{'':<6} CPU seconds: {cpu}")
         if "no_change_seconds" in r:

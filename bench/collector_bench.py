@@ -42,9 +42,13 @@ TOKEN = secrets.token_urlsafe(24)
 
 
 def event(n: int) -> dict:
-    return {"event_id": f"bench-{n}", "event_type": "page_view",
-            "event_time": (dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=n)).isoformat(),
-            "user_id": f"u{n % 97}", "payload": {"url": f"https://example.org/p/{n % 1000}", "duration_ms": n % 9000}}
+    return {
+        "event_id": f"bench-{n}",
+        "event_type": "page_view",
+        "event_time": (dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=n)).isoformat(),
+        "user_id": f"u{n % 97}",
+        "payload": {"url": f"https://example.org/p/{n % 1000}", "duration_ms": n % 9000},
+    }
 
 
 class Server:
@@ -56,11 +60,16 @@ class Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        env = {**os.environ, "COLLECTOR_TOKEN": TOKEN, "COLLECTOR_PORT": str(self.port),
-               "COLLECTOR_SPOOL": str(self.spool)}
+        env = {
+            **os.environ,
+            "COLLECTOR_TOKEN": TOKEN,
+            "COLLECTOR_PORT": str(self.port),
+            "COLLECTOR_SPOOL": str(self.spool),
+        }
         self.log = open(WORK / f"collector-{name}.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "collector"], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "collector"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         for _ in range(300):
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -84,8 +93,9 @@ class Server:
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, float]:
     started = time.perf_counter()
-    conn.request("POST", "/events", body=body, headers={"Content-Type": "application/json",
-                                                         "Authorization": f"Bearer {TOKEN}"})
+    conn.request(
+        "POST", "/events", body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    )
     answer = conn.getresponse()
     answer.read()
     return answer.status, time.perf_counter() - started
@@ -121,8 +131,13 @@ def concurrent_posts(server: Server, clients: int, batch: int, until, first: int
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    return {"events": counter[0] - first, "seconds": round(seconds, 2), "requests": len(latencies),
-            "errors": errors[0], "latencies": latencies}
+    return {
+        "events": counter[0] - first,
+        "seconds": round(seconds, 2),
+        "requests": len(latencies),
+        "errors": errors[0],
+        "latencies": latencies,
+    }
 
 
 def bench_accept(args) -> dict:
@@ -133,9 +148,14 @@ def bench_accept(args) -> dict:
     finally:
         server.stop()
     lat = run.pop("latencies")
-    return {**run, "clients": args.clients, "batch": args.batch,
-            "events_per_s": round(run["events"] / run["seconds"]),
-            "p50_ms": round(pct(lat, .5) * 1000, 1), "p99_ms": round(pct(lat, .99) * 1000, 1)}
+    return {
+        **run,
+        "clients": args.clients,
+        "batch": args.batch,
+        "events_per_s": round(run["events"] / run["seconds"]),
+        "p50_ms": round(pct(lat, 0.5) * 1000, 1),
+        "p99_ms": round(pct(lat, 0.99) * 1000, 1),
+    }
 
 
 def bench_latency(args) -> dict:
@@ -169,9 +189,14 @@ def bench_latency(args) -> dict:
             thread.join()
     finally:
         server.stop()
-    return {"rate": args.rate, "requests": len(latencies), "errors": errors,
-            "p50_ms": round(pct(latencies, .5) * 1000, 2), "p99_ms": round(pct(latencies, .99) * 1000, 2),
-            "max_ms": round(max(latencies) * 1000, 2)}
+    return {
+        "rate": args.rate,
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": round(pct(latencies, 0.5) * 1000, 2),
+        "p99_ms": round(pct(latencies, 0.99) * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2),
+    }
 
 
 def bench_grow(args) -> dict:
@@ -183,20 +208,27 @@ def bench_grow(args) -> dict:
         done = 0
         while done < args.n:
             target = min(done + step, args.n)
-            concurrent_posts(server, args.clients, args.batch, lambda: counter_reached(server, target), first=done)
+            concurrent_posts(
+                server, args.clients, args.batch, lambda target=target: counter_reached(server, target), first=done
+            )
             done = target
             samples.append({"events": done, "rss_mb": round(server.rss_mb(), 1)})
             print(f"  {done:>9} events spooled, collector RSS {samples[-1]['rss_mb']} MB", flush=True)
         peak = _hwm_mb(server.proc.pid)
     finally:
         server.stop()
-    return {"n": args.n, "samples": samples, "peak_rss_mb": peak,
-            "spool_mb": round(server.spool.stat().st_size / 1e6, 1)}
+    return {
+        "n": args.n,
+        "samples": samples,
+        "peak_rss_mb": peak,
+        "spool_mb": round(server.spool.stat().st_size / 1e6, 1),
+    }
 
 
 def counter_reached(server: Server, target: int) -> bool:
     """Whether the spool holds ``target`` items (read straight from SQLite, cheap by max(seq))."""
     import sqlite3
+
     with sqlite3.connect(server.spool) as conn:
         return (conn.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0] or 0) >= target
 
@@ -209,22 +241,41 @@ def bench_load(args) -> dict:
     spool = Spool(spool_path)
     started = time.perf_counter()
     for first in range(0, args.n, 1000):
-        spool.append_groups([[Item("events__page_view", event(n), {"endpoint": "/events"}, event_id=f"bench-{n}")
-                              for n in range(first, min(first + 1000, args.n))]])
+        spool.append_groups(
+            [
+                [
+                    Item("events__page_view", event(n), {"endpoint": "/events"}, event_id=f"bench-{n}")
+                    for n in range(first, min(first + 1000, args.n))
+                ]
+            ]
+        )
     spool.close()
     print(f"  spooled {args.n} events in {time.perf_counter() - started:.1f} s", flush=True)
     url = database_url()
     drop_schema(url, "bronze")
-    env = {**os.environ, "DATABASE_URL": url, "MELTANO_DATABASE_URI": f"sqlite:///{WORK / 'meltano-events.db'}",
-           "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "TAP_EVENTS_SPOOL_PATH": str(spool_path)}
-    watched = Watched([MELTANO, "run", "--full-refresh", "tap-events", "target-postgres"], env,
-                      WORK / "load-events.log")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MELTANO_DATABASE_URI": f"sqlite:///{WORK / 'meltano-events.db'}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TAP_EVENTS_SPOOL_PATH": str(spool_path),
+    }
+    watched = Watched(
+        [MELTANO, "run", "--full-refresh", "tap-events", "target-postgres"], env, WORK / "load-events.log"
+    )
     seconds = watched.run()
     import psycopg
+
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT count(*) FROM bronze.events__page_view").fetchone()[0]
-    return {"n": args.n, "rows": rows, "seconds": round(seconds, 2), "records_per_s": round(args.n / seconds),
-            "peak_rss_mb": watched.peak_by_program(), "cpu_seconds": watched.cpu_by_program()}
+    return {
+        "n": args.n,
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(args.n / seconds),
+        "peak_rss_mb": watched.peak_by_program(),
+        "cpu_seconds": watched.cpu_by_program(),
+    }
 
 
 def bench_spool(args) -> dict:
@@ -233,8 +284,10 @@ def bench_spool(args) -> dict:
     folder = WORK / "spool-compare"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    groups = [[Item("events__page_view", event(g * args.batch + i), {}, event_id=None) for i in range(args.batch)]
-              for g in range(args.groups)]
+    groups = [
+        [Item("events__page_view", event(g * args.batch + i), {}, event_id=None) for i in range(args.batch)]
+        for g in range(args.groups)
+    ]
     spool = Spool(folder / "spool.sqlite3")
     started = time.perf_counter()
     for group in groups:
@@ -249,9 +302,12 @@ def bench_spool(args) -> dict:
             os.fsync(out.fileno())
     jsonl_s = time.perf_counter() - started
     events = args.groups * args.batch
-    return {"groups": args.groups, "batch": args.batch,
-            "sqlite_wal_full": {"commits_per_s": round(args.groups / sqlite_s), "events_per_s": round(events / sqlite_s)},
-            "jsonl_fsync": {"commits_per_s": round(args.groups / jsonl_s), "events_per_s": round(events / jsonl_s)}}
+    return {
+        "groups": args.groups,
+        "batch": args.batch,
+        "sqlite_wal_full": {"commits_per_s": round(args.groups / sqlite_s), "events_per_s": round(events / sqlite_s)},
+        "jsonl_fsync": {"commits_per_s": round(args.groups / jsonl_s), "events_per_s": round(events / jsonl_s)},
+    }
 
 
 def main() -> None:
@@ -265,13 +321,21 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    result = {"accept": bench_accept, "latency": bench_latency, "grow": bench_grow, "load": bench_load,
-              "spool": bench_spool}[args.what](args)
+    result = {
+        "accept": bench_accept,
+        "latency": bench_latency,
+        "grow": bench_grow,
+        "load": bench_load,
+        "spool": bench_spool,
+    }[args.what](args)
     print(json.dumps(result, indent=2))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     key = f"{args.what}-{args.n}" if args.what in ("grow", "load") else args.what
-    results[key] = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                          "machine": machine(), **result}
+    results[key] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        **result,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 

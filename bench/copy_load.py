@@ -13,28 +13,46 @@ import json
 
 import psycopg
 
-COLUMNS = ("raw_id", "raw_hash", "source", "raw_data", "source_timestamp",
-           "validation_status", "error_message", "metadata")
+COLUMNS = (
+    "raw_id",
+    "raw_hash",
+    "source",
+    "raw_data",
+    "source_timestamp",
+    "validation_status",
+    "error_message",
+    "metadata",
+)
 
 
 def load(url: str, records: str, schema: str, table: str) -> int:
     with psycopg.connect(url) as conn:
         conn.execute("SELECT bronze.ensure_table(%s, %s)", (schema, table))
-        conn.execute(f"CREATE TEMP TABLE stage (LIKE {schema}.{table} INCLUDING DEFAULTS) "
-                     "ON COMMIT DROP")
+        conn.execute(f"CREATE TEMP TABLE stage (LIKE {schema}.{table} INCLUDING DEFAULTS) ON COMMIT DROP")
         with conn.cursor() as cur:
-            with cur.copy(f"COPY stage ({', '.join(COLUMNS)}) FROM STDIN") as copy, \
-                    open(records, encoding="utf-8") as lines:
+            with (
+                cur.copy(f"COPY stage ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+                open(records, encoding="utf-8") as lines,
+            ):
                 for line in lines:
                     r = json.loads(line)
-                    copy.write_row((r["raw_id"], r["raw_hash"], r["source"],
-                                    json.dumps(r["raw_data"], ensure_ascii=False),
-                                    r.get("source_timestamp"), r["validation_status"],
-                                    r.get("error_message"),
-                                    json.dumps(r.get("metadata"), ensure_ascii=False)))
-            cur.execute(f"INSERT INTO {schema}.{table} ({', '.join(COLUMNS)}) "
-                        f"SELECT {', '.join(COLUMNS)} FROM stage "
-                        "ON CONFLICT (raw_id, raw_hash) DO NOTHING")
+                    copy.write_row(
+                        (
+                            r["raw_id"],
+                            r["raw_hash"],
+                            r["source"],
+                            json.dumps(r["raw_data"], ensure_ascii=False),
+                            r.get("source_timestamp"),
+                            r["validation_status"],
+                            r.get("error_message"),
+                            json.dumps(r.get("metadata"), ensure_ascii=False),
+                        )
+                    )
+            cur.execute(
+                f"INSERT INTO {schema}.{table} ({', '.join(COLUMNS)}) "
+                f"SELECT {', '.join(COLUMNS)} FROM stage "
+                "ON CONFLICT (raw_id, raw_hash) DO NOTHING"
+            )
             return cur.rowcount
 
 

@@ -42,8 +42,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(HERE))
 
-import dbctl  # noqa: E402
 from gen_heartrate import generate  # noqa: E402
+
+import dbctl  # noqa: E402
 
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 WORK = HERE / "work"
@@ -69,8 +70,7 @@ def clone_demo(demo: str) -> str:
     """``bench_dbt`` as a fresh copy of the demo database, minus what dbt builds."""
     with psycopg.connect(server_url("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(DATABASE), sql.Identifier(demo)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(DATABASE), sql.Identifier(demo)))
     url = server_url(DATABASE)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS silver CASCADE")
@@ -79,9 +79,12 @@ def clone_demo(demo: str) -> str:
 
 
 def environment(url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": url,
-            "MELTANO_DATABASE_URI": f"sqlite:///{WORK / 'dbt-meltano.db'}",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MELTANO_DATABASE_URI": f"sqlite:///{WORK / 'dbt-meltano.db'}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def timed(args: list[str], env: dict, log: Path) -> tuple[float, str]:
@@ -122,20 +125,23 @@ def main() -> None:
     if not (folder / "heartrate_seconds_merged.csv").exists():
         generate(folder, args.records, args.seed)
     print(f"backfilling {args.records:,} heart-rate rows into {DATABASE} ...", flush=True)
-    backfill, _ = timed(["run", "tap-wearable-csv", "target-postgres"],
-                        {**env, "TAP_WEARABLE_CSV_DATA_DIR": str(folder)}, WORK / "dbt-backfill.log")
+    backfill, _ = timed(
+        ["run", "tap-wearable-csv", "target-postgres"],
+        {**env, "TAP_WEARABLE_CSV_DATA_DIR": str(folder)},
+        WORK / "dbt-backfill.log",
+    )
     with psycopg.connect(url) as conn:
         bronze_rows = conn.execute("SELECT count(*) FROM bronze.wearable__heartrate_seconds").fetchone()[0]
 
     full, full_models, incremental, incremental_models = [], [], [], []
     for i in range(args.repeat):
-        seconds, output = timed(["invoke", "dbt-postgres", "run", "--full-refresh", *NO_MARGIN], env,
-                                WORK / f"dbt-full-{i}.log")
+        seconds, output = timed(
+            ["invoke", "dbt-postgres", "run", "--full-refresh", *NO_MARGIN], env, WORK / f"dbt-full-{i}.log"
+        )
         full.append(seconds)
         full_models.append(models_seconds(output))
         print(f"  full build {i + 1}: {seconds:.1f} s", flush=True)
-        seconds, output = timed(["invoke", "dbt-postgres", "run", *NO_MARGIN], env,
-                                WORK / f"dbt-incremental-{i}.log")
+        seconds, output = timed(["invoke", "dbt-postgres", "run", *NO_MARGIN], env, WORK / f"dbt-incremental-{i}.log")
         incremental.append(seconds)
         incremental_models.append(models_seconds(output))
         print(f"  incremental, nothing new {i + 1}: {seconds:.1f} s", flush=True)
@@ -146,31 +152,45 @@ def main() -> None:
 
     median = statistics.median
     result = {
-        "records": args.records, "bronze_heartrate_rows": bronze_rows, "repeat": args.repeat,
+        "records": args.records,
+        "bronze_heartrate_rows": bronze_rows,
+        "repeat": args.repeat,
         "backfill_seconds": round(backfill, 2),
         "full_build_seconds": round(median(full), 2),
         "full_build_models_seconds": median(full_models) if None not in full_models else None,
         "incremental_seconds": round(median(incremental), 2),
         "incremental_models_seconds": median(incremental_models) if None not in incremental_models else None,
-        "full_all": full, "incremental_all": incremental,
+        "full_all": full,
+        "incremental_all": incremental,
     }
     result["incremental_over_full"] = round(result["incremental_seconds"] / result["full_build_seconds"], 3)
     result["full_over_backfill"] = round(result["full_build_seconds"] / backfill, 3)
     if result["full_build_models_seconds"] and result["incremental_models_seconds"] is not None:
         result["incremental_over_full_models"] = round(
-            result["incremental_models_seconds"] / result["full_build_models_seconds"], 3)
+            result["incremental_models_seconds"] / result["full_build_models_seconds"], 3
+        )
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "dbt-latest.json").write_text(json.dumps(result, indent=2) + "\n")
 
     print(f"\ndbt over the demo + {bronze_rows:,} heart-rate rows (medians of {args.repeat}):")
     print(f"  backfill (meltano run tap-wearable-csv)   {backfill:8.1f} s")
-    print(f"  dbt full build (run --full-refresh)       {result['full_build_seconds']:8.1f} s"
-          f"   models {result['full_build_models_seconds']} s")
-    print(f"  dbt incremental, nothing new (run)        {result['incremental_seconds']:8.1f} s"
-          f"   models {result['incremental_models_seconds']} s")
-    print(f"  incremental / full build   {result['incremental_over_full']:.1%} wall"
-          + (f", {result['incremental_over_full_models']:.1%} in the models"
-             if "incremental_over_full_models" in result else "") + "   (goal < 10%)")
+    print(
+        f"  dbt full build (run --full-refresh)       {result['full_build_seconds']:8.1f} s"
+        f"   models {result['full_build_models_seconds']} s"
+    )
+    print(
+        f"  dbt incremental, nothing new (run)        {result['incremental_seconds']:8.1f} s"
+        f"   models {result['incremental_models_seconds']} s"
+    )
+    print(
+        f"  incremental / full build   {result['incremental_over_full']:.1%} wall"
+        + (
+            f", {result['incremental_over_full_models']:.1%} in the models"
+            if "incremental_over_full_models" in result
+            else ""
+        )
+        + "   (goal < 10%)"
+    )
     print(f"  full build / backfill      {result['full_over_backfill']:.2f}x   (goal < 2x)")
 
 

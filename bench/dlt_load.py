@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-
 from urllib.parse import urlsplit, urlunsplit
 
 import dlt
@@ -31,8 +30,11 @@ def with_password(url: str) -> str:
 
 def load(url: str, path: str, dataset: str, table: str, file_format: str, workdir: str) -> None:
     resource = dlt.resource(
-        records(path), name=table, table_name=table,
-        primary_key=("raw_id", "raw_hash"), write_disposition="merge",
+        records(path),
+        name=table,
+        table_name=table,
+        primary_key=("raw_id", "raw_hash"),
+        write_disposition="merge",
         columns={
             "raw_id": {"data_type": "text", "nullable": False},
             "raw_hash": {"data_type": "text", "nullable": False},
@@ -44,9 +46,12 @@ def load(url: str, path: str, dataset: str, table: str, file_format: str, workdi
             "metadata": {"data_type": "json"},
         },
     )
-    pipeline = dlt.pipeline(pipeline_name="bench_dlt", pipelines_dir=workdir,
-                            destination=dlt.destinations.postgres(credentials=with_password(url)),
-                            dataset_name=dataset)
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_dlt",
+        pipelines_dir=workdir,
+        destination=dlt.destinations.postgres(credentials=with_password(url)),
+        dataset_name=dataset,
+    )
     pipeline.run(resource, loader_file_format=file_format)
 
 

@@ -27,12 +27,13 @@ def settings_from(environ: dict[str, str]) -> Settings:
     """The settings, or SystemExit saying which one is missing or wrong (never its value)."""
     token = environ.get("COLLECTOR_TOKEN", "").strip()
     if not token:
-        raise SystemExit("collector: COLLECTOR_TOKEN is not set; put a long random one in .env "
-                         "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`). "
-                         "The collector does not start without it.")
+        raise SystemExit(
+            "collector: COLLECTOR_TOKEN is not set; put a long random one in .env "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`). "
+            "The collector does not start without it."
+        )
     if len(token) < MIN_TOKEN:
-        raise SystemExit(f"collector: COLLECTOR_TOKEN is shorter than {MIN_TOKEN} characters; "
-                         "use a long random one")
+        raise SystemExit(f"collector: COLLECTOR_TOKEN is shorter than {MIN_TOKEN} characters; use a long random one")
     limit = environ.get("COLLECTOR_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY)).strip()
     if not limit.isdigit() or int(limit) <= 0:
         raise SystemExit("collector: COLLECTOR_MAX_BODY_BYTES must be a positive number of bytes")
@@ -52,9 +53,16 @@ def main() -> None:
     if not port.isdigit():
         raise SystemExit("collector: COLLECTOR_PORT must be a port number")
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s")
-    uvicorn.run(create_app(settings), host=environ.get("COLLECTOR_HOST", "127.0.0.1"), port=int(port),
-                access_log=False, log_config=None, proxy_headers=False, server_header=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=environ.get("COLLECTOR_HOST", "127.0.0.1"),
+        port=int(port),
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":

@@ -191,15 +191,23 @@ async def read_json(request: Request, limit: int):
 class Metrics:
     def __init__(self, backlog):
         self.registry = CollectorRegistry()
-        self.items = Counter("collector_items", "Items by endpoint and outcome (received, accepted, "
-                             "invalid, duplicate, rejected)", ["endpoint", "outcome"], registry=self.registry)
-        self.requests = Counter("collector_requests", "Requests by endpoint and HTTP status",
-                                ["endpoint", "status"], registry=self.registry)
-        self.latency = Histogram("collector_request_seconds", "Time to answer a request",
-                                 ["endpoint"], registry=self.registry,
-                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
-        gauge = Gauge("collector_spool_backlog", "Spooled items not yet known to be in bronze",
-                      registry=self.registry)
+        self.items = Counter(
+            "collector_items",
+            "Items by endpoint and outcome (received, accepted, invalid, duplicate, rejected)",
+            ["endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "collector_requests", "Requests by endpoint and HTTP status", ["endpoint", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "collector_request_seconds",
+            "Time to answer a request",
+            ["endpoint"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        gauge = Gauge("collector_spool_backlog", "Spooled items not yet known to be in bronze", registry=self.registry)
         gauge.set_function(backlog)
 
 
@@ -219,8 +227,12 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app):
         nonlocal writer
         writer = SpoolWriter(settings.spool_path)
-        log.info("collector: spool %s, contracts %s, body limit %d bytes", settings.spool_path,
-                 settings.contracts_dir, settings.max_body_bytes)
+        log.info(
+            "collector: spool %s, contracts %s, body limit %d bytes",
+            settings.spool_path,
+            settings.contracts_dir,
+            settings.max_body_bytes,
+        )
         try:
             yield
         finally:
@@ -236,8 +248,11 @@ def create_app(settings: Settings) -> Starlette:
             if not ok:
                 raise HTTPError(401, "missing or wrong token")
             body = await read_json(request, settings.max_body_bytes)
-            context = {"endpoint": endpoint, "request_id": uuid.uuid4().hex,
-                       "received_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+            context = {
+                "endpoint": endpoint,
+                "request_id": uuid.uuid4().hex,
+                "received_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
             try:
                 outcomes = split(body, context, request, user)
             except apps.BadBody as exc:
@@ -246,10 +261,12 @@ def create_app(settings: Settings) -> Starlette:
             _mark_duplicates(outcomes, stored)
             response = answer(outcomes)
         except HTTPError as exc:
-            response = JSONResponse({"error": exc.message}, status_code=exc.status,
-                                    headers={"WWW-Authenticate": 'Bearer, Basic realm="collector"'}
-                                    if exc.status == 401 else None)
-        except Exception:  # noqa: BLE001 - the spool failed: nothing is acknowledged
+            response = JSONResponse(
+                {"error": exc.message},
+                status_code=exc.status,
+                headers={"WWW-Authenticate": 'Bearer, Basic realm="collector"'} if exc.status == 401 else None,
+            )
+        except Exception:
             log.exception("collector: %s: could not store the request; answered 503", endpoint)
             response = JSONResponse({"error": "could not store the request; send it again"}, status_code=503)
         counts = _counts(outcomes) if 200 <= response.status_code < 300 else {}
@@ -258,38 +275,57 @@ def create_app(settings: Settings) -> Starlette:
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
         took = time.perf_counter() - started
         metrics.latency.labels(endpoint).observe(took)
-        log.info("%s %s %d %s %.1f ms", request.method, endpoint, response.status_code,
-                 json.dumps(counts, sort_keys=True) if counts else "", took * 1000)
+        log.info(
+            "%s %s %d %s %.1f ms",
+            request.method,
+            endpoint,
+            response.status_code,
+            json.dumps(counts, sort_keys=True) if counts else "",
+            took * 1000,
+        )
         return response
 
     async def overland(request: Request) -> Response:
-        return await accept(request, "/overland", lambda body, ctx, r, u: apps.overland(body, ctx),
-                            lambda outcomes: JSONResponse({"result": "ok"}))
+        return await accept(
+            request,
+            "/overland",
+            lambda body, ctx, r, u: apps.overland(body, ctx),
+            lambda outcomes: JSONResponse({"result": "ok"}),
+        )
 
     def owntracks_split(body, context, request, user):
-        context = {**context, "user": request.headers.get("x-limit-u") or user,
-                   "device": request.headers.get("x-limit-d")}
+        context = {
+            **context,
+            "user": request.headers.get("x-limit-u") or user,
+            "device": request.headers.get("x-limit-d"),
+        }
         return apps.owntracks(body, context)
 
     async def owntracks(request: Request) -> Response:
         return await accept(request, "/owntracks", owntracks_split, lambda outcomes: JSONResponse([]))
 
     async def health_auto_export(request: Request) -> Response:
-        return await accept(request, "/health-auto-export",
-                            lambda body, ctx, r, u: apps.health_auto_export(body, ctx), _summary)
+        return await accept(
+            request, "/health-auto-export", lambda body, ctx, r, u: apps.health_auto_export(body, ctx), _summary
+        )
 
     async def events(request: Request) -> Response:
-        return await accept(request, "/events", lambda body, ctx, r, u: apps.events(body, ctx, contracts),
-                            _summary)
+        return await accept(request, "/events", lambda body, ctx, r, u: apps.events(body, ctx, contracts), _summary)
 
     async def health(request: Request) -> Response:
         def check():
             with reader_lock:
                 return reader.writable(), reader.backlog()
+
         writable, waiting = await run_in_threadpool(check)
-        return JSONResponse({"status": "ok" if writable else "spool not writable",
-                             "spool_writable": writable, "waiting_to_load": waiting},
-                            status_code=200 if writable else 503)
+        return JSONResponse(
+            {
+                "status": "ok" if writable else "spool not writable",
+                "spool_writable": writable,
+                "waiting_to_load": waiting,
+            },
+            status_code=200 if writable else 503,
+        )
 
     async def metrics_endpoint(request: Request) -> Response:
         if not authorized(request, settings.token)[0]:
@@ -334,9 +370,11 @@ def _summary(outcomes: list[apps.Outcome]) -> Response:
     one bad event cannot mistake the answer for success.
     """
     counts = _counts(outcomes)
-    problems = [{"index": n, "outcome": o.outcome, "reason": o.reason,
-                 **({"event_id": o.key} if o.key else {})}
-                for n, o in enumerate(outcomes) if o.outcome != apps.ACCEPTED]
+    problems = [
+        {"index": n, "outcome": o.outcome, "reason": o.reason, **({"event_id": o.key} if o.key else {})}
+        for n, o in enumerate(outcomes)
+        if o.outcome != apps.ACCEPTED
+    ]
     body = {**counts, "problems": problems[:MAX_REASONS]}
     if len(problems) > MAX_REASONS:
         body["problems_not_shown"] = len(problems) - MAX_REASONS

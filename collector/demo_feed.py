@@ -24,9 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "collector"
 #: file -> (endpoint, how the app passes the token)
-FEED = [("overland.json", "/overland", "query"), ("owntracks-location.json", "/owntracks", "basic"),
-        ("owntracks-transition.json", "/owntracks", "basic"),
-        ("health-auto-export.json", "/health-auto-export", "bearer"), ("events.json", "/events", "bearer")]
+FEED = [
+    ("overland.json", "/overland", "query"),
+    ("owntracks-location.json", "/owntracks", "basic"),
+    ("owntracks-transition.json", "/owntracks", "basic"),
+    ("health-auto-export.json", "/health-auto-export", "bearer"),
+    ("events.json", "/events", "bearer"),
+]
 
 
 def _free_port() -> int:
@@ -62,11 +66,17 @@ def _wait_up(base: str, proc: subprocess.Popen) -> None:
 
 def feed(spool: Path) -> None:
     token, port = secrets.token_urlsafe(24), _free_port()
-    env = {**os.environ, "COLLECTOR_TOKEN": token, "COLLECTOR_PORT": str(port), "COLLECTOR_SPOOL": str(spool),
-           "COLLECTOR_CONTRACTS": str(ROOT / "schemas" / "events")}
+    env = {
+        **os.environ,
+        "COLLECTOR_TOKEN": token,
+        "COLLECTOR_PORT": str(port),
+        "COLLECTOR_SPOOL": str(spool),
+        "COLLECTOR_CONTRACTS": str(ROOT / "schemas" / "events"),
+    }
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "collector"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_up(base, proc)
         for name, endpoint, auth in FEED:

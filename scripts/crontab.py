@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
-import os
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -34,7 +34,7 @@ MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
 def schedules(listing: str) -> list[dict]:
     """Schedules from `meltano schedule list --format=json` output (job and ELT schedules)."""
-    data = json.loads(listing[listing.index("{"):])
+    data = json.loads(listing[listing.index("{") :])
     data = data.get("schedules", data)
     return [*data.get("job", []), *data.get("elt", [])]
 
@@ -46,15 +46,24 @@ def cron_lines(items: list[dict], root: Path = ROOT) -> list[str]:
         if not interval:
             continue
         log = root / ".meltano" / "logs" / "cron" / f"{item['name']}.log"
-        command = (f"umask 077 && cd {shlex.quote(str(root))} && mkdir -p {shlex.quote(str(log.parent))} && "
-                   f"{shlex.quote(str(root / '.venv/bin/meltano'))} schedule run {shlex.quote(item['name'])} "
-                   f">> {shlex.quote(str(log))} 2>&1")
+        command = (
+            f"umask 077 && cd {shlex.quote(str(root))} && mkdir -p {shlex.quote(str(log.parent))} && "
+            f"{shlex.quote(str(root / '.venv/bin/meltano'))} schedule run {shlex.quote(item['name'])} "
+            f">> {shlex.quote(str(log))} 2>&1"
+        )
         lines.append(f"{interval} {command}")
     return lines
 
 
-MACROS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-          "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"}
+MACROS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
 #: (lowest, highest) of each cron field: minute, hour, day of month, month, day of week.
 FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
@@ -87,8 +96,11 @@ def start_times(cron: str, year: int = 2028) -> set[dt.datetime]:
 
 def clashes(items: list[dict]) -> list[tuple[str, str]]:
     """Pairs of schedules that start a run in the same minute at least once a year."""
-    times = {item["name"]: start_times(item.get("cron_interval") or item["interval"])
-             for item in items if item.get("cron_interval") or item.get("interval")}
+    times = {
+        item["name"]: start_times(item.get("cron_interval") or item["interval"])
+        for item in items
+        if item.get("cron_interval") or item.get("interval")
+    }
     return [(a, b) for a, b in itertools.combinations(sorted(times), 2) if times[a] & times[b]]
 
 
@@ -96,13 +108,21 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     # Listing reads meltano.yml only: a throwaway system DB, so no PostgreSQL must be up for it.
     with tempfile.TemporaryDirectory() as scratch:
-        listing = subprocess.run([str(MELTANO), "schedule", "list", "--format=json"], cwd=ROOT,
-                                 env={**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{scratch}/list.db"},
-                                 capture_output=True, text=True, check=True).stdout
+        listing = subprocess.run(
+            [str(MELTANO), "schedule", "list", "--format=json"],
+            cwd=ROOT,
+            env={**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{scratch}/list.db"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     items = schedules(listing)
     for first, second in clashes(items):
-        print(f"crontab.py: schedules {first} and {second} start in the same minute; "
-              "give each its own minute in meltano.yml", file=sys.stderr)
+        print(
+            f"crontab.py: schedules {first} and {second} start in the same minute; "
+            "give each its own minute in meltano.yml",
+            file=sys.stderr,
+        )
     print("\n".join(cron_lines(items)))
 
 

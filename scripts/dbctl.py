@@ -145,8 +145,7 @@ def _service_user():
     return ensure_user_exists(SERVICE_USER)
 
 
-def _run_pg(binary: str, args: list[str], user, timeout: int = 60,
-            stdin: str | None = None) -> tuple[int, str]:
+def _run_pg(binary: str, args: list[str], user, timeout: int = 60, stdin: str | None = None) -> tuple[int, str]:
     """Run a bundled PostgreSQL program (as `user` if given); return code and output.
 
     Output goes to a file, not a pipe the postmaster could inherit and hold open (as pgserver does).
@@ -157,9 +156,16 @@ def _run_pg(binary: str, args: list[str], user, timeout: int = 60,
     feed = dict(input=stdin) if stdin is not None else dict(stdin=subprocess.DEVNULL)
     with tempfile.TemporaryFile("w+") as out:
         try:
-            done = subprocess.run([str(POSTGRES_BIN_PATH / binary), *args], **feed,
-                                  stdout=out, stderr=subprocess.STDOUT, text=True, cwd="/",
-                                  timeout=timeout, **as_user)
+            done = subprocess.run(
+                [str(POSTGRES_BIN_PATH / binary), *args],
+                **feed,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd="/",
+                timeout=timeout,
+                **as_user,
+            )
             code = done.returncode
         except subprocess.TimeoutExpired:
             code = -1
@@ -230,8 +236,7 @@ def _scram_verifier(password: str, iterations: int = 4096) -> str:
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
     b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
-    return (f"SCRAM-SHA-256${iterations}:{b64(salt)}$"
-            f"{b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}")
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
 
 
 def _initdb(pgdata: Path, password: str, user) -> None:
@@ -244,9 +249,21 @@ def _initdb(pgdata: Path, password: str, user) -> None:
             handle.write(password + "\n")
         if user:
             os.chown(pwfile, user.pw_uid, user.pw_gid)
-        code, out = _run_pg("initdb", ["-D", str(pgdata), "-U", "postgres", f"--pwfile={pwfile}",
-                                       f"--auth-host={AUTH_METHOD}", f"--auth-local={AUTH_METHOD}",
-                                       "--encoding=UTF8", "--locale=C"], user)
+        code, out = _run_pg(
+            "initdb",
+            [
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                f"--pwfile={pwfile}",
+                f"--auth-host={AUTH_METHOD}",
+                f"--auth-local={AUTH_METHOD}",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            user,
+        )
     finally:
         os.unlink(pwfile)
     if code != 0:
@@ -274,16 +291,18 @@ def _close_trust(pgdata: Path, password: str) -> None:
 
     s = settings()
     with connect("postgres") as conn:  # still trust: the password is not asked for yet
-        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-            sql.Identifier(s["PG_USER"]), sql.Literal(_scram_verifier(password))))
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(s["PG_USER"]), sql.Literal(_scram_verifier(password))
+            )
+        )
         hba = pgdata / "pg_hba.conf"
         lines = hba.read_text().splitlines(keepends=True)
         with open(hba, "w", encoding="utf-8") as handle:  # in place: owner and mode are kept
             for line in lines:
                 rule, hash_, comment = line.partition("#")
                 handle.write(TRUST.sub(AUTH_METHOD, rule) + hash_ + comment)
-        errors = conn.execute("SELECT line_number, error FROM pg_hba_file_rules "
-                              "WHERE error IS NOT NULL").fetchall()
+        errors = conn.execute("SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL").fetchall()
         if errors:
             raise DbctlError(f"{hba} has errors after closing it, not reloaded: {errors}")
         conn.execute("SELECT pg_reload_conf()")
@@ -292,13 +311,16 @@ def _close_trust(pgdata: Path, password: str) -> None:
         try:
             psycopg.connect(pgsettings.url_for(wrong, "postgres"), connect_timeout=5).close()
         except psycopg.OperationalError:
-            print(f"dbctl: the embedded PostgreSQL in {pgdata} trusted every local connection "
-                  f"(made by an older checkout); it now asks for the password in "
-                  f"{pgsettings.secret_path(pgdata)} ({AUTH_METHOD})")
+            print(
+                f"dbctl: the embedded PostgreSQL in {pgdata} trusted every local connection "
+                f"(made by an older checkout); it now asks for the password in "
+                f"{pgsettings.secret_path(pgdata)} ({AUTH_METHOD})"
+            )
             return
         time.sleep(0.1)
-    raise DbctlError(f"the embedded PostgreSQL in {pgdata} still accepts a wrong password "
-                     f"after {hba} was rewritten; check that file")
+    raise DbctlError(
+        f"the embedded PostgreSQL in {pgdata} still accepts a wrong password after {hba} was rewritten; check that file"
+    )
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
@@ -337,13 +359,16 @@ def _start(pgdata: Path, port: str, password: str, user) -> None:
     fits = len(str(pgdata / f".s.PGSQL.{port}")) <= SOCKET_PATH_MAX
     socket_dir = str(pgdata) if fits else ""  # a deep data dir gets TCP only rather than no server
     options = shlex.join(["-h", "127.0.0.1", "-p", port, "-k", socket_dir])
-    code, out = _run_pg("pg_ctl", ["-D", str(pgdata), "-l", str(pgdata / "log"), "-o", options,
-                                   "-w", "-t", "60", "start"], user, timeout=90)
+    code, out = _run_pg(
+        "pg_ctl",
+        ["-D", str(pgdata), "-l", str(pgdata / "log"), "-o", options, "-w", "-t", "60", "start"],
+        user,
+        timeout=90,
+    )
     if code != 0:
         log = pgdata / "log"
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-        raise DbctlError(f"the embedded PostgreSQL did not start:\n{out[-1000:]}\n"
-                         f"--- last lines of {log}:\n{tail}")
+        raise DbctlError(f"the embedded PostgreSQL did not start:\n{out[-1000:]}\n--- last lines of {log}:\n{tail}")
 
 
 def up() -> dict:
@@ -368,7 +393,8 @@ def up() -> dict:
             f"the embedded PostgreSQL in {pgdata} asks for a password, but its password file "
             f"{pgsettings.secret_path(pgdata)} is missing. Put the file back (mode 0600), or set "
             "PG_PASS to the password, or `dbctl.py down` and `dbctl.py reset-password` "
-            "(generates a new one), or move the data dir away to start empty.")
+            "(generates a new one), or move the data dir away to start empty."
+        )
     s = settings()  # now with the password
     if _postmaster_pid(pgdata):
         state = "already running"
@@ -379,13 +405,16 @@ def up() -> dict:
         _close_trust(pgdata, s["PG_PASS"])
     error = _connect_error(timeout=10)
     if error:
-        raise DbctlError(f"the embedded PostgreSQL in {pgdata} runs but does not answer at "
-                         f"{_where(s)}: {error}\n(started with another PG_PORT? "
-                         "`dbctl.py down` then `up`)")
+        raise DbctlError(
+            f"the embedded PostgreSQL in {pgdata} runs but does not answer at "
+            f"{_where(s)}: {error}\n(started with another PG_PORT? "
+            "`dbctl.py down` then `up`)"
+        )
     created = create_database(s["PG_DB"])
     s["started"] = state == "started"  # so a caller (the test suite) stops only what it started
-    print(f"dbctl: embedded PostgreSQL {state} at {_where(s)}"
-          f"{' (database created)' if created else ''}, data in {pgdata}")
+    print(
+        f"dbctl: embedded PostgreSQL {state} at {_where(s)}{' (database created)' if created else ''}, data in {pgdata}"
+    )
     _hint_old_bookmarks()
     return s
 
@@ -400,8 +429,9 @@ def down() -> None:
     if not _postmaster_pid(pgdata):
         print(f"dbctl: embedded PostgreSQL is not running (data in {pgdata})")
         return
-    code, out = _run_pg("pg_ctl", ["-D", str(pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
-                        _service_user(), timeout=90)
+    code, out = _run_pg(
+        "pg_ctl", ["-D", str(pgdata), "-m", "fast", "-w", "-t", "60", "stop"], _service_user(), timeout=90
+    )
     if code != 0:
         raise DbctlError(f"pg_ctl stop failed:\n{out[-1000:]}")
     print("dbctl: embedded PostgreSQL stopped")
@@ -423,8 +453,7 @@ def reset_password() -> None:
         raise DbctlError("the embedded PostgreSQL is running; `dbctl.py down` first")
     password = secrets.token_urlsafe(32)
     statement = f"ALTER ROLE \"postgres\" PASSWORD '{_scram_verifier(password)}';\n"
-    code, out = _run_pg("postgres", ["--single", "-D", str(pgdata), "postgres"], _service_user(),
-                        stdin=statement)
+    code, out = _run_pg("postgres", ["--single", "-D", str(pgdata), "postgres"], _service_user(), stdin=statement)
     if code != 0 or "ERROR" in out:
         raise DbctlError(f"could not set the password in single-user mode:\n{out[-1000:]}")
     path = secret_file()
@@ -443,8 +472,15 @@ def status() -> int:
         print(f"external PostgreSQL at {_where(s)}: {'accepting connections' if ok else 'not reachable'}")
         return 0 if ok else 1
     running = _postmaster_pid(data_dir()) is not None
-    state = ("accepting connections" if running and ok else "running but not answering" if running
-             else f"not running (port {s['PG_PORT']} is used by another server)" if ok else "not running")
+    state = (
+        "accepting connections"
+        if running and ok
+        else "running but not answering"
+        if running
+        else f"not running (port {s['PG_PORT']} is used by another server)"
+        if ok
+        else "not running"
+    )
     print(f"embedded PostgreSQL at {_where(s)} (data in {data_dir()}): {state}")
     return 0 if running and ok else 1
 
@@ -484,9 +520,11 @@ def _client(binary: str, server_major: int) -> str:
         found.append(f"{path} ({version.strip() or '?'})")
         if _major(version) >= server_major:
             return path
-    raise DbctlError(f"no {binary} for PostgreSQL {server_major}: found {', '.join(found) or 'none'}. "
-                     f"Install the PostgreSQL {server_major} client tools (e.g. postgresql-client-"
-                     f"{server_major}) so that {binary} {server_major}+ is on PATH.")
+    raise DbctlError(
+        f"no {binary} for PostgreSQL {server_major}: found {', '.join(found) or 'none'}. "
+        f"Install the PostgreSQL {server_major} client tools (e.g. postgresql-client-"
+        f"{server_major}) so that {binary} {server_major}+ is on PATH."
+    )
 
 
 def _server_major() -> int:
@@ -496,7 +534,7 @@ def _server_major() -> int:
 
 def _backup_name(folder: Path, database: str) -> Path:
     """<db>-2026-12-01T101500Z.dump, UTC; -2, -3... if a backup already has that second."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
     path, n = folder / f"{database}-{stamp}.dump", 1
     while path.exists():
         n += 1
@@ -516,16 +554,22 @@ def backup(folder: Path | None = None) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     pg_dump = _client("pg_dump", _server_major())
     with connect() as conn:
-        has_state = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                 (f"{pgsettings.SYSTEM_SCHEMA}.state",)).fetchone()[0]
+        has_state = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (f"{pgsettings.SYSTEM_SCHEMA}.state",)
+        ).fetchone()[0]
     final = _backup_name(folder, s["PG_DB"])
     partial = final.with_name("." + final.name + ".partial")
     url, env = _client_env(s)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            done = subprocess.run([pg_dump, "--format=custom", "--no-password", "--dbname", url],
-                                  stdout=out, stderr=subprocess.PIPE, text=False, env=env)
+            done = subprocess.run(
+                [pg_dump, "--format=custom", "--no-password", "--dbname", url],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=False,
+                env=env,
+            )
         if done.returncode != 0:
             raise DbctlError(f"pg_dump of {_where(s)} failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
         os.replace(partial, final)
@@ -533,16 +577,21 @@ def backup(folder: Path | None = None) -> Path:
         partial.unlink(missing_ok=True)
     print(f"dbctl: backup of {_where(s)} written to {final} ({_size(final.stat().st_size)}, owner-only)")
     if os.environ.get("MELTANO_DATABASE_URI") or pgsettings.read_dotenv(ROOT / ".env").get("MELTANO_DATABASE_URI"):
-        print("dbctl: note: MELTANO_DATABASE_URI is set, so Meltano's state is kept there; "
-              "this backup holds it only if that is this database's schema meltano")
+        print(
+            "dbctl: note: MELTANO_DATABASE_URI is set, so Meltano's state is kept there; "
+            "this backup holds it only if that is this database's schema meltano"
+        )
     elif not has_state:
         print("dbctl: note: no Meltano state in this database yet (schema meltano)")
     return final
 
 
 def _size(count: int) -> str:
-    return next(f"{count / 1024 ** i:.1f} {unit}" for i, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB"))
-                if count < 1024 ** (i + 1) or unit == "TiB")
+    return next(
+        f"{count / 1024**i:.1f} {unit}"
+        for i, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB"))
+        if count < 1024 ** (i + 1) or unit == "TiB"
+    )
 
 
 def _contents(conn) -> dict[str, int]:
@@ -574,15 +623,28 @@ def restore(path: Path) -> None:
             f"database {s['PG_DB']} at {_where(s)} is not empty ({listed}); a restore goes into an "
             f"empty database only. Restore into another one (PG_DB=<new name> make restore FILE=...), "
             f"or drop this one first if you are sure (`dbctl.py dropdb {s['PG_DB']}` deletes its rows "
-            "and bookmarks).")
+            "and bookmarks)."
+        )
     pg_restore = _client("pg_restore", _server_major())
     url, env = _client_env(s)
-    done = subprocess.run([pg_restore, "--exit-on-error", "--single-transaction", "--no-owner",
-                           "--no-password", "--dbname", url, str(path)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [
+            pg_restore,
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-owner",
+            "--no-password",
+            "--dbname",
+            url,
+            str(path),
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if done.returncode != 0:
-        raise DbctlError(f"pg_restore of {path} into {_where(s)} failed (nothing was loaded):\n"
-                         f"{done.stderr[-2000:]}")
+        raise DbctlError(f"pg_restore of {path} into {_where(s)} failed (nothing was loaded):\n{done.stderr[-2000:]}")
     with connect() as conn:
         loaded = ", ".join(f"{name} ({count} objects)" for name, count in _contents(conn).items())
     print(f"dbctl: {path} restored into {_where(s)}: {loaded or 'it was an empty database'}")
@@ -622,11 +684,19 @@ def import_state(path: Path) -> None:
     if not rows:
         raise DbctlError(f"no Meltano bookmarks in {path}")
     if _state_override():
-        raise DbctlError("MELTANO_DATABASE_URI is set, so Meltano keeps bookmarks there, not in the "
-                         "database; unset it to import them")
+        raise DbctlError(
+            "MELTANO_DATABASE_URI is set, so Meltano keeps bookmarks there, not in the "
+            "database; unset it to import them"
+        )
     env = {k: v for k, v in os.environ.items() if k != "MELTANO_DATABASE_URI"}
-    migrated = subprocess.run([str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"], cwd=ROOT, env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)  # creates its tables
+    migrated = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )  # creates its tables
     if migrated.returncode != 0:
         raise DbctlError(f"meltano could not open its tables in {_where(settings())}:\n{migrated.stderr[-1500:]}")
     with connect() as conn, conn.transaction():
@@ -637,15 +707,19 @@ def import_state(path: Path) -> None:
                     cursor = conn.execute(
                         f"INSERT INTO {pgsettings.SYSTEM_SCHEMA}.state "
                         "(state_id, partial_state, completed_state, updated_at) VALUES (%s, %s, %s, %s) "
-                        "ON CONFLICT (state_id) DO NOTHING", row)
+                        "ON CONFLICT (state_id) DO NOTHING",
+                        row,
+                    )
             except psycopg.errors.Error as exc:
                 raise DbctlError(f"bookmark {row[0]} not imported: {exc}") from exc
             if cursor.rowcount:
                 added.append(row[0])
     kept = len(rows) - len(added)
-    print(f"dbctl: {len(added)} bookmarks imported from {path} into {_where(settings())} "
-          f"(schema {pgsettings.SYSTEM_SCHEMA}){f'; {kept} already there were kept' if kept else ''}: "
-          f"{', '.join(added) or '-'}")
+    print(
+        f"dbctl: {len(added)} bookmarks imported from {path} into {_where(settings())} "
+        f"(schema {pgsettings.SYSTEM_SCHEMA}){f'; {kept} already there were kept' if kept else ''}: "
+        f"{', '.join(added) or '-'}"
+    )
 
 
 def _hint_old_bookmarks() -> None:
@@ -656,51 +730,58 @@ def _hint_old_bookmarks() -> None:
     try:
         with connect() as conn:
             table = f"{pgsettings.SYSTEM_SCHEMA}.state"
-            if (conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
-                    and conn.execute(f"SELECT EXISTS (SELECT FROM {table})").fetchone()[0]):
+            if (
+                conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+                and conn.execute(f"SELECT EXISTS (SELECT FROM {table})").fetchone()[0]
+            ):
                 return
     except Exception:  # noqa: BLE001 - a hint never fails `up` (e.g. PG_DB not created on an external server)
         return
-    print(f"dbctl: Meltano's bookmarks now live in the database (schema {pgsettings.SYSTEM_SCHEMA}); "
-          f"those of an older checkout are still in {old}. Carry them over with "
-          f"`.venv/bin/python scripts/dbctl.py import-state` (else the next runs fetch everything again)")
+    print(
+        f"dbctl: Meltano's bookmarks now live in the database (schema {pgsettings.SYSTEM_SCHEMA}); "
+        f"those of an older checkout are still in {old}. Carry them over with "
+        f"`.venv/bin/python scripts/dbctl.py import-state` (else the next runs fetch everything again)"
+    )
 
 
 # --- command line ------------------------------------------------------------------
 COMMANDS = {
     "up": "Embedded: initdb if needed, start the server (idempotent) and create PG_DB if "
-          "missing. External: only check that it accepts connections.",
+    "missing. External: only check that it accepts connections.",
     "down": "Stop the embedded server (pg_ctl stop -m fast). External servers are left alone.",
     "status": "Say embedded or external, host:port/db, and whether it accepts connections "
-              "(exit 0 if it does, 1 if not).",
+    "(exit 0 if it does, 1 if not).",
     "url": "Print the connection URL postgresql://user[:password]@host:port/db. "
-           "NOTE: includes the password when one is set, because scripts consume it.",
+    "NOTE: includes the password when one is set, because scripts consume it.",
     "env": "Print the effective PG_HOST, PG_PORT, PG_DB, PG_USER (and PG_PASS if set) as "
-           "KEY=VALUE lines, parsed from DATABASE_URL when that is what was given (for the Makefile; "
-           "NOTE: includes the password when one is set).",
+    "KEY=VALUE lines, parsed from DATABASE_URL when that is what was given (for the Makefile; "
+    "NOTE: includes the password when one is set).",
     "backup": "Write one pg_dump (custom format, mode 0600) of PG_DB, bronze rows and Meltano's "
-              "state together, to backups/<db>-<UTC time>.dump (or --dir / BACKUP_DIR).",
+    "state together, to backups/<db>-<UTC time>.dump (or --dir / BACKUP_DIR).",
     "restore": "Load FILE (a `backup`) into PG_DB, which must be empty; created if missing.",
     "reset-password": "Embedded, stopped: set a new generated password and write it to the "
-                      "password file (when that file was lost).",
+    "password file (when that file was lost).",
     "import-state": "Copy the Meltano bookmarks an older checkout kept in .meltano/meltano.db "
-                    "(or FILE) into the database, schema meltano (existing ones win).",
+    "(or FILE) into the database, schema meltano (existing ones win).",
     "createdb": "Create database NAME on the effective server if it does not exist.",
     "dropdb": "Drop database NAME on the effective server if it exists (forcing out sessions).",
 }
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dbctl.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dbctl.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
-    commands["url"].add_argument("--sqlalchemy", action="store_true",
-                                 help="print the SQLAlchemy form postgresql+psycopg://...")
+    commands["url"].add_argument(
+        "--sqlalchemy", action="store_true", help="print the SQLAlchemy form postgresql+psycopg://..."
+    )
     commands["backup"].add_argument("--dir", type=Path, help="folder for the dump (default backups/)")
     commands["restore"].add_argument("file", metavar="FILE", type=Path, help="a dump made by `backup`")
-    commands["import-state"].add_argument("file", metavar="FILE", type=Path, nargs="?",
-                                          default=ROOT / OLD_SYSTEM_DB, help=f"default {OLD_SYSTEM_DB}")
+    commands["import-state"].add_argument(
+        "file", metavar="FILE", type=Path, nargs="?", default=ROOT / OLD_SYSTEM_DB, help=f"default {OLD_SYSTEM_DB}"
+    )
     for name in ("createdb", "dropdb"):
         commands[name].add_argument("name", metavar="NAME", help="a plain name: [a-z_][a-z0-9_]{0,62}")
     return parser

@@ -55,8 +55,9 @@ def fakes_of(pipelines: list[registry.Pipeline]) -> list[str]:
 
 def start_fakes(names: list[str]) -> tuple[subprocess.Popen, dict[str, tuple[str, list[str]]]]:
     """Start the fake APIs on free ports; return the process and each fake's URL and announced ids."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", *names],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.serve", *names], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     fakes: dict[str, tuple[str, list[str]]] = {}
     for line in proc.stdout:
         if line.strip() == "ready":
@@ -67,8 +68,9 @@ def start_fakes(names: list[str]) -> tuple[subprocess.Popen, dict[str, tuple[str
     raise SystemExit("demo: the fake API servers did not start")
 
 
-def demo_env(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]],
-             root: Path = ROOT) -> dict[str, str]:
+def demo_env(
+    pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]], root: Path = ROOT
+) -> dict[str, str]:
     """The settings pointing every pipeline at its fake or sample (sources.yml `demo.env`)."""
     env: dict[str, str] = {}
     for p in pipelines:
@@ -88,9 +90,11 @@ def run_feeds(pipelines: list[registry.Pipeline], root: Path = ROOT) -> None:
 def describe(pipelines: list[registry.Pipeline], fakes: dict[str, tuple[str, list[str]]]) -> list[str]:
     """One line per pipeline: what feeds it in the demo."""
     width = max(len(p.name) for p in pipelines)
-    return [f"  {p.name:{width}}  {p.demo.about}"
-            + (f", from a local fake server ({fakes[p.demo.fake][0]})" if p.demo.fake else "")
-            for p in pipelines]
+    return [
+        f"  {p.name:{width}}  {p.demo.about}"
+        + (f", from a local fake server ({fakes[p.demo.fake][0]})" if p.demo.fake else "")
+        for p in pipelines
+    ]
 
 
 def _parse(line: str) -> dict:
@@ -114,8 +118,14 @@ def run_with_progress(args: list[str], env: dict) -> int:
     from bronze_core.owner_only import open_private, private_dir
 
     private_dir(DEMO_LOG.parent)
-    process = subprocess.Popen([MELTANO, "--log-format=json", "--log-level=info", *args], cwd=ROOT,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [MELTANO, "--log-format=json", "--log-level=info", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     source, rows, invalid, started = None, 0, 0, time.monotonic()
     with open_private(DEMO_LOG, "w") as log:
         for line in process.stderr:
@@ -129,8 +139,11 @@ def run_with_progress(args: list[str], env: dict) -> int:
                 rows, invalid = rows + int(match["rows"]), invalid + int(match["invalid"])
             elif event == "Block run completed":
                 verdict = "done" if entry.get("success") else "FAILED"
-                print(f"  {source or '?':18} {verdict}: {rows} records ({invalid} invalid) in "
-                      f"{time.monotonic() - started:.1f} s", flush=True)
+                print(
+                    f"  {source or '?':18} {verdict}: {rows} records ({invalid} invalid) in "
+                    f"{time.monotonic() - started:.1f} s",
+                    flush=True,
+                )
             elif entry.get("level") in ("warning", "error", "critical"):
                 print(f"    {entry.get('name') or 'meltano'}: {event}", flush=True)
     return process.wait()
@@ -182,10 +195,14 @@ def main() -> None:
         fakes.wait(timeout=10)
     print_counts(url)
     print("\nFreshness (make status, for the demo database):", flush=True)
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py")], cwd=ROOT,
-                   env={**os.environ, "DATABASE_URL": url, "MELTANO_ENVIRONMENT": "demo"})
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "status.py")],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "MELTANO_ENVIRONMENT": "demo"},
+    )
     # Silver and marts over what just landed (dbt through Meltano), then a week of daily health.
     from demo_transform import build_and_show
+
     build_and_show(url)
 
 

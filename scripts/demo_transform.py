@@ -28,8 +28,24 @@ WHERE day <= current_date
 ORDER BY day DESC
 LIMIT 7
 """
-HEADER = ("day", "steps", "sleep h", "score", "rhr", "hrv", "stress", "bb hi", "bb lo",
-          "kg", "water ml", "t max", "t min", "toggl h", "steps from", "sleep from")
+HEADER = (
+    "day",
+    "steps",
+    "sleep h",
+    "score",
+    "rhr",
+    "hrv",
+    "stress",
+    "bb hi",
+    "bb lo",
+    "kg",
+    "water ml",
+    "t max",
+    "t min",
+    "toggl h",
+    "steps from",
+    "sleep from",
+)
 
 
 def dbt(command: str, database_url: str) -> str:
@@ -38,8 +54,9 @@ def dbt(command: str, database_url: str) -> str:
     On failure, the end of dbt's output is printed and the demo stops.
     """
     env = {**os.environ, "DATABASE_URL": database_url, "MELTANO_ENVIRONMENT": "demo"}
-    result = subprocess.run([MELTANO, "invoke", f"dbt-postgres:{command}"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [MELTANO, "invoke", f"dbt-postgres:{command}"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     output = result.stdout + result.stderr
     if result.returncode != 0:
         print("\n".join(output.splitlines()[-40:]), file=sys.stderr)

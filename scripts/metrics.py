@@ -52,9 +52,9 @@ from prometheus_client.core import GaugeMetricFamily, StateSetMetricFamily
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dbctl  # noqa: E402
-import pipelines  # noqa: E402
-import status  # noqa: E402
+import dbctl
+import pipelines
+import status
 
 RUN_STATES = ("SUCCESS", "FAIL", "DEAD")
 VERDICTS = ("fresh", "warning", "stale", "failed", "never")
@@ -107,29 +107,43 @@ class BronzeCollector:
     """Reads bronze, Meltano's runs and logs, and the disk on every scrape."""
 
     def collect(self):
-        now = dt.datetime.now(dt.timezone.utc)
-        errors = GaugeMetricFamily("bronze_scrape_error", "1 when a part could not be read in this scrape",
-                                   labels=["part"])
+        now = dt.datetime.now(dt.UTC)
+        errors = GaugeMetricFamily(
+            "bronze_scrape_error", "1 when a part could not be read in this scrape", labels=["part"]
+        )
         yield from self._runs(errors)
         yield from self._tables(now, errors)
         yield from self._storage(errors)
         yield errors
 
     def _runs(self, errors):
-        success = GaugeMetricFamily("bronze_last_success_timestamp_seconds",
-                                    "Unix time the pipeline's last successful Meltano run ended", labels=["pipeline"])
-        state = StateSetMetricFamily("bronze_last_run_state", "Meltano state of the pipeline's last run",
-                                     labels=["pipeline"])
-        ended = GaugeMetricFamily("bronze_last_run_timestamp_seconds", "Unix time the pipeline's last run ended",
-                                  labels=["pipeline"])
-        duration = GaugeMetricFamily("bronze_last_run_duration_seconds", "Duration of the pipeline's last run",
-                                     labels=["pipeline"])
-        requests = GaugeMetricFamily("bronze_last_run_http_requests", "HTTP requests made in the last run",
-                                     labels=["pipeline"])
-        responses = GaugeMetricFamily("bronze_last_run_http_responses",
-                                      "HTTP responses of the last run by status code", labels=["pipeline", "code"])
-        limited = GaugeMetricFamily("bronze_last_run_rate_limited_responses",
-                                    "Rate-limit answers (429, 402) in the last run", labels=["pipeline", "code"])
+        success = GaugeMetricFamily(
+            "bronze_last_success_timestamp_seconds",
+            "Unix time the pipeline's last successful Meltano run ended",
+            labels=["pipeline"],
+        )
+        state = StateSetMetricFamily(
+            "bronze_last_run_state", "Meltano state of the pipeline's last run", labels=["pipeline"]
+        )
+        ended = GaugeMetricFamily(
+            "bronze_last_run_timestamp_seconds", "Unix time the pipeline's last run ended", labels=["pipeline"]
+        )
+        duration = GaugeMetricFamily(
+            "bronze_last_run_duration_seconds", "Duration of the pipeline's last run", labels=["pipeline"]
+        )
+        requests = GaugeMetricFamily(
+            "bronze_last_run_http_requests", "HTTP requests made in the last run", labels=["pipeline"]
+        )
+        responses = GaugeMetricFamily(
+            "bronze_last_run_http_responses",
+            "HTTP responses of the last run by status code",
+            labels=["pipeline", "code"],
+        )
+        limited = GaugeMetricFamily(
+            "bronze_last_run_rate_limited_responses",
+            "Rate-limit answers (429, 402) in the last run",
+            labels=["pipeline", "code"],
+        )
         runs = status.last_runs()
         errors.add_metric(["runs"], 0)
         log_error = 0
@@ -161,15 +175,22 @@ class BronzeCollector:
         yield from (success, state, ended, duration, requests, responses, limited)
 
     def _tables(self, now, errors):
-        verdicts = StateSetMetricFamily("bronze_pipeline_verdict", "make status verdict per pipeline and table",
-                                        labels=["pipeline", "table"])
-        families = {key: GaugeMetricFamily(name, text, labels=["table", "pipeline"]) for key, name, text in (
-            ("row_count", "bronze_rows", "Rows in the bronze table"),
-            ("invalid_count", "bronze_invalid_rows", "Rows marked invalid"),
-            ("open_invalid_count", "bronze_unacknowledged_invalid_rows",
-             "Invalid rows that landed after the table's last acknowledgement"),
-            ("warning_count", "bronze_warning_rows", "Rows marked warning"),
-        )}
+        verdicts = StateSetMetricFamily(
+            "bronze_pipeline_verdict", "make status verdict per pipeline and table", labels=["pipeline", "table"]
+        )
+        families = {
+            key: GaugeMetricFamily(name, text, labels=["table", "pipeline"])
+            for key, name, text in (
+                ("row_count", "bronze_rows", "Rows in the bronze table"),
+                ("invalid_count", "bronze_invalid_rows", "Rows marked invalid"),
+                (
+                    "open_invalid_count",
+                    "bronze_unacknowledged_invalid_rows",
+                    "Invalid rows that landed after the table's last acknowledgement",
+                ),
+                ("warning_count", "bronze_warning_rows", "Rows marked warning"),
+            )
+        }
         try:
             rows = status.report(now)
         except Exception:  # noqa: BLE001 - a scrape reports what it can and says what it could not
@@ -177,8 +198,9 @@ class BronzeCollector:
             return
         errors.add_metric(["bronze"], 0)
         for row in rows:
-            verdicts.add_metric([row["pipeline"], row["table_name"] or ""],
-                                {name: row["verdict"] == name for name in VERDICTS})
+            verdicts.add_metric(
+                [row["pipeline"], row["table_name"] or ""], {name: row["verdict"] == name for name in VERDICTS}
+            )
             if row["table_name"]:
                 for key, family in families.items():
                     family.add_metric([row["table_name"], row["pipeline"]], row[key])
@@ -192,7 +214,7 @@ class BronzeCollector:
         try:
             name, value = database_size()
             size.add_metric([name], value)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110
             pass  # bronze_scrape_error{part="bronze"} already says the database could not be read
         try:
             path = data_path()
@@ -261,8 +283,11 @@ def make_handler(registry: CollectorRegistry):
             if self.path == "/health":
                 checks = health_checks()
                 failed = [f"{name} ({why})" for name, why in checks if why]
-                code, text = ((503, "failed: " + "; ".join(failed)) if failed
-                              else (200, "ok: " + ", ".join(name for name, _ in checks)))
+                code, text = (
+                    (503, "failed: " + "; ".join(failed))
+                    if failed
+                    else (200, "ok: " + ", ".join(name for name, _ in checks))
+                )
                 self._send(code, (text + "\n").encode(), "text/plain; charset=utf-8", body)
             elif self.path == "/metrics":
                 try:

@@ -99,8 +99,10 @@ def meltano_project():
     from meltano.core.project import Project
 
     if not structlog.is_configured():  # unconfigured structlog prints Meltano's debug lines to stdout
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-                            logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        )
     project = Project.find(ROOT)
     project.activate_environment(environment())
     return project

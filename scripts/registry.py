@@ -18,12 +18,24 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES_YML = "sources.yml"
-FIELDS = {"source", "sources", "label", "package", "streams", "job", "schedule", "fresh_hours", "required", "paths", "demo"}
+FIELDS = {
+    "source",
+    "sources",
+    "label",
+    "package",
+    "streams",
+    "job",
+    "schedule",
+    "fresh_hours",
+    "required",
+    "paths",
+    "demo",
+}
 DEMO_FIELDS = {"fake", "sample", "about", "env", "command"}
 #: ``{days_ago_N}`` in a demo setting: the date N days before today (ISO), so a
 #: fake serving N+1 days up to today is read from its first day.
@@ -56,8 +68,9 @@ class Demo:
         """``command`` with its placeholders filled in (empty: nothing to run)."""
         return [part.replace("{python}", python).replace("{root}", str(root)) for part in self.command]
 
-    def settings(self, root: Path, url: str | None = None, ids: list[str] | None = None,
-                 today: dt.date | None = None) -> dict[str, str]:
+    def settings(
+        self, root: Path, url: str | None = None, ids: list[str] | None = None, today: dt.date | None = None
+    ) -> dict[str, str]:
         """The environment pointing the tap at its demo feed, placeholders filled in.
 
         ``{url}``: the fake's base URL; ``{ids_json}``: the ids the fake announced
@@ -119,28 +132,48 @@ def _pipeline(name: str, entry: dict) -> Pipeline:
     unknown = set(entry) - FIELDS
     missing = {"source", "label", "package", "job", "schedule", "fresh_hours", "demo"} - set(entry)
     if unknown or missing:
-        raise RegistryError(f"sources.yml: pipeline {name}: "
-                            + "; ".join(filter(None, [unknown and f"unknown fields {sorted(unknown)}",
-                                                      missing and f"missing fields {sorted(missing)}"])))
+        raise RegistryError(
+            f"sources.yml: pipeline {name}: "
+            + "; ".join(
+                filter(
+                    None,
+                    [unknown and f"unknown fields {sorted(unknown)}", missing and f"missing fields {sorted(missing)}"],
+                )
+            )
+        )
     demo = dict(entry["demo"] or {})
     if set(demo) - DEMO_FIELDS or ("fake" in demo) == ("sample" in demo) or "about" not in demo:
-        raise RegistryError(f"sources.yml: pipeline {name}: demo needs `about` and either `fake` or `sample` "
-                            f"(fields: {sorted(DEMO_FIELDS)})")
+        raise RegistryError(
+            f"sources.yml: pipeline {name}: demo needs `about` and either `fake` or `sample` "
+            f"(fields: {sorted(DEMO_FIELDS)})"
+        )
     required = tuple(tuple(group) for group in entry.get("required") or ())
     paths = frozenset(entry.get("paths") or ())
     if not paths <= {setting for group in required for setting in group}:
         raise RegistryError(f"sources.yml: pipeline {name}: paths {sorted(paths)} must be required settings")
     return Pipeline(
-        name=name, source=entry["source"], label=entry["label"], package=entry["package"],
-        job=entry["job"], schedule=Schedule(**entry["schedule"]), fresh_hours=float(entry["fresh_hours"]),
-        demo=Demo(about=demo["about"], fake=demo.get("fake"), sample=demo.get("sample"),
-                  env={k: str(v) for k, v in (demo.get("env") or {}).items()},
-                  command=tuple(str(part) for part in demo.get("command") or ())),
-        streams=entry.get("streams"), required=required, paths=paths,
-        sources=tuple(entry.get("sources") or ()))
+        name=name,
+        source=entry["source"],
+        label=entry["label"],
+        package=entry["package"],
+        job=entry["job"],
+        schedule=Schedule(**entry["schedule"]),
+        fresh_hours=float(entry["fresh_hours"]),
+        demo=Demo(
+            about=demo["about"],
+            fake=demo.get("fake"),
+            sample=demo.get("sample"),
+            env={k: str(v) for k, v in (demo.get("env") or {}).items()},
+            command=tuple(str(part) for part in demo.get("command") or ()),
+        ),
+        streams=entry.get("streams"),
+        required=required,
+        paths=paths,
+        sources=tuple(entry.get("sources") or ()),
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipelines(root: Path = ROOT) -> tuple[Pipeline, ...]:
     """The registry of ``root`` (read once per process)."""
     return tuple(load(root))
@@ -167,8 +200,7 @@ def executables(root: Path = ROOT) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"executables": lambda: executables(),
-                "pip-args": lambda: [f"-e ./{package}" for package in packages()]}
+    commands = {"executables": lambda: executables(), "pip-args": lambda: [f"-e ./{package}" for package in packages()]}
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: registry.py {{{','.join(commands)}}}", file=sys.stderr)
         return 2

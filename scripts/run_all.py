@@ -47,10 +47,13 @@ def run_all(options: list[str], dry_run: bool = False) -> int:
         took = time.monotonic() - started
         if code:
             failed.append(tap)
-        print(f"run-all: {tap}: {'FAILED (exit %d)' % code if code else 'ok'} in {took:.0f} s", flush=True)
+        print(f"run-all: {tap}: {f'FAILED (exit {code})' if code else 'ok'} in {took:.0f} s", flush=True)
     if failed:
-        print(f"run-all: {len(failed)} of {len(chosen)} failed: {', '.join(failed)} "
-              "(their errors are above; `make status` shows each pipeline)", flush=True)
+        print(
+            f"run-all: {len(failed)} of {len(chosen)} failed: {', '.join(failed)} "
+            "(their errors are above; `make status` shows each pipeline)",
+            flush=True,
+        )
         return 1
     print(f"run-all: all {len(chosen)} configured sources ran", flush=True)
     return 0

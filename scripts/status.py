@@ -3,7 +3,8 @@
 For every bronze table: rows, newest `source_timestamp`, last `ingested_at`,
 invalid and warning counts (the `bronze.status` view in sql/), the pipeline
 that writes it (sources.yml: the pipeline of the table's source, or where a
-source has two, the one whose `streams` prefix the table's stream has), that pipeline's last Meltano run in the active environment
+source has two, the one whose `streams` prefix the table's stream has), that
+pipeline's last Meltano run in the active environment
 (`MELTANO_ENVIRONMENT`, else meltano.yml's default; from Meltano's runs table,
 schema `meltano` of the project database, or `MELTANO_DATABASE_URI`), and a verdict:
 
@@ -55,7 +56,7 @@ import pipelines  # noqa: E402
 import registry  # noqa: E402
 
 FALLBACK_HOURS = 48  # a pipeline sources.yml does not know (one dropped from it)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 #: Meltano's run states (meltano/core/job/job.py ``State``) that end a run.
 SUCCESS, FAIL, DEAD = "SUCCESS", "FAIL", "DEAD"
 FINISHED = (SUCCESS, FAIL, DEAD)
@@ -92,16 +93,20 @@ def table_stats() -> list[dict]:
             cursor.execute("SELECT * FROM bronze.status ORDER BY table_name")
             names = [c.name for c in cursor.description]
             rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-            cursor.execute("SELECT table_name, max(acknowledged_at) FROM bronze.status_acknowledged "
-                           "GROUP BY table_name")
+            cursor.execute(
+                "SELECT table_name, max(acknowledged_at) FROM bronze.status_acknowledged GROUP BY table_name"
+            )
             acks = dict(cursor.fetchall())
             for row in rows:
                 row["acknowledged_at"] = acks.get(row["table_name"])
                 row["open_invalid_count"] = row["invalid_count"]
                 if row["invalid_count"] and row["acknowledged_at"]:
-                    cursor.execute(sql.SQL("SELECT count(*) FROM bronze.{} WHERE validation_status = 'invalid' "
-                                           "AND ingested_at > %s").format(sql.Identifier(row["table_name"])),
-                                   (row["acknowledged_at"],))
+                    cursor.execute(
+                        sql.SQL(
+                            "SELECT count(*) FROM bronze.{} WHERE validation_status = 'invalid' AND ingested_at > %s"
+                        ).format(sql.Identifier(row["table_name"])),
+                        (row["acknowledged_at"],),
+                    )
                     row["open_invalid_count"] = cursor.fetchone()[0]
             return rows
 
@@ -148,17 +153,26 @@ def last_runs() -> dict[str, list[dict]]:
     engine = sqlalchemy.create_engine(uri)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sqlalchemy.text(
-                "SELECT job_name, run_id, state, started_at, ended_at FROM runs "
-                "WHERE state <> 'STATE_EDIT' ORDER BY started_at DESC, id DESC")).fetchall()
+            rows = conn.execute(
+                sqlalchemy.text(
+                    "SELECT job_name, run_id, state, started_at, ended_at FROM runs "
+                    "WHERE state <> 'STATE_EDIT' ORDER BY started_at DESC, id DESC"
+                )
+            ).fetchall()
     except sqlalchemy.exc.SQLAlchemyError:
         return {}
     finally:
         engine.dispose()
     out: dict[str, list[dict]] = {}
     for job, run_id, state, started, ended in rows:
-        out.setdefault(job, []).append({"run_id": str(uuid.UUID(str(run_id))), "state": state,
-                                        "started_at": _utc(started), "ended_at": _utc(ended)})
+        out.setdefault(job, []).append(
+            {
+                "run_id": str(uuid.UUID(str(run_id))),
+                "state": state,
+                "started_at": _utc(started),
+                "ended_at": _utc(ended),
+            }
+        )
     return out
 
 
@@ -218,14 +232,28 @@ def report(now: dt.datetime | None = None, configured: dict[str, list[str]] | No
 
 def _row(tap: str, row: dict | None, history: list[dict], now: dt.datetime) -> dict:
     last = history[0] if history else None
-    empty = {"table_name": None, "source": None, "stream": None, "row_count": 0,
-             "newest_source_timestamp": None, "last_ingested_at": None, "invalid_count": 0,
-             "warning_count": 0, "open_invalid_count": 0, "acknowledged_at": None}
-    return {**(row or empty), "pipeline": tap, "state_id": pipelines.state_id(tap),
-            "verdict": verdict(tap, history, row, now), "expected_hours": expected_hours(tap),
-            "last_run_state": last["state"] if last else None,
-            "last_run_at": (last["ended_at"] or last["started_at"]) if last else None,
-            "last_success_at": last_success(history)}
+    empty = {
+        "table_name": None,
+        "source": None,
+        "stream": None,
+        "row_count": 0,
+        "newest_source_timestamp": None,
+        "last_ingested_at": None,
+        "invalid_count": 0,
+        "warning_count": 0,
+        "open_invalid_count": 0,
+        "acknowledged_at": None,
+    }
+    return {
+        **(row or empty),
+        "pipeline": tap,
+        "state_id": pipelines.state_id(tap),
+        "verdict": verdict(tap, history, row, now),
+        "expected_hours": expected_hours(tap),
+        "last_run_state": last["state"] if last else None,
+        "last_run_at": (last["ended_at"] or last["started_at"]) if last else None,
+        "last_success_at": last_success(history),
+    }
 
 
 def _text(value) -> str:
@@ -234,15 +262,30 @@ def _text(value) -> str:
     return "-" if value is None else str(value)
 
 
-COLUMNS = ("table_name", "pipeline", "row_count", "newest_source_timestamp", "last_ingested_at",
-           "invalid_count", "open_invalid_count", "warning_count", "last_run_state", "last_run_at", "verdict")
+COLUMNS = (
+    "table_name",
+    "pipeline",
+    "row_count",
+    "newest_source_timestamp",
+    "last_ingested_at",
+    "invalid_count",
+    "open_invalid_count",
+    "warning_count",
+    "last_run_state",
+    "last_run_at",
+    "verdict",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--ack", nargs="+", metavar="TABLE",
-                        help="acknowledge the invalid rows of these tables (or `all`) as dealt with")
+    parser.add_argument(
+        "--ack",
+        nargs="+",
+        metavar="TABLE",
+        help="acknowledge the invalid rows of these tables (or `all`) as dealt with",
+    )
     args = parser.parse_args(argv)
     if args.ack:
         for name in acknowledge(args.ack):

@@ -21,7 +21,7 @@ import argparse
 import importlib
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -50,11 +50,12 @@ def executable(package: Path) -> str:
 def about_markdown(tap: str) -> str:
     """What the installed tap prints for ``--about --format=markdown``."""
     binary = Path(sys.executable).parent / tap
-    return subprocess.run([str(binary), "--about", "--format=markdown"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        [str(binary), "--about", "--format=markdown"], capture_output=True, text=True, check=True
+    ).stdout
 
 
-@lru_cache(maxsize=None)
+@cache
 def sdk_settings(tap: str) -> frozenset[str]:
     """The settings singer-sdk adds to this tap by itself (its built-in capabilities)."""
     (point,) = entry_points(group="console_scripts", name=tap)
@@ -86,15 +87,17 @@ def settings_table(about: str, generic: frozenset[str]) -> str:
 def block(tap: str) -> str:
     """The generated part of the tap's README, markers included."""
     generic = sdk_settings(tap)
-    return "\n".join([
-        START,
-        f"Generated from `{tap} --about --format=markdown`. Not listed: the settings "
-        f"singer-sdk gives every tap ({', '.join(f'`{name}`' for name in sorted(generic))}); "
-        f"`{tap} --about` shows them.",
-        "",
-        settings_table(about_markdown(tap), generic),
-        END,
-    ])
+    return "\n".join(
+        [
+            START,
+            f"Generated from `{tap} --about --format=markdown`. Not listed: the settings "
+            f"singer-sdk gives every tap ({', '.join(f'`{name}`' for name in sorted(generic))}); "
+            f"`{tap} --about` shows them.",
+            "",
+            settings_table(about_markdown(tap), generic),
+            END,
+        ]
+    )
 
 
 def current_block(readme: str) -> str | None:
@@ -102,7 +105,7 @@ def current_block(readme: str) -> str | None:
     if START not in readme or END not in readme:
         return None
     start = readme.index(START)
-    return readme[start:readme.index(END, start) + len(END)]
+    return readme[start : readme.index(END, start) + len(END)]
 
 
 def rewritten(readme: str, fresh: str) -> str:
@@ -118,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true", help="exit 1 naming each stale README")
     mode.add_argument("--write", action="store_true", help="rewrite the generated tables")
-    parser.add_argument("package", nargs="*", type=Path,
-                        help="only these tap folders (default: every package in sources.yml)")
+    parser.add_argument(
+        "package", nargs="*", type=Path, help="only these tap folders (default: every package in sources.yml)"
+    )
     args = parser.parse_args(argv)
     stale = []
     for package in [p.resolve() for p in args.package] or packages():

@@ -16,17 +16,30 @@ from pathlib import Path
 
 PIN = "meltanolabs-target-postgres==0.8.1"
 LOCK = Path(__file__).resolve().parent.parent / "plugins/loaders/target-postgres--meltanolabs.lock"
-SECRET = re.compile(r"password|private_key", re.I)
-KINDS = {"string": "string", "integer": "integer", "boolean": "boolean", "object": "object",
-         "array": "array", "number": "decimal"}
+SECRET = re.compile(r"password|private_key", re.IGNORECASE)
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "object": "object",
+    "array": "array",
+    "number": "decimal",
+}
 
 
 def setting(name: str, spec: dict) -> dict:
     """One Meltano setting from one JSON Schema property of the about output."""
-    types = [t for t in (spec.get("type") or ["string"]) if t != "null"] if isinstance(
-        spec.get("type"), list) else [spec.get("type", "string")]
-    entry = {"name": name, "kind": KINDS.get(types[0], "string"),
-             "label": name.replace("_", " ").title(), "description": spec.get("description", "")}
+    types = (
+        [t for t in (spec.get("type") or ["string"]) if t != "null"]
+        if isinstance(spec.get("type"), list)
+        else [spec.get("type", "string")]
+    )
+    entry = {
+        "name": name,
+        "kind": KINDS.get(types[0], "string"),
+        "label": name.replace("_", " ").title(),
+        "description": spec.get("description", ""),
+    }
     if SECRET.search(name):
         entry["sensitive"] = True
     if "default" in spec and spec["default"] is not None:

@@ -36,12 +36,13 @@ class Collector:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "Collector":
+    def start(self, timeout: float = 30) -> Collector:
         self.port = free_port()
         env = {**os.environ, **self.env, "COLLECTOR_PORT": str(self.port)}
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "collector"], cwd=ROOT, env=env,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "collector"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -74,6 +75,10 @@ class Collector:
 
 
 def collector(tmp_path: Path, **env: str) -> Collector:
-    settings = {"COLLECTOR_TOKEN": TOKEN, "COLLECTOR_SPOOL": str(tmp_path / "spool" / "spool.sqlite3"),
-                "COLLECTOR_CONTRACTS": str(ROOT / "schemas" / "events"), **env}
+    settings = {
+        "COLLECTOR_TOKEN": TOKEN,
+        "COLLECTOR_SPOOL": str(tmp_path / "spool" / "spool.sqlite3"),
+        "COLLECTOR_CONTRACTS": str(ROOT / "schemas" / "events"),
+        **env,
+    }
     return Collector(spool=Path(settings["COLLECTOR_SPOOL"]), log=tmp_path / "collector.log", env=settings)

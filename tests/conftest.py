@@ -48,19 +48,21 @@ class Meltano:
     system_db: Path
     env: dict = field(repr=False)
 
-    def run(self, *args: str, check: bool = True, extra_env: dict | None = None,
-            timeout: int = 300) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, extra_env: dict | None = None, timeout: int = 300
+    ) -> subprocess.CompletedProcess:
         env = {**os.environ, **self.env, **(extra_env or {})}
-        result = subprocess.run([MELTANO, *args], cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=timeout)
+        result = subprocess.run([MELTANO, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"meltano {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+            raise AssertionError(
+                f"meltano {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+            )
         return result
 
     def state(self, state_id: str) -> dict:
         out = self.run("state", "get", state_id).stdout
-        return json.loads(out[out.index("{"):])
+        return json.loads(out[out.index("{") :])
 
     def query(self, sql: str, *params):
         with psycopg.connect(self.database_url) as conn:
@@ -131,11 +133,16 @@ def pytest_collection_modifyitems(items):
         fixtures = set(getattr(item, "fixturenames", ()))
         db = bool(fixtures & DB_FIXTURES)
         fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        fixture_funcs = [d.func for defs in fixture_defs.values() for d in defs
-                         if str(getattr(d.func, "__module__", "")).startswith("tests")]
+        fixture_funcs = [
+            d.func
+            for defs in fixture_defs.values()
+            for d in defs
+            if str(getattr(d.func, "__module__", "")).startswith("tests")
+        ]
         seen: set = set()
-        e2e = "meltano" in fixtures or any(_starts_processes(f, seen)
-                                           for f in [getattr(item, "function", None), *fixture_funcs])
+        e2e = "meltano" in fixtures or any(
+            _starts_processes(f, seen) for f in [getattr(item, "function", None), *fixture_funcs]
+        )
         for marker, applies in (("db", db), ("e2e", e2e), ("slow", db or e2e)):
             if applies:
                 item.add_marker(marker)

@@ -13,8 +13,13 @@ from bronze_core.batches import FILE_PREFIX, local_path, remove_loaded, remove_s
 
 
 def config(folder: Path, size: int, compression: str = "none") -> BatchConfig:
-    return BatchConfig.from_dict({"encoding": {"format": "jsonl", "compression": compression},
-                                  "storage": {"root": folder.as_uri()}, "batch_size": size})
+    return BatchConfig.from_dict(
+        {
+            "encoding": {"format": "jsonl", "compression": compression},
+            "storage": {"root": folder.as_uri()},
+            "batch_size": size,
+        }
+    )
 
 
 def read(url: str) -> list[dict]:

@@ -18,16 +18,20 @@ TABLE = "bronze.manual__water_intake"
 
 
 def run(meltano, *flags: str, extra: dict | None = None):
-    return meltano.run("run", *flags, "tap-manual", "target-postgres",
-                       extra_env={"TAP_MANUAL_MANUAL_DIR": str(SAMPLE), **(extra or {})})
+    return meltano.run(
+        "run",
+        *flags,
+        "tap-manual",
+        "target-postgres",
+        extra_env={"TAP_MANUAL_MANUAL_DIR": str(SAMPLE), **(extra or {})},
+    )
 
 
 def count(meltano) -> int:
     return meltano.query(f"SELECT count(*) FROM {TABLE}")[0][0]
 
 
-@pytest.mark.parametrize("statement", [f"DELETE FROM {TABLE}", f"DELETE FROM {TABLE} WHERE false",
-                                       f"TRUNCATE {TABLE}"])
+@pytest.mark.parametrize("statement", [f"DELETE FROM {TABLE}", f"DELETE FROM {TABLE} WHERE false", f"TRUNCATE {TABLE}"])
 def test_delete_and_truncate_are_refused_with_a_clear_message(meltano, statement):
     run(meltano)
     before = count(meltano)
@@ -47,8 +51,7 @@ def test_deleting_is_allowed_when_the_session_means_it(meltano):
     before = count(meltano)
     with psycopg.connect(meltano.database_url, autocommit=True) as conn:
         conn.execute("SET bronze.allow_delete = on")
-        assert conn.execute(f"DELETE FROM {TABLE} WHERE raw_id = (SELECT min(raw_id) FROM {TABLE})"
-                            ).rowcount == 1
+        assert conn.execute(f"DELETE FROM {TABLE} WHERE raw_id = (SELECT min(raw_id) FROM {TABLE})").rowcount == 1
         conn.execute("RESET bronze.allow_delete")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"TRUNCATE {TABLE}")
@@ -71,8 +74,9 @@ def test_tables_made_before_the_refusal_get_it_on_the_next_load(meltano):
             conn.execute(f"DELETE FROM {TABLE}")
 
 
-@pytest.mark.parametrize("extra", [{}, {"TARGET_POSTGRES_FAST_COPY": "false"}],
-                         ids=["fast-copy", "target-postgres-stock-path"])
+@pytest.mark.parametrize(
+    "extra", [{}, {"TARGET_POSTGRES_FAST_COPY": "false"}], ids=["fast-copy", "target-postgres-stock-path"]
+)
 def test_the_loader_never_needs_to_delete(meltano, extra):
     """Incremental and full-refresh runs, on our COPY path and target-postgres's own, still pass."""
     run(meltano, extra=extra)
@@ -80,6 +84,7 @@ def test_the_loader_never_needs_to_delete(meltano, extra):
     run(meltano, "--full-refresh", extra=extra)
     run(meltano, extra=extra)
     assert meltano.query(f"SELECT raw_id, raw_hash, ingested_at FROM {TABLE} ORDER BY 1, 2") == before
-    triggers = meltano.query("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass "
-                             "AND NOT tgisinternal ORDER BY 1", TABLE)
+    triggers = meltano.query(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY 1", TABLE
+    )
     assert triggers == [("keep_first_landing",), ("refuse_delete",)]

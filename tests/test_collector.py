@@ -13,7 +13,7 @@ import pytest
 
 from tests.collector_runner import ROOT, TOKEN, collector
 from tests.fakes import pushed_apps as apps
-from tests.fakes.pushed_apps import bearer, basic, post
+from tests.fakes.pushed_apps import basic, bearer, post
 
 
 @pytest.fixture
@@ -29,24 +29,37 @@ def test_refuses_to_start_without_a_token(tmp_path):
         run_env = {**env, "COLLECTOR_SPOOL": str(tmp_path / "s.sqlite3"), "COLLECTOR_PORT": "1"}
         if token:
             run_env["COLLECTOR_TOKEN"] = token
-        done = subprocess.run([sys.executable, "-m", "collector"], cwd=tmp_path, env={**run_env, "PYTHONPATH": str(ROOT)},
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "collector"],
+            cwd=tmp_path,
+            env={**run_env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode != 0 and expected in done.stderr
         assert not (tmp_path / "s.sqlite3").exists()
 
 
 def test_token_three_ways_constant_answer_otherwise_401_and_never_logged(running):
     body = apps.owntracks_location(1764486000)
-    for headers, url in (({}, "/owntracks"), (bearer("wrong-token-0123456789"), "/owntracks"),
-                         (basic("me", "wrong"), "/owntracks"), ({}, "/owntracks?token=wrong"),
-                         ({"Authorization": "Basic !!notbase64"}, "/owntracks"),
-                         ({"Authorization": f"Token {TOKEN}"}, "/owntracks")):
+    for headers, url in (
+        ({}, "/owntracks"),
+        (bearer("wrong-token-0123456789"), "/owntracks"),
+        (basic("me", "wrong"), "/owntracks"),
+        ({}, "/owntracks?token=wrong"),
+        ({"Authorization": "Basic !!notbase64"}, "/owntracks"),
+        ({"Authorization": f"Token {TOKEN}"}, "/owntracks"),
+    ):
         status, answer = post(running.url + url, body, headers=headers)
         assert status == 401, (headers, url)
         assert answer == {"error": "missing or wrong token"}
     assert running.spooled() == []
-    for headers, url in ((bearer(TOKEN), "/owntracks"), (basic("me", TOKEN), "/owntracks"),
-                         ({}, f"/owntracks?token={TOKEN}")):
+    for headers, url in (
+        (bearer(TOKEN), "/owntracks"),
+        (basic("me", TOKEN), "/owntracks"),
+        ({}, f"/owntracks?token={TOKEN}"),
+    ):
         assert post(running.url + url, body, headers=headers) == (200, [])
     assert len(running.spooled("owntracks__locations")) == 3
     running.stop()
@@ -65,8 +78,12 @@ def test_bad_bodies_get_400_413_415_and_store_nothing(tmp_path):
         status, answer = post(url + "/overland", apps.overland_batch(0, 50), headers=auth)
         assert status == 413 and "COLLECTOR_MAX_BODY_BYTES" in answer["error"]
         # A body longer than it says it is (chunked, no Content-Length) is cut while read, too.
-        request = urllib.request.Request(url + "/overland", data=iter([b'{"locations": [' + b" " * 3000 + b"]}"]),
-                                         method="POST", headers={**auth, "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url + "/overland",
+            data=iter([b'{"locations": [' + b" " * 3000 + b"]}"]),
+            method="POST",
+            headers={**auth, "Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(request, timeout=10)
         assert err.value.code == 413
@@ -82,8 +99,9 @@ def test_bad_bodies_get_400_413_415_and_store_nothing(tmp_path):
 
 def test_overland_batch_is_ok_only_once_stored_and_resends_are_stored_again(running):
     batch = apps.overland_batch(0, 50)
-    batch["locations"].append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]},
-                               "properties": {"speed": 3}})  # no timestamp: kept, lands invalid
+    batch["locations"].append(
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"speed": 3}}
+    )  # no timestamp: kept, lands invalid
     url = f"{running.url}/overland?token={TOKEN}"
     assert post(url, batch) == (200, {"result": "ok"})
     assert post(url, batch) == (200, {"result": "ok"})  # the app resends when it missed the answer
@@ -95,11 +113,15 @@ def test_overland_batch_is_ok_only_once_stored_and_resends_are_stored_again(runn
 
 def test_owntracks_messages_user_and_device(running):
     headers = apps.owntracks_headers(TOKEN, "anna", "iphone")
-    for message in (apps.owntracks_location(1764486000), apps.owntracks_transition(1764486100),
-                    apps.owntracks_card(), {"_type": "lwt", "tst": 1764486200}):
+    for message in (
+        apps.owntracks_location(1764486000),
+        apps.owntracks_transition(1764486100),
+        apps.owntracks_card(),
+        {"_type": "lwt", "tst": 1764486200},
+    ):
         assert post(running.url + "/owntracks", message, headers=headers) == (200, [])
     assert [p["_type"] for _, p, _ in running.spooled("owntracks__messages")] == ["transition", "card", "lwt"]
-    (_, location, context), = running.spooled("owntracks__locations")
+    ((_, location, context),) = running.spooled("owntracks__locations")
     assert location == apps.owntracks_location(1764486000)
     assert (context["user"], context["device"]) == ("anna", "iphone")
 
@@ -112,11 +134,12 @@ def test_health_auto_export_points_workouts_sections_and_rejections(running):
     # 2 days x 3 hours of steps and heart rate, 1 sleep day, 2 stages; 1 workout; 1 state of mind.
     assert answer["received"] == 6 + 6 + 1 + 2 + 1 + 1 + 1
     assert (answer["accepted"], answer["rejected"], answer["invalid"]) == (17, 1, 0)
-    assert answer["problems"] == [{"index": 6, "outcome": "rejected",
-                                   "reason": "data.metrics[0] (step_count) point 6 has no readable date"}]
+    assert answer["problems"] == [
+        {"index": 6, "outcome": "rejected", "reason": "data.metrics[0] (step_count) point 6 has no readable date"}
+    ]
     metrics = running.spooled("health_auto_export__metrics")
     assert len(metrics) == 15
-    heart = [p for _, p, _ in metrics if p["name"] == "heart_rate"][0]
+    heart = next(p for _, p, _ in metrics if p["name"] == "heart_rate")
     assert heart == {"name": "heart_rate", "units": "count/min", "data": [body["data"]["metrics"][1]["data"][0]]}
     assert len(running.spooled("health_auto_export__workouts")) == 1
     assert len(running.spooled("health_auto_export__state_of_mind")) == 1
@@ -124,19 +147,30 @@ def test_health_auto_export_points_workouts_sections_and_rejections(running):
 
 def test_events_accepted_duplicate_invalid_rejected_with_reasons(running):
     url, auth = running.url + "/events", bearer(TOKEN)
-    first = [apps.event("e-1"), apps.event("e-2", score=99),  # 99 breaks the contract (max 10)
-             apps.event("e-3", event_type="never_declared"),
-             {"event_type": "mood_logged", "event_time": "2026-11-30T08:00:00Z"},
-             {"event_id": "e-5", "event_type": "Bad Type!", "event_time": "2026-11-30T08:00:00Z"},
-             {"event_id": "e-6", "event_type": "mood_logged", "event_time": "yesterday"},
-             apps.event("e-1")]
+    first = [
+        apps.event("e-1"),
+        apps.event("e-2", score=99),  # 99 breaks the contract (max 10)
+        apps.event("e-3", event_type="never_declared"),
+        {"event_type": "mood_logged", "event_time": "2026-11-30T08:00:00Z"},
+        {"event_id": "e-5", "event_type": "Bad Type!", "event_time": "2026-11-30T08:00:00Z"},
+        {"event_id": "e-6", "event_type": "mood_logged", "event_time": "yesterday"},
+        apps.event("e-1"),
+    ]
     status, answer = post(url, first, headers=auth)
     assert status == 200
-    assert {k: answer[k] for k in ("received", "accepted", "invalid", "duplicate", "rejected")} == \
-        {"received": 7, "accepted": 3, "invalid": 2, "duplicate": 1, "rejected": 3}
+    assert {k: answer[k] for k in ("received", "accepted", "invalid", "duplicate", "rejected")} == {
+        "received": 7,
+        "accepted": 3,
+        "invalid": 2,
+        "duplicate": 1,
+        "rejected": 3,
+    }
     reasons = {p["index"]: (p["outcome"], p["reason"]) for p in answer["problems"]}
     assert reasons[1][0] == "invalid" and "99 is greater than the maximum of 10" in reasons[1][1]
-    assert reasons[2] == ("invalid", "no contract for event_type 'never_declared' (never_declared.json in the contracts folder)")
+    assert reasons[2] == (
+        "invalid",
+        "no contract for event_type 'never_declared' (never_declared.json in the contracts folder)",
+    )
     assert reasons[3][0] == "rejected" and "no event_id" in reasons[3][1]
     assert reasons[4][0] == "rejected" and "event_type must match" in reasons[4][1]
     assert reasons[5][0] == "rejected" and "event_time" in reasons[5][1]
@@ -162,13 +196,15 @@ def test_health_and_metrics(running):
     request = urllib.request.Request(running.url + "/metrics", headers=bearer(TOKEN))
     with urllib.request.urlopen(request, timeout=5) as answer:
         text = answer.read().decode()
-    for line in ('collector_items_total{endpoint="/events",outcome="received"} 3.0',
-                 'collector_items_total{endpoint="/events",outcome="accepted"} 1.0',
-                 'collector_items_total{endpoint="/events",outcome="duplicate"} 1.0',
-                 'collector_items_total{endpoint="/events",outcome="rejected"} 1.0',
-                 'collector_requests_total{endpoint="/events",status="200"} 1.0',
-                 'collector_requests_total{endpoint="/events",status="400"} 1.0',
-                 'collector_spool_backlog 1.0'):
+    for line in (
+        'collector_items_total{endpoint="/events",outcome="received"} 3.0',
+        'collector_items_total{endpoint="/events",outcome="accepted"} 1.0',
+        'collector_items_total{endpoint="/events",outcome="duplicate"} 1.0',
+        'collector_items_total{endpoint="/events",outcome="rejected"} 1.0',
+        'collector_requests_total{endpoint="/events",status="200"} 1.0',
+        'collector_requests_total{endpoint="/events",status="400"} 1.0',
+        "collector_spool_backlog 1.0",
+    ):
         assert line in text, line
     assert 'collector_request_seconds_bucket{endpoint="/events",le="0.05"}' in text
 

@@ -18,8 +18,13 @@ LOADER_PYTHON = ROOT / ".meltano" / "loaders" / "target-postgres" / "venv" / "bi
 
 def imported_after(code: str, python: str | Path = sys.executable) -> set[str]:
     """The modules a fresh interpreter holds after running ``code``."""
-    out = subprocess.run([str(python), "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [str(python), "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
     return set(out.split())
 
 
@@ -32,8 +37,10 @@ def test_a_file_tap_imports_no_http_code(tap):
 
 def test_core_file_modules_stay_small():
     """One concern per module: none of the file readers grows past ~350 lines again."""
-    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines())
-             for path in (ROOT / "taps" / "bronze-core" / "bronze_core" / "files").glob("*.py")}
+    sizes = {
+        path.name: len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / "taps" / "bronze-core" / "bronze_core" / "files").glob("*.py")
+    }
     assert len(sizes) >= 6 and max(sizes.values()) <= 350, sizes
 
 
@@ -42,11 +49,17 @@ def test_the_loader_copies_the_envelope_columns_and_key_that_taps_build():
     if not LOADER_PYTHON.exists():
         pytest.skip("run `make install` first (the loader's virtualenv)")
     out = subprocess.run(
-        [str(LOADER_PYTHON), "-c",
-         "import bronze_loader.loader as loader, bronze_core.envelope as envelope\n"
-         "print(loader.BRONZE_COLUMNS is envelope.BRONZE_COLUMNS, loader.BRONZE_KEY is envelope.BRONZE_KEY)\n"
-         "print(','.join(envelope.BRONZE_COLUMNS))"],
-        capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+        [
+            str(LOADER_PYTHON),
+            "-c",
+            "import bronze_loader.loader as loader, bronze_core.envelope as envelope\n"
+            "print(loader.BRONZE_COLUMNS is envelope.BRONZE_COLUMNS, loader.BRONZE_KEY is envelope.BRONZE_KEY)\n"
+            "print(','.join(envelope.BRONZE_COLUMNS))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
     assert out[:2] == ["True", "True"]
-    assert out[2] == ("raw_id,raw_hash,source,raw_data,source_timestamp,validation_status,"
-                      "error_message,metadata")
+    assert out[2] == ("raw_id,raw_hash,source,raw_data,source_timestamp,validation_status,error_message,metadata")

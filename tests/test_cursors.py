@@ -18,8 +18,10 @@ def garmin_records(*times):
 
 
 def sips(*updated):
-    return [{"raw_data": {"objectId": str(n), "updatedAt": moment}, "source_timestamp": None}
-            for n, moment in enumerate(updated)]
+    return [
+        {"raw_data": {"objectId": str(n), "updatedAt": moment}, "source_timestamp": None}
+        for n, moment in enumerate(updated)
+    ]
 
 
 class Broken(Exception):
@@ -34,8 +36,9 @@ def failing_after(records):
 def test_a_sorted_read_saves_its_event_time_cursor_as_it_goes():
     """Garmin's days are read oldest first: a read that fails keeps the days it finished."""
     stream = TapGarmin(config=GARMIN, validate_config=False).streams["garmin__sleep"]
-    walk = stream.read_with_cursor(None, failing_after(garmin_records(
-        "2024-05-01T22:00:00+00:00", "2024-05-02T21:30:00+00:00")))
+    walk = stream.read_with_cursor(
+        None, failing_after(garmin_records("2024-05-01T22:00:00+00:00", "2024-05-02T21:30:00+00:00"))
+    )
     next(walk)
     next(walk)
     with pytest.raises(Broken):
@@ -64,18 +67,25 @@ def test_a_stop_part_way_through_the_newest_first_activity_list_keeps_the_old_cu
     """Garmin lists activities newest first: a run stopped (request budget) after the first
     page must not save that page's newest time, or the older pages would never be read."""
     with FakeGarmin(days=10, activities_per_day=1.0) as fake:
-        config = {"api_url": fake.url, "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-                  "access_token": fake.access_token, "refresh_token": fake.refresh_token,
-                  "start_date": fake.days_list[0].isoformat(), "end_date": fake.days_list[-1].isoformat(),
-                  "lookback_days": 1, "activities_page_size": 2}
+        config = {
+            "api_url": fake.url,
+            "auth_url": fake.url + "/di-oauth2-service/oauth/token",
+            "access_token": fake.access_token,
+            "refresh_token": fake.refresh_token,
+            "start_date": fake.days_list[0].isoformat(),
+            "end_date": fake.days_list[-1].isoformat(),
+            "lookback_days": 1,
+            "activities_page_size": 2,
+        }
         result, _, _ = tap_runner.run_tap("tap-garmin", config, tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         paths = [r["path"] for r in fake.requests]
         before = next(n for n, path in enumerate(paths) if "/activitylist-service/" in path)
 
         fake.reset_log()
-        result, first, state = tap_runner.run_tap("tap-garmin", {**config, "max_requests_per_run": before + 1},
-                                                  tmp_path)
+        result, first, state = tap_runner.run_tap(
+            "tap-garmin", {**config, "max_requests_per_run": before + 1}, tmp_path
+        )
         assert result.returncode == 0 and "request budget" in result.stderr, result.stderr[-2000:]
         assert len(tap_runner.records(first, "garmin__activities")) == 2  # one page of two
         assert "cursor" not in state["bookmarks"].get("garmin__activities", {})

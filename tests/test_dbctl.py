@@ -32,7 +32,7 @@ def test_defaults_mean_embedded(project):
 
 
 def test_dotenv_then_environment(project, monkeypatch):
-    (project / ".env").write_text('# comment\nPG_PORT=6000\nexport PG_DB="mine"\nPG_USER=\'me\'\n')
+    (project / ".env").write_text("# comment\nPG_PORT=6000\nexport PG_DB=\"mine\"\nPG_USER='me'\n")
     s = dbctl.settings()
     assert (s["PG_PORT"], s["PG_DB"], s["PG_USER"], s["embedded"]) == ("6000", "mine", "me", True)
     monkeypatch.setenv("PG_PORT", "7000")
@@ -46,11 +46,21 @@ def test_database_url_means_external(project, monkeypatch, capsys):
     s = dbctl.settings()
     assert s["embedded"] is False
     assert (s["PG_HOST"], s["PG_PORT"], s["PG_DB"], s["PG_USER"], s["PG_PASS"]) == (
-        "db.example", "5433", "life", "bob", "s@cret")
+        "db.example",
+        "5433",
+        "life",
+        "bob",
+        "s@cret",
+    )
     assert s["url"] == "postgresql://bob:s%40cret@db.example:5433/life"
     assert dbctl.main(["env"]) == 0
     assert capsys.readouterr().out.split() == [
-        "PG_HOST=db.example", "PG_PORT=5433", "PG_DB=life", "PG_USER=bob", "PG_PASS=s@cret"]
+        "PG_HOST=db.example",
+        "PG_PORT=5433",
+        "PG_DB=life",
+        "PG_USER=bob",
+        "PG_PASS=s@cret",
+    ]
     monkeypatch.setenv("DATABASE_URL", "postgres://ann@other:5432/x")  # environment wins
     assert dbctl.main(["url", "--sqlalchemy"]) == 0
     assert capsys.readouterr().out.strip() == "postgresql+psycopg://ann@other:5432/x"
@@ -141,8 +151,7 @@ def _refused(**params) -> str:
     import psycopg
 
     # PGPASSWORD / ~/.pgpass must not answer for us: the point is what the server asks.
-    params = {"passfile": NO_PASSFILE, "connect_timeout": 10, "dbname": "postgres", "user": "postgres",
-              **params}
+    params = {"passfile": NO_PASSFILE, "connect_timeout": 10, "dbname": "postgres", "user": "postgres", **params}
     with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(**params).close()
     return str(refused.value)
@@ -163,10 +172,12 @@ def test_embedded_server_asks_every_connection_for_the_password(embedded, capsys
     assert "no password supplied" in _refused(host="127.0.0.1", port=port)
     assert "password authentication failed" in _refused(host="127.0.0.1", port=port, password="guess")
     assert "no password supplied" in _refused(host=str(embedded), port=port)  # the unix socket
-    assert "password authentication failed" in _refused(host="127.0.0.1", port=port,
-                                                         password=password, user="pgserver")
-    rules = [line.split() for line in (embedded / "pg_hba.conf").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    assert "password authentication failed" in _refused(host="127.0.0.1", port=port, password=password, user="pgserver")
+    rules = [
+        line.split()
+        for line in (embedded / "pg_hba.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert rules and {rule[-1] for rule in rules} == {"scram-sha-256"}
     # Every project command finds the password itself: the settings carry it.
     assert dbctl.settings()["url"].startswith(f"postgresql://postgres:{password}@127.0.0.1:{port}/")
@@ -185,19 +196,25 @@ def _old_trust_cluster(pgdata, port: str) -> None:
     """A cluster made the way `make up` made it before issue 18: initdb --auth=trust."""
     user = dbctl._service_user()
     dbctl._prepare_dirs(pgdata, user)
-    code, out = dbctl._run_pg("initdb", ["-D", str(pgdata), "-U", "postgres", "--auth=trust",
-                                         "--encoding=UTF8", "--locale=C"], user)
+    code, out = dbctl._run_pg(
+        "initdb", ["-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"], user
+    )
     assert code == 0, out
-    code, out = dbctl._run_pg("pg_ctl", ["-D", str(pgdata), "-l", str(pgdata / "log"), "-w", "start",
-                                         "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}"], user)
+    code, out = dbctl._run_pg(
+        "pg_ctl",
+        ["-D", str(pgdata), "-l", str(pgdata / "log"), "-w", "start", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}"],
+        user,
+    )
     assert code == 0, out
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                         passfile=NO_PASSFILE, autocommit=True) as conn:  # open to anyone
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="postgres", passfile=NO_PASSFILE, autocommit=True
+    ) as conn:  # open to anyone
         conn.execute("CREATE DATABASE bronze")
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="bronze",
-                         passfile=NO_PASSFILE, autocommit=True) as conn:
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="bronze", passfile=NO_PASSFILE, autocommit=True
+    ) as conn:
         conn.execute("CREATE TABLE kept (note text)")
         conn.execute("INSERT INTO kept VALUES ('landed before the upgrade')")
 
@@ -231,7 +248,7 @@ def test_lost_password_file_is_refused_clearly_then_reset(embedded, capsys):
     dbctl.down()
     path, old = _password_file(embedded)
     path.unlink()
-    with pytest.raises(dbctl.DbctlError, match="password file .* is missing"):
+    with pytest.raises(dbctl.DbctlError, match=r"password file .* is missing"):
         dbctl.up()
     assert not path.exists()  # no new password that would not open the cluster
     assert dbctl.main(["reset-password"]) == 0
@@ -240,6 +257,6 @@ def test_lost_password_file_is_refused_clearly_then_reset(embedded, capsys):
     assert new not in capsys.readouterr().out
     dbctl.up()
     assert dbctl.is_reachable()
-    assert "password authentication failed" in _refused(host="127.0.0.1", port=dbctl.settings()["PG_PORT"],
-                                                         password=old)
-
+    assert "password authentication failed" in _refused(
+        host="127.0.0.1", port=dbctl.settings()["PG_PORT"], password=old
+    )

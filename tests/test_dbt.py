@@ -31,9 +31,11 @@ def dbt(meltano, *args, check=True):
 
 def latest_valid(meltano, table):
     """{raw_id: raw_data} of the newest valid version of each record, read straight from bronze."""
-    rows = meltano.query(f"SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.{table} "
-                         "WHERE validation_status IN ('valid', 'warning') "
-                         "ORDER BY raw_id, ingested_at DESC, raw_hash DESC")
+    rows = meltano.query(
+        f"SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.{table} "
+        "WHERE validation_status IN ('valid', 'warning') "
+        "ORDER BY raw_id, ingested_at DESC, raw_hash DESC"
+    )
     return dict(rows)
 
 
@@ -56,44 +58,72 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     with open(daily, "a", newline="") as handle:  # a malformed row: lands invalid, never in silver
         handle.write(f"{someone},5/30/2016,12O45,1,1,0,0,0,0,0,1,1,1,1,1\r\n")
     started = time.time()
-    meltano.run("run", "tap-wearable-csv", "target-postgres", "dbt-postgres:run",
-                extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop")}, timeout=600)
+    meltano.run(
+        "run",
+        "tap-wearable-csv",
+        "target-postgres",
+        "dbt-postgres:run",
+        extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop")},
+        timeout=600,
+    )
     assert not relation_exists(meltano, "bronze.garmin__sleep")
     tested = dbt(meltano, "test")
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", tested.stdout + tested.stderr)
     # Freshness of the bronze sources that exist here (just landed: fresh).
-    fresh = dbt(meltano, "source", "freshness", "--select",
-                "source:bronze.wearable__daily_activity source:bronze.wearable__sleep_day")
+    fresh = dbt(
+        meltano,
+        "source",
+        "freshness",
+        "--select",
+        "source:bronze.wearable__daily_activity source:bronze.wearable__sleep_day",
+    )
     assert len(re.findall(r"PASS freshness of bronze\.wearable__", fresh.stdout + fresh.stderr)) == 2
     password = urlsplit(meltano.database_url).password
-    written = [p for folder in ("logs", "target") for p in (ROOT / "transform" / folder).rglob("*")
-               if p.is_file() and p.stat().st_mtime >= started]
+    written = [
+        p
+        for folder in ("logs", "target")
+        for p in (ROOT / "transform" / folder).rglob("*")
+        if p.is_file() and p.stat().st_mtime >= started
+    ]
     assert written and all(p.stat().st_mode & 0o077 == 0 for p in written)  # owner-only
     if password:
         assert password not in tested.stdout + tested.stderr
         assert not [p for p in written if password.encode() in p.read_bytes()]
 
-    for empty in ("silver.stg_garmin__sleep", "silver.stg_apple_health__records",
-                  "silver.stg_toggl__time_entries", "mart.time_by_project_weekly",
-                  "mart.habits_daily", "mart.crm_weekly"):
+    for empty in (
+        "silver.stg_garmin__sleep",
+        "silver.stg_apple_health__records",
+        "silver.stg_toggl__time_entries",
+        "mart.time_by_project_weekly",
+        "mart.habits_daily",
+        "mart.crm_weekly",
+    ):
         assert meltano.query(f"SELECT count(*) FROM {empty}") == [(0,)], empty
     (rejected,) = meltano.query("SELECT table_name, raw_id, reason FROM silver.rejected_rows")
     assert rejected[:2] == ("wearable__daily_activity", f"{someone}|2016-05-30") and "TotalSteps" in rejected[2]
-    assert meltano.query("SELECT count(*) FROM silver.stg_wearable__daily_activity "
-                         "WHERE activity_date = '2016-05-30'") == [(0,)]
+    assert meltano.query(
+        "SELECT count(*) FROM silver.stg_wearable__daily_activity WHERE activity_date = '2016-05-30'"
+    ) == [(0,)]
     # Three participants and no fitabase_user_id: no single person's daily health.
     assert meltano.query("SELECT count(*) FROM mart.daily_health") == [(0,)]
 
     days = {}
-    for raw_id, raw in latest_valid(meltano, "wearable__daily_activity").items():
+    for raw in latest_valid(meltano, "wearable__daily_activity").values():
         days[(raw["Id"], us_date(raw["ActivityDate"]))] = int(raw["TotalSteps"])
-    mart = {(user, day): steps for user, day, steps in meltano.query(
-        "SELECT user_id, activity_date, total_steps FROM mart.user_daily_activity")}
+    mart = {
+        (user, day): steps
+        for user, day, steps in meltano.query(
+            "SELECT user_id, activity_date, total_steps FROM mart.user_daily_activity"
+        )
+    }
     assert mart == days
 
-    baselines = {user: (steps, start, end) for user, steps, start, end in meltano.query(
-        "SELECT user_id, baseline_steps, baseline_start_date, baseline_end_date "
-        "FROM mart.user_baseline_activity")}
+    baselines = {
+        user: (steps, start, end)
+        for user, steps, start, end in meltano.query(
+            "SELECT user_id, baseline_steps, baseline_start_date, baseline_end_date FROM mart.user_baseline_activity"
+        )
+    }
     for user in {u for u, _ in days}:
         active = sorted((day, steps) for (u, day), steps in days.items() if u == user and steps > 0)[:14]
         steps, start, end = baselines[user]
@@ -101,8 +131,9 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
         assert (start, end) == (active[0][0], active[-1][0])
 
     for user, day, pct, delta, window in meltano.query(
-            "SELECT user_id, activity_date, steps_pct_of_baseline, steps_delta_from_baseline, "
-            "is_baseline_window FROM mart.user_activity_deviation"):
+        "SELECT user_id, activity_date, steps_pct_of_baseline, steps_delta_from_baseline, "
+        "is_baseline_window FROM mart.user_activity_deviation"
+    ):
         base, start, end = baselines[user]
         assert float(delta) == days[(user, day)] - float(base)
         assert float(pct) == round(100 * days[(user, day)] / float(base), 1)
@@ -112,31 +143,41 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     person = min(user for user, _ in days)
     dbt(meltano, "run", "--select", "daily_health_by_source+", "--vars", json.dumps({"fitabase_user_id": person}))
     assert sorted(meltano.query("SELECT day, steps, steps_source FROM mart.daily_health")) == sorted(
-        (day, steps, "fitabase") for (user, day), steps in days.items() if user == person)
+        (day, steps, "fitabase") for (user, day), steps in days.items() if user == person
+    )
 
     # The questions of docs/using-your-data.md run as written; the Fitabase one gives
     # the days the raw rows say are below half the participant's baseline.
-    *_, question = queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.S)
+    *_, question = queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.DOTALL)
     assert len(queries) == 3
     for query in queries:
         meltano.query(query)
-    expected = sorted((user, day) for (user, day), steps in days.items()
-                      if not baselines[user][1] <= day <= baselines[user][2]
-                      and round(100 * steps / float(baselines[user][0]), 1) < 50)
+    expected = sorted(
+        (user, day)
+        for (user, day), steps in days.items()
+        if not baselines[user][1] <= day <= baselines[user][2]
+        and round(100 * steps / float(baselines[user][0]), 1) < 50
+    )
     assert expected, "the drop has no day below half its baseline"
     assert [row[:2] for row in meltano.query(question)] == expected
 
 
 def heartrate_table(meltano):
-    return sorted(meltano.query(
-        "SELECT raw_id, source_timestamp, user_id, measured_local, day, bpm "
-        "FROM silver.stg_wearable__heartrate_seconds"))
+    return sorted(
+        meltano.query(
+            "SELECT raw_id, source_timestamp, user_id, measured_local, day, bpm "
+            "FROM silver.stg_wearable__heartrate_seconds"
+        )
+    )
 
 
 def records_table(meltano):
-    return sorted(meltano.query(
-        "SELECT raw_id, source_timestamp, record_type, unit, value, value_text, start_at, end_at, day "
-        "FROM silver.stg_apple_health__records"))
+    return sorted(
+        meltano.query(
+            "SELECT raw_id, source_timestamp, record_type, unit, value, value_text, start_at, end_at, day "
+            "FROM silver.stg_apple_health__records"
+        )
+    )
 
 
 def inserted(output: str, model: str) -> int:
@@ -152,8 +193,9 @@ def test_incremental_after_new_bronze_rows_equals_a_full_rebuild(meltano, tmp_pa
     write_drop(drop, people=2, days=2, heartrate_rows_count=300)
     export = write_export(tmp_path / "export.zip", records=400, seed=3)
     env = {"TAP_WEARABLE_CSV_DATA_DIR": str(drop), "TAP_APPLE_HEALTH_EXPORT_PATH": str(export)}
-    meltano.run("run", "tap-wearable-csv", "target-postgres", "tap-apple-health", "target-postgres",
-                extra_env=env, timeout=600)
+    meltano.run(
+        "run", "tap-wearable-csv", "target-postgres", "tap-apple-health", "target-postgres", extra_env=env, timeout=600
+    )
     no_margin = ("--vars", "{incremental_margin_minutes: 0}")  # everything here lands within a minute
     dbt(meltano, "run", *no_margin)
 
@@ -164,10 +206,13 @@ def test_incremental_after_new_bronze_rows_equals_a_full_rebuild(meltano, tmp_pa
         handle.write(f"{person},5/12/2016 11:59:50 PM,61\r\n")
         handle.write(f"{person},{when},{int(bpm) + 7}\r\n")  # the same second again, rescored
     write_export(export, records=700, seed=3)
-    meltano.run("run", "tap-wearable-csv", "target-postgres", "tap-apple-health", "target-postgres",
-                extra_env=env, timeout=600)
-    landed = meltano.query("SELECT count(*) FROM bronze.apple_health__records "
-                           "WHERE ingested_at = (SELECT max(ingested_at) FROM bronze.apple_health__records)")[0][0]
+    meltano.run(
+        "run", "tap-wearable-csv", "target-postgres", "tap-apple-health", "target-postgres", extra_env=env, timeout=600
+    )
+    landed = meltano.query(
+        "SELECT count(*) FROM bronze.apple_health__records "
+        "WHERE ingested_at = (SELECT max(ingested_at) FROM bronze.apple_health__records)"
+    )[0][0]
     assert landed > 0
 
     run = dbt(meltano, "run", *no_margin)
@@ -180,8 +225,10 @@ def test_incremental_after_new_bronze_rows_equals_a_full_rebuild(meltano, tmp_pa
 
     dbt(meltano, "run", "--full-refresh", "--select", "stg_wearable__heartrate_seconds stg_apple_health__records")
     assert (heartrate_table(meltano), records_table(meltano)) == incremental
-    counts = meltano.query("SELECT (SELECT count(DISTINCT raw_id) FROM bronze.wearable__heartrate_seconds), "
-                           "(SELECT count(*) FROM silver.stg_wearable__heartrate_seconds)")[0]
+    counts = meltano.query(
+        "SELECT (SELECT count(DISTINCT raw_id) FROM bronze.wearable__heartrate_seconds), "
+        "(SELECT count(*) FROM silver.stg_wearable__heartrate_seconds)"
+    )[0]
     assert counts[0] == counts[1]
 
 
@@ -190,11 +237,9 @@ HEALTH_BRONZE = {  # mart.daily_health metric -> (source, bronze table, value fr
     "resting_heart_rate": ("garmin", "garmin__daily_summary", lambda r: r["restingHeartRate"]),
     "average_stress": ("garmin", "garmin__daily_summary", lambda r: r["averageStressLevel"]),
     "sleep_minutes": ("garmin", "garmin__sleep", lambda r: r["dailySleepDTO"]["sleepTimeSeconds"] / 60),
-    "sleep_score": ("garmin", "garmin__sleep",
-                    lambda r: r["dailySleepDTO"]["sleepScores"]["overall"]["value"]),
+    "sleep_score": ("garmin", "garmin__sleep", lambda r: r["dailySleepDTO"]["sleepScores"]["overall"]["value"]),
     "hrv_ms": ("garmin", "garmin__hrv", lambda r: r["hrvSummary"]["lastNightAvg"]),
-    "body_battery_high": ("garmin", "garmin__body_battery",
-                          lambda r: max(v[1] for v in r["bodyBatteryValuesArray"])),
+    "body_battery_high": ("garmin", "garmin__body_battery", lambda r: max(v[1] for v in r["bodyBatteryValuesArray"])),
 }
 
 
@@ -222,14 +267,18 @@ def test_daily_health_values_are_the_bronze_values_of_the_sources_own_day(meltan
     precedence var decides which source wins, and a rescored night shows its new score."""
     export = write_export(tmp_path / "export.zip", records=1500, seed=5)
     with FakeGarmin(days=3, end_date=dt.date(2018, 1, 3)) as fake:
-        env = {"TAP_GARMIN_API_URL": fake.url,
-               "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
-               "TAP_GARMIN_ACCESS_TOKEN": fake.access_token, "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
-               "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
-               "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
-               "TAP_APPLE_HEALTH_EXPORT_PATH": str(export)}
-        meltano.run("run", "tap-garmin", "target-postgres", "tap-apple-health", "target-postgres",
-                    extra_env=env, timeout=600)
+        env = {
+            "TAP_GARMIN_API_URL": fake.url,
+            "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
+            "TAP_GARMIN_ACCESS_TOKEN": fake.access_token,
+            "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
+            "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
+            "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
+            "TAP_APPLE_HEALTH_EXPORT_PATH": str(export),
+        }
+        meltano.run(
+            "run", "tap-garmin", "target-postgres", "tap-apple-health", "target-postgres", extra_env=env, timeout=600
+        )
         rescored = next(d for d in reversed(fake.days_list) if d != fake.no_sleep_day)
         fake.set_sleep_override(rescored, {"sleepScores": {"overall": {"value": 42, "qualifierKey": "POOR"}}})
         # The jobs of meltano.yml: load Garmin, then `transform` (dbt run, then dbt test).
@@ -247,7 +296,7 @@ def test_daily_health_values_are_the_bronze_values_of_the_sources_own_day(meltan
             expected = value(raw) if raw.get("dailySleepDTO", {}).get("sleepTimeSeconds", 1) else None
             if expected is None:
                 continue
-            got, got_source = mart[garmin_day(table, raw)][2 * index: 2 * index + 2]
+            got, got_source = mart[garmin_day(table, raw)][2 * index : 2 * index + 2]
             assert (got_source, float(got)) == (source, round(float(expected), 1)), (metric, raw)
             checked += 1
     assert checked >= 3 * 5
@@ -255,15 +304,25 @@ def test_daily_health_values_are_the_bronze_values_of_the_sources_own_day(meltan
 
     # Days only Apple Health knows take its steps; with apple_health first it wins everywhere.
     apple = apple_steps_by_day(meltano)
-    garmin_days = {garmin_day("garmin__daily_summary", r) for r in latest_valid(meltano, "garmin__daily_summary").values()
-                   if r.get("totalSteps") is not None}
+    garmin_days = {
+        garmin_day("garmin__daily_summary", r)
+        for r in latest_valid(meltano, "garmin__daily_summary").values()
+        if r.get("totalSteps") is not None
+    }
     assert set(apple) - garmin_days, "the sample export has no day without Garmin steps"
     for day in set(apple) - garmin_days:
         assert (float(mart[day][0]), mart[day][1]) == (round(apple[day]), "apple_health")
-    dbt(meltano, "run", "--select", "daily_health", "--vars",
-        json.dumps({"health_precedence": ["apple_health", "garmin"]}))
-    for day, steps, source in meltano.query("SELECT day, steps, steps_source FROM mart.daily_health "
-                                            "WHERE steps IS NOT NULL"):
+    dbt(
+        meltano,
+        "run",
+        "--select",
+        "daily_health",
+        "--vars",
+        json.dumps({"health_precedence": ["apple_health", "garmin"]}),
+    )
+    for day, steps, source in meltano.query(
+        "SELECT day, steps, steps_source FROM mart.daily_health WHERE steps IS NOT NULL"
+    ):
         if day.isoformat() in apple:
             assert (steps, source) == (round(apple[day.isoformat()]), "apple_health")
         else:

@@ -10,7 +10,7 @@ from bronze_core.streams import BronzeStream
 from bronze_core.windows import DateWindow, date_windows, resume_day, start_day, today
 from tap_toggl.tap import TapToggl
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Garmin's sleep answer as its web API sends it: epoch ms, and a night without sleep.
 NIGHT = {"dailySleepDTO": {"calendarDate": "2024-05-14", "sleepStartTimestampGMT": 1715724000000}}
 NO_NIGHT = {"dailySleepDTO": {"calendarDate": "2024-05-15", "sleepStartTimestampGMT": None}}
@@ -53,11 +53,20 @@ def test_key_fields_one_value_as_written_several_joined_and_a_missing_one_raises
 def test_a_declared_stream_makes_its_rows_and_a_payload_without_its_key_is_invalid():
     """tap-toggl's time entries declare ``key_fields = ("id",)`` and ``time_field = "start"``."""
     stream = TapToggl(config={"api_token": "t"}, validate_config=False).streams["toggl__time_entries"]
-    entry = {"id": 3461120987, "workspace_id": 77, "start": "2024-05-14T08:00:00+02:00",
-             "stop": "2024-05-14T09:00:00+02:00", "duration": 3600, "at": "2024-05-14T09:00:05+00:00"}
+    entry = {
+        "id": 3461120987,
+        "workspace_id": 77,
+        "start": "2024-05-14T08:00:00+02:00",
+        "stop": "2024-05-14T09:00:00+02:00",
+        "duration": 3600,
+        "at": "2024-05-14T09:00:05+00:00",
+    }
     row = stream.to_bronze(entry, {})
     assert (row["raw_id"], row["source_timestamp"], row["validation_status"]) == (
-        "3461120987", "2024-05-14T06:00:00+00:00", "valid")
+        "3461120987",
+        "2024-05-14T06:00:00+00:00",
+        "valid",
+    )
     bad = stream.to_bronze({k: v for k, v in entry.items() if k != "id"}, {})
     assert bad["validation_status"] == "invalid" and "no natural id" in bad["error_message"]
 
@@ -82,9 +91,11 @@ def test_resume_day_is_the_bookmark_minus_the_lookback_never_before_the_start():
 
 def test_date_windows_cover_the_range_oldest_first_without_gaps():
     windows = list(date_windows(dt.date(2024, 1, 1), dt.date(2024, 3, 1), 28))
-    assert windows == [DateWindow(dt.date(2024, 1, 1), dt.date(2024, 1, 28)),
-                       DateWindow(dt.date(2024, 1, 29), dt.date(2024, 2, 25)),
-                       DateWindow(dt.date(2024, 2, 26), dt.date(2024, 3, 1))]
+    assert windows == [
+        DateWindow(dt.date(2024, 1, 1), dt.date(2024, 1, 28)),
+        DateWindow(dt.date(2024, 1, 29), dt.date(2024, 2, 25)),
+        DateWindow(dt.date(2024, 2, 26), dt.date(2024, 3, 1)),
+    ]
     assert list(date_windows(dt.date(2024, 1, 2), dt.date(2024, 1, 1))) == []
     with pytest.raises(ValueError):
         list(date_windows(dt.date(2024, 1, 1), dt.date(2024, 1, 2), 0))

@@ -10,10 +10,18 @@ TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body m
 
 
 def run_airtable(meltano, fake):
-    return meltano.run("run", "tap-airtable", "target-postgres", extra_env={
-        "TAP_AIRTABLE_API_TOKEN": fake.token, "TAP_AIRTABLE_API_URL": fake.url + "/v0",
-        "TAP_AIRTABLE_BASE_ID": BASE_ID, "TAP_AIRTABLE_TABLES": json.dumps(TABLES),
-        "TAP_AIRTABLE_BACKOFF_BASE_MS": "10"})
+    return meltano.run(
+        "run",
+        "tap-airtable",
+        "target-postgres",
+        extra_env={
+            "TAP_AIRTABLE_API_TOKEN": fake.token,
+            "TAP_AIRTABLE_API_URL": fake.url + "/v0",
+            "TAP_AIRTABLE_BASE_ID": BASE_ID,
+            "TAP_AIRTABLE_TABLES": json.dumps(TABLES),
+            "TAP_AIRTABLE_BACKOFF_BASE_MS": "10",
+        },
+    )
 
 
 def test_tables_land_once_and_changes_land_as_versions(meltano):
@@ -30,6 +38,9 @@ def test_tables_land_once_and_changes_land_as_versions(meltano):
 
         changed = fake.edit("Body measurements", 4, **{"Weight (kg)": 71.3})
         run_airtable(meltano, fake)
-        versions = meltano.query("SELECT raw_data->'fields'->>'Weight (kg)' FROM bronze.airtable__body_measurements "
-                                 "WHERE raw_id = %s ORDER BY ingested_at", changed["id"])
+        versions = meltano.query(
+            "SELECT raw_data->'fields'->>'Weight (kg)' FROM bronze.airtable__body_measurements "
+            "WHERE raw_id = %s ORDER BY ingested_at",
+            changed["id"],
+        )
         assert [v[0] for v in versions][-1] == "71.3" and len(versions) == 2

@@ -8,14 +8,18 @@ from pathlib import Path
 from tests.fakes.apple_health_export import expected_counts, write_export
 
 STATE_ID = "dev:tap-apple-health-to-target-postgres"
-TABLES = {"records": "apple_health__records", "workouts": "apple_health__workouts",
-          "activity_summaries": "apple_health__activity_summaries"}
+TABLES = {
+    "records": "apple_health__records",
+    "workouts": "apple_health__workouts",
+    "activity_summaries": "apple_health__activity_summaries",
+}
 MEMBER = "apple_health_export/export.xml"
 
 
 def run_export(meltano, path, check=True):
-    return meltano.run("run", "tap-apple-health", "target-postgres", check=check,
-                       extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(path)})
+    return meltano.run(
+        "run", "tap-apple-health", "target-postgres", check=check, extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(path)}
+    )
 
 
 def counts(meltano):
@@ -31,9 +35,11 @@ def test_export_lands_exactly_and_an_unchanged_export_lands_nothing(meltano, tmp
     run_export(meltano, archive)
     assert counts(meltano) == expected_counts(2000, seed=11)
 
-    rows = meltano.query("SELECT raw_data, source_timestamp, validation_status, metadata, source "
-                         "FROM bronze.apple_health__records WHERE raw_data->>'type' = "
-                         "'HKQuantityTypeIdentifierBodyMass' ORDER BY source_timestamp LIMIT 1")
+    rows = meltano.query(
+        "SELECT raw_data, source_timestamp, validation_status, metadata, source "
+        "FROM bronze.apple_health__records WHERE raw_data->>'type' = "
+        "'HKQuantityTypeIdentifierBodyMass' ORDER BY source_timestamp LIMIT 1"
+    )
     raw, when, status, meta, source = rows[0]
     assert (status, source) == ("valid", "apple_health")
     assert raw["MetadataEntry"] == [{"key": "HKWasUserEntered", "value": "1"}]
@@ -41,7 +47,9 @@ def test_export_lands_exactly_and_an_unchanged_export_lands_nothing(meltano, tmp
     assert when.strftime("%Y-%m-%d %H:%M:%S") != raw["startDate"][:19], "+0100 is converted to UTC"
     assert meta["file"] == MEMBER and meta["archive"] == archive.name and meta["line"] > 0
     assert len(meta["file_sha256"]) == 64
-    (invalid,) = meltano.query("SELECT count(*) FROM bronze.apple_health__records WHERE validation_status <> 'valid'")[0]
+    (invalid,) = meltano.query("SELECT count(*) FROM bronze.apple_health__records WHERE validation_status <> 'valid'")[
+        0
+    ]
     assert invalid == 0
 
     bookmarks = meltano.state(STATE_ID)["singer_state"]["bookmarks"]

@@ -15,14 +15,22 @@ from tests.collector_runner import ROOT, TOKEN, collector, free_port
 from tests.fakes import pushed_apps as apps
 from tests.fakes.pushed_apps import bearer, post
 
-TABLES = ("overland__locations", "owntracks__locations", "owntracks__messages", "health_auto_export__metrics",
-          "health_auto_export__workouts", "health_auto_export__state_of_mind", "events__mood_logged",
-          "events__never_declared")
+TABLES = (
+    "overland__locations",
+    "owntracks__locations",
+    "owntracks__messages",
+    "health_auto_export__metrics",
+    "health_auto_export__workouts",
+    "health_auto_export__state_of_mind",
+    "events__mood_logged",
+    "events__never_declared",
+)
 
 
 def load(meltano, c, check=True, **env):
-    return meltano.run("run", "tap-events", "target-postgres", check=check,
-                       extra_env={"TAP_EVENTS_SPOOL_PATH": str(c.spool), **env})
+    return meltano.run(
+        "run", "tap-events", "target-postgres", check=check, extra_env={"TAP_EVENTS_SPOOL_PATH": str(c.spool), **env}
+    )
 
 
 def counts(meltano) -> dict[str, int]:
@@ -42,13 +50,24 @@ def post_one_of_each(c, events_expected=(3, 1)) -> None:
     auth = bearer(TOKEN)
     assert post(f"{c.url}/overland?token={TOKEN}", apps.overland_batch(0, 50)) == (200, {"result": "ok"})
     owntracks = apps.owntracks_headers(TOKEN, "anna", "iphone")
-    for message in (apps.owntracks_location(1796022000), apps.owntracks_location(1796022060),
-                    apps.owntracks_transition(1796022100), apps.owntracks_card()):
+    for message in (
+        apps.owntracks_location(1796022000),
+        apps.owntracks_location(1796022060),
+        apps.owntracks_transition(1796022100),
+        apps.owntracks_card(),
+    ):
         assert post(c.url + "/owntracks", message, headers=owntracks) == (200, [])
     assert post(c.url + "/health-auto-export", apps.hae_body(days=2), headers=auth)[0] == 200
-    status, answer = post(c.url + "/events", [apps.event("e-1"), apps.event("e-2", score=99),
-                                              apps.event("e-3", event_type="never_declared"),
-                                              apps.event("e-1")], headers=auth)
+    status, answer = post(
+        c.url + "/events",
+        [
+            apps.event("e-1"),
+            apps.event("e-2", score=99),
+            apps.event("e-3", event_type="never_declared"),
+            apps.event("e-1"),
+        ],
+        headers=auth,
+    )
     assert (status, answer["accepted"], answer["duplicate"]) == (200, *events_expected)
 
 
@@ -63,28 +82,48 @@ def test_each_app_lands_once_and_resends_land_nothing_new(meltano, running):
     post_one_of_each(running)
     load(meltano, running)
     first = counts(meltano)
-    assert first == {"overland__locations": 50, "owntracks__locations": 2, "owntracks__messages": 2,
-                     "health_auto_export__metrics": 6 + 6 + 1 + 2, "health_auto_export__workouts": 1,
-                     "health_auto_export__state_of_mind": 1, "events__mood_logged": 2,
-                     "events__never_declared": 1}
-    statuses = dict(meltano.query("SELECT raw_id, validation_status || ':' || coalesce(error_message, '') "
-                                  "FROM bronze.events__mood_logged"))
+    assert first == {
+        "overland__locations": 50,
+        "owntracks__locations": 2,
+        "owntracks__messages": 2,
+        "health_auto_export__metrics": 6 + 6 + 1 + 2,
+        "health_auto_export__workouts": 1,
+        "health_auto_export__state_of_mind": 1,
+        "events__mood_logged": 2,
+        "events__never_declared": 1,
+    }
+    statuses = dict(
+        meltano.query(
+            "SELECT raw_id, validation_status || ':' || coalesce(error_message, '') FROM bronze.events__mood_logged"
+        )
+    )
     assert statuses["e-1"] == "valid:"
     assert statuses["e-2"].startswith("invalid:") and "greater than the maximum of 10" in statuses["e-2"]
-    assert meltano.query("SELECT validation_status, error_message FROM bronze.events__never_declared") == \
-        [("invalid", "no contract for this event_type (never_declared.json in contracts_dir)")]
-    heart = meltano.query("SELECT raw_id, raw_data, source_timestamp::text, metadata->>'endpoint' "
-                          "FROM bronze.health_auto_export__metrics WHERE raw_data->>'name' = 'heart_rate' "
-                          "ORDER BY raw_id LIMIT 1")[0]
+    assert meltano.query("SELECT validation_status, error_message FROM bronze.events__never_declared") == [
+        ("invalid", "no contract for this event_type (never_declared.json in contracts_dir)")
+    ]
+    heart = meltano.query(
+        "SELECT raw_id, raw_data, source_timestamp::text, metadata->>'endpoint' "
+        "FROM bronze.health_auto_export__metrics WHERE raw_data->>'name' = 'heart_rate' "
+        "ORDER BY raw_id LIMIT 1"
+    )[0]
     assert heart[0] == "heart_rate|Apple Watch|2026-11-30T07:00:00+00:00"
-    assert heart[1]["data"][0] == {"date": "2026-11-30 02:00:00 -0500", "Min": 55, "Avg": 63.5, "Max": 88,
-                                   "source": "Apple Watch"}
+    assert heart[1]["data"][0] == {
+        "date": "2026-11-30 02:00:00 -0500",
+        "Min": 55,
+        "Avg": 63.5,
+        "Max": 88,
+        "source": "Apple Watch",
+    }
     assert (heart[2], heart[3]) == ("2026-11-30 07:00:00+00", "/health-auto-export")
-    assert meltano.query("SELECT raw_id FROM bronze.owntracks__locations ORDER BY raw_id") == \
-        [("anna/iphone|1796022000",), ("anna/iphone|1796022060",)]
-    assert meltano.query("SELECT count(*) FROM bronze.overland__locations "
-                         "WHERE raw_id LIKE 'iphone-overland|2026-11-30T07:%%' AND validation_status = 'valid'") \
-        == [(50,)]
+    assert meltano.query("SELECT raw_id FROM bronze.owntracks__locations ORDER BY raw_id") == [
+        ("anna/iphone|1796022000",),
+        ("anna/iphone|1796022060",),
+    ]
+    assert meltano.query(
+        "SELECT count(*) FROM bronze.overland__locations "
+        "WHERE raw_id LIKE 'iphone-overland|2026-11-30T07:%%' AND validation_status = 'valid'"
+    ) == [(50,)]
 
     # The apps send it all again (Overland missed the answer, "previous 7 days", a retried event):
     post_one_of_each(running, events_expected=(0, 4))  # the collector knows these event_ids
@@ -174,16 +213,34 @@ def test_loaded_items_are_compacted_after_retention_and_loading_goes_on(meltano,
 
 def test_the_demo_feed_posts_one_batch_per_app_and_tap_events_lands_them(meltano, tmp_path):
     spool = tmp_path / "demo" / "spool.sqlite3"
-    fed = subprocess.run([sys.executable, "-m", "collector.demo_feed", "--spool", str(spool)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    fed = subprocess.run(
+        [sys.executable, "-m", "collector.demo_feed", "--spool", str(spool)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert fed.returncode == 0, fed.stdout + fed.stderr
     assert fed.stdout.count("  posted samples/collector/") == 5
-    meltano.run("--environment=demo", "run", "--full-refresh", "tap-events", "target-postgres",
-                extra_env={"TAP_EVENTS_SPOOL_PATH": str(spool)})
-    tables = meltano.query("SELECT table_name FROM information_schema.columns "
-                           "WHERE table_schema = 'bronze' AND column_name = 'raw_id'")
+    meltano.run(
+        "--environment=demo",
+        "run",
+        "--full-refresh",
+        "tap-events",
+        "target-postgres",
+        extra_env={"TAP_EVENTS_SPOOL_PATH": str(spool)},
+    )
+    tables = meltano.query(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'bronze' AND column_name = 'raw_id'"
+    )
     landed = {name: meltano.query(f'SELECT count(*) FROM bronze."{name}"')[0][0] for (name,) in tables}
     assert {table: n for table, n in landed.items() if n} == {
-        "overland__locations": 20, "owntracks__locations": 1, "owntracks__messages": 1,
-        "health_auto_export__metrics": 15, "health_auto_export__workouts": 1,
-        "health_auto_export__state_of_mind": 1, "events__mood_logged": 3, "events__page_view": 1}
+        "overland__locations": 20,
+        "owntracks__locations": 1,
+        "owntracks__messages": 1,
+        "health_auto_export__metrics": 15,
+        "health_auto_export__workouts": 1,
+        "health_auto_export__state_of_mind": 1,
+        "events__mood_logged": 3,
+        "events__page_view": 1,
+    }

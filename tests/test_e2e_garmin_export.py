@@ -6,22 +6,28 @@ import json
 
 import pytest
 
-
 from tests.fakes.garmin_export import expected_counts, write_export
 
 STATE_ID = "dev:tap-garmin-export-to-target-postgres"
-TABLES = {"sleep": "garmin__export_sleep", "daily_summary": "garmin__export_daily_summary",
-          "activities": "garmin__export_activities"}
+TABLES = {
+    "sleep": "garmin__export_sleep",
+    "daily_summary": "garmin__export_daily_summary",
+    "activities": "garmin__export_activities",
+}
 
 
 def run_export(meltano, path, check=True):
-    return meltano.run("run", "tap-garmin-export", "target-postgres", check=check,
-                       extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)})
+    return meltano.run(
+        "run",
+        "tap-garmin-export",
+        "target-postgres",
+        check=check,
+        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)},
+    )
 
 
 def counts(meltano):
-    return {kind: meltano.query(f"SELECT count(*) FROM bronze.{table}")[0][0]
-            for kind, table in TABLES.items()}
+    return {kind: meltano.query(f"SELECT count(*) FROM bronze.{table}")[0][0] for kind, table in TABLES.items()}
 
 
 def sleep_file(folder):
@@ -52,8 +58,9 @@ def test_appended_night_lands_alone(meltano, tmp_path):
 
     path = sleep_file(folder)
     nights = json.loads(path.read_text())
-    nights.append({"calendarDate": "2024-05-21", "sleepStartTimestampGMT": "2024-05-20T22:30:00.0",
-                   "deepSleepSeconds": 4200})
+    nights.append(
+        {"calendarDate": "2024-05-21", "sleepStartTimestampGMT": "2024-05-20T22:30:00.0", "deepSleepSeconds": 4200}
+    )
     path.write_text("[\n" + ",\n".join(json.dumps(n) for n in nights) + "\n]\n")
     run_export(meltano, folder)
 
@@ -93,8 +100,10 @@ def test_invalid_items_land_marked_invalid(meltano, tmp_path):
     del nights[1]["calendarDate"]
     path.write_text(json.dumps(nights))
     run_export(meltano, folder)
-    rows = meltano.query("SELECT raw_id, validation_status, error_message FROM bronze.garmin__export_sleep "
-                         "WHERE validation_status <> 'valid' ORDER BY raw_id")
+    rows = meltano.query(
+        "SELECT raw_id, validation_status, error_message FROM bronze.garmin__export_sleep "
+        "WHERE validation_status <> 'valid' ORDER BY raw_id"
+    )
     assert len(rows) == 2
     reasons = " ".join(r[2] for r in rows)
     assert "deepSleepSeconds" in reasons and "calendarDate" in reasons
@@ -113,10 +122,20 @@ def test_database_from_pg_parts_when_no_url(meltano, tmp_path, pg_server):
     """PG_HOST/PG_PORT/PG_DB/... (as in .env) reach the loader when DATABASE_URL is unset."""
     folder = write_export(tmp_path / "export", days=3)
     database = meltano.database_url.rsplit("/", 1)[1]
-    meltano.run("run", "tap-garmin-export", "target-postgres", extra_env={
-        "TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), "DATABASE_URL": "",
-        "PG_HOST": pg_server["PG_HOST"], "PG_PORT": pg_server["PG_PORT"], "PG_DB": database,
-        "PG_USER": pg_server["PG_USER"], "PG_PASS": pg_server["PG_PASS"]})
+    meltano.run(
+        "run",
+        "tap-garmin-export",
+        "target-postgres",
+        extra_env={
+            "TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder),
+            "DATABASE_URL": "",
+            "PG_HOST": pg_server["PG_HOST"],
+            "PG_PORT": pg_server["PG_PORT"],
+            "PG_DB": database,
+            "PG_USER": pg_server["PG_USER"],
+            "PG_PASS": pg_server["PG_PASS"],
+        },
+    )
     assert counts(meltano)["sleep"] == 3
 
 
@@ -125,8 +144,12 @@ def test_full_refresh_overrides_reread_everything_without_duplicates(meltano, tm
     folder = write_export(tmp_path / "export", days=6)
     run_export(meltano, folder)
     before = counts(meltano)
-    result = meltano.run("run", "tap-garmin-export", "target-postgres", extra_env={
-        "TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), flag: "true"})
+    result = meltano.run(
+        "run",
+        "tap-garmin-export",
+        "target-postgres",
+        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(folder), flag: "true"},
+    )
     assert "unchanged, skipped" not in result.stderr  # every file was read again
     assert f"{flag}=true" in result.stderr
     assert counts(meltano) == before
@@ -153,10 +176,11 @@ def test_without_export_path_it_is_a_clear_error_and_loads_nothing(meltano):
     """A first run on a fresh clone must not load the bundled fake sample into the real database."""
     result = meltano.run("run", "tap-garmin-export", "target-postgres", check=False)
     assert result.returncode != 0
-    assert ("tap-garmin-export: mode is `export` but `export_path` is not set. Set `export_path` "
-            "(environment variable TAP_GARMIN_EXPORT_EXPORT_PATH") in result.stderr
-    assert meltano.query("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = 'bronze'") == [(0,)]
+    assert (
+        "tap-garmin-export: mode is `export` but `export_path` is not set. Set `export_path` "
+        "(environment variable TAP_GARMIN_EXPORT_EXPORT_PATH"
+    ) in result.stderr
+    assert meltano.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze'") == [(0,)]
 
 
 def test_the_demo_environment_reads_the_bundled_sample(meltano):

@@ -8,10 +8,18 @@ from tests.fakes.hubspot_api import FakeHubspot
 
 
 def run_hubspot(meltano, fake):
-    return meltano.run("run", "tap-hubspot", "target-postgres", extra_env={
-        "TAP_HUBSPOT_API_TOKEN": fake.token, "TAP_HUBSPOT_API_URL": fake.url,
-        "TAP_HUBSPOT_OBJECTS": json.dumps(["contacts", "companies", "meetings"]),
-        "TAP_HUBSPOT_REQUESTS_PER_SECOND": "50", "TAP_HUBSPOT_BACKOFF_BASE_MS": "10"})
+    return meltano.run(
+        "run",
+        "tap-hubspot",
+        "target-postgres",
+        extra_env={
+            "TAP_HUBSPOT_API_TOKEN": fake.token,
+            "TAP_HUBSPOT_API_URL": fake.url,
+            "TAP_HUBSPOT_OBJECTS": json.dumps(["contacts", "companies", "meetings"]),
+            "TAP_HUBSPOT_REQUESTS_PER_SECOND": "50",
+            "TAP_HUBSPOT_BACKOFF_BASE_MS": "10",
+        },
+    )
 
 
 def test_objects_land_once_and_edits_land_as_versions(meltano):
@@ -26,6 +34,9 @@ def test_objects_land_once_and_edits_land_as_versions(meltano):
 
         edited = fake.edit("companies", 3, city="Utrecht")
         run_hubspot(meltano, fake)
-        versions = meltano.query("SELECT raw_data->'properties'->>'city' FROM bronze.hubspot__companies "
-                                 "WHERE raw_id = %s ORDER BY ingested_at", edited["id"])
+        versions = meltano.query(
+            "SELECT raw_data->'properties'->>'city' FROM bronze.hubspot__companies "
+            "WHERE raw_id = %s ORDER BY ingested_at",
+            edited["id"],
+        )
         assert [v[0] for v in versions][-1] == "Utrecht" and len(versions) == 2

@@ -9,13 +9,15 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "manual"
 
 
 def run(meltano, folder, check=True):
-    return meltano.run("run", "tap-manual", "target-postgres", check=check,
-                       extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)})
+    return meltano.run(
+        "run", "tap-manual", "target-postgres", check=check, extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)}
+    )
 
 
 def rows(meltano, table):
-    return meltano.query(f"SELECT raw_id, raw_hash, validation_status, ingested_at "
-                         f"FROM bronze.{table} ORDER BY raw_id, ingested_at")
+    return meltano.query(
+        f"SELECT raw_id, raw_hash, validation_status, ingested_at FROM bronze.{table} ORDER BY raw_id, ingested_at"
+    )
 
 
 def test_edits_land_as_versions_appends_alone_and_nothing_twice(meltano, tmp_path):
@@ -51,11 +53,14 @@ def test_edits_land_as_versions_appends_alone_and_nothing_twice(meltano, tmp_pat
 def test_a_repeated_column_lands_both_values_marked_invalid(meltano, tmp_path):
     logs = tmp_path / "manual"
     shutil.copytree(SAMPLE, logs)
-    (logs / "water_intake" / "2024-12.csv").write_text("time,amount_ml,amount_ml,drink,note\n"
-                                                       "2024-12-01 08:00,250,330,water,\n")
+    (logs / "water_intake" / "2024-12.csv").write_text(
+        "time,amount_ml,amount_ml,drink,note\n2024-12-01 08:00,250,330,water,\n"
+    )
     run(meltano, logs)
-    (data, status, reason), = meltano.query(
+    ((data, status, reason),) = meltano.query(
         "SELECT raw_data, validation_status, error_message FROM bronze.manual__water_intake "
-        "WHERE metadata->>'file' LIKE %s", "%2024-12.csv")
+        "WHERE metadata->>'file' LIKE %s",
+        "%2024-12.csv",
+    )
     assert (data["amount_ml"], data["amount_ml__2"]) == ("250", "330")
     assert status == "invalid" and "the header repeats 'amount_ml' (columns 2, 3)" in reason

@@ -8,9 +8,18 @@ from tests.fakes.notion_api import FakeNotion
 
 
 def run_notion(meltano, fake, *flags):
-    return meltano.run("run", *flags, "tap-notion", "target-postgres", extra_env={
-        "TAP_NOTION_API_TOKEN": fake.token, "TAP_NOTION_API_URL": fake.url + "/v1",
-        "TAP_NOTION_DATABASE_IDS": json.dumps(fake.database_ids()), "TAP_NOTION_BACKOFF_BASE_MS": "10"})
+    return meltano.run(
+        "run",
+        *flags,
+        "tap-notion",
+        "target-postgres",
+        extra_env={
+            "TAP_NOTION_API_TOKEN": fake.token,
+            "TAP_NOTION_API_URL": fake.url + "/v1",
+            "TAP_NOTION_DATABASE_IDS": json.dumps(fake.database_ids()),
+            "TAP_NOTION_BACKOFF_BASE_MS": "10",
+        },
+    )
 
 
 def test_pages_land_once_and_edits_land_as_versions(meltano):
@@ -27,8 +36,11 @@ def test_pages_land_once_and_edits_land_as_versions(meltano):
 
         edited = fake.edit_page(2, 7, Done={"id": "c%3Dd", "type": "checkbox", "checkbox": False})
         run_notion(meltano, fake)
-        versions = meltano.query("SELECT raw_data->'properties'->'Done'->>'checkbox' FROM bronze.notion__pages "
-                                 "WHERE raw_id = %s ORDER BY ingested_at", edited["id"])
+        versions = meltano.query(
+            "SELECT raw_data->'properties'->'Done'->>'checkbox' FROM bronze.notion__pages "
+            "WHERE raw_id = %s ORDER BY ingested_at",
+            edited["id"],
+        )
         assert len(versions) == 2 and versions[-1][0] == "false"
         assert meltano.query("SELECT count(*) FROM bronze.notion__pages")[0][0] == len(rows) + 1
 

@@ -16,9 +16,18 @@ def fake():
 
 
 def run_toggl(meltano, fake, check=True, **extra):
-    return meltano.run("run", "tap-toggl", "target-postgres", check=check, extra_env={
-        "TAP_TOGGL_API_TOKEN": fake.api_token, "TAP_TOGGL_API_URL": fake.url + "/api/v9",
-        "TAP_TOGGL_BACKOFF_BASE_MS": "10", **extra})
+    return meltano.run(
+        "run",
+        "tap-toggl",
+        "target-postgres",
+        check=check,
+        extra_env={
+            "TAP_TOGGL_API_TOKEN": fake.api_token,
+            "TAP_TOGGL_API_URL": fake.url + "/api/v9",
+            "TAP_TOGGL_BACKOFF_BASE_MS": "10",
+            **extra,
+        },
+    )
 
 
 def entry_rows(meltano):
@@ -42,11 +51,12 @@ def test_lands_then_only_changes(meltano, fake):
     edited = fake.edit_entry(3, description="renamed")
     new = fake.add_entry("fresh")
     run_toggl(meltano, fake)
-    versions = meltano.query("SELECT raw_data->>'description' FROM bronze.toggl__time_entries "
-                             "WHERE raw_id = %s ORDER BY ingested_at", str(edited["id"]))
+    versions = meltano.query(
+        "SELECT raw_data->>'description' FROM bronze.toggl__time_entries WHERE raw_id = %s ORDER BY ingested_at",
+        str(edited["id"]),
+    )
     assert [v[0] for v in versions][-1] == "renamed" and len(versions) == 2
-    assert meltano.query("SELECT count(*) FROM bronze.toggl__time_entries WHERE raw_id = %s",
-                         str(new["id"]))[0][0] == 1
+    assert meltano.query("SELECT count(*) FROM bronze.toggl__time_entries WHERE raw_id = %s", str(new["id"]))[0][0] == 1
 
 
 def test_quota_mid_backfill_then_resume_without_gaps(meltano, fake):

@@ -4,9 +4,9 @@ import datetime as dt
 import hashlib
 
 from bronze_core.envelope import PayloadValidator, build_envelope
+from bronze_core.fields import EPOCH_MS
 from bronze_core.hashing import canonical_json, payload_hash
 from bronze_core.timestamps import parse_timestamp, to_utc_iso
-from bronze_core.fields import EPOCH_MS
 
 SCHEMA = {
     "type": "object",
@@ -29,8 +29,7 @@ def test_hash_changes_when_a_value_changes():
 
 def test_valid_payload_is_valid_and_untouched():
     payload = {"calendarDate": "2024-05-14", "steps": 10, "extra": {"kept": True}}
-    row = build_envelope(payload, raw_id="2024-05-14", source="garmin",
-                         validator=PayloadValidator(SCHEMA))
+    row = build_envelope(payload, raw_id="2024-05-14", source="garmin", validator=PayloadValidator(SCHEMA))
     assert row["validation_status"] == "valid"
     assert row["error_message"] is None
     assert row["raw_data"] == payload
@@ -48,8 +47,13 @@ def test_invalid_payload_is_kept_and_explained():
 
 
 def test_warning_when_valid_but_noted():
-    row = build_envelope({"calendarDate": "d"}, raw_id="d", source="garmin",
-                         validator=PayloadValidator(SCHEMA), warnings=["unreadable source time"])
+    row = build_envelope(
+        {"calendarDate": "d"},
+        raw_id="d",
+        source="garmin",
+        validator=PayloadValidator(SCHEMA),
+        warnings=["unreadable source time"],
+    )
     assert row["validation_status"] == "warning"
     assert row["error_message"] == "unreadable source time"
 

@@ -7,8 +7,7 @@ import hashlib
 import pytest
 
 from bronze_core.file_streams import BronzeFileStream, fingerprint
-from bronze_core.files import (FileFormatError, ResumePoint, iter_csv_rows, iter_json_lines,
-                               list_files)
+from bronze_core.files import FileFormatError, ResumePoint, iter_csv_rows, iter_json_lines, list_files
 
 
 def one_file(tmp_path, name, data: bytes):
@@ -18,9 +17,13 @@ def one_file(tmp_path, name, data: bytes):
 
 
 def test_csv_rows_are_strings_keyed_by_header_with_their_line(tmp_path):
-    source = one_file(tmp_path, "a.csv", b"\xef\xbb\xbfId,Time,Value\r\n"
-                      b"2022484408,4/12/2016 7:21:00 AM,97\r\n\r\n"
-                      b'1503960366,"4/12/2016 12:00:00 AM","multi\nline"\n')
+    source = one_file(
+        tmp_path,
+        "a.csv",
+        b"\xef\xbb\xbfId,Time,Value\r\n"
+        b"2022484408,4/12/2016 7:21:00 AM,97\r\n\r\n"
+        b'1503960366,"4/12/2016 12:00:00 AM","multi\nline"\n',
+    )
     rows = list(iter_csv_rows(source))
     assert [(r.line, r.payload, r.defects) for r in rows] == [
         (2, {"Id": "2022484408", "Time": "4/12/2016 7:21:00 AM", "Value": "97"}, []),
@@ -45,26 +48,35 @@ def test_csv_bad_bytes_and_wrong_column_counts_are_kept_and_flagged(tmp_path):
 def test_a_field_over_the_csv_limit_lands_whole_and_the_rows_after_it_still_land(tmp_path):
     # One-line and multi-line (quoted) records over the limit; the limit is lowered
     # here only to keep the file small (tap tests use the real 16 MiB one).
-    source = one_file(tmp_path, "c.csv", b"Id,Value\n1,ok\n" + b"2," + b"x" * 100 + b"\n"
-                      b'3,"' + b"y" * 60 + b"\n" + b"z" * 60 + b'"\n4,fine\n')
+    source = one_file(
+        tmp_path,
+        "c.csv",
+        b"Id,Value\n1,ok\n" + b"2," + b"x" * 100 + b'\n3,"' + b"y" * 60 + b"\n" + b"z" * 60 + b'"\n4,fine\n',
+    )
     import csv
+
     limit = csv.field_size_limit(50)
     try:
         rows = list(iter_csv_rows(source))
     finally:
         csv.field_size_limit(limit)
     assert [(r.line, r.payload) for r in rows] == [
-        (2, {"Id": "1", "Value": "ok"}), (3, {"Id": "2", "Value": "x" * 100}),
-        (4, {"Id": "3", "Value": "y" * 60 + "\n" + "z" * 60}), (6, {"Id": "4", "Value": "fine"})]
+        (2, {"Id": "1", "Value": "ok"}),
+        (3, {"Id": "2", "Value": "x" * 100}),
+        (4, {"Id": "3", "Value": "y" * 60 + "\n" + "z" * 60}),
+        (6, {"Id": "4", "Value": "fine"}),
+    ]
     assert rows[0].defects == [] and rows[3].defects == []
-    assert rows[1].defects == [f"{source.display_path}, line 3: field larger than field limit (50) "
-                               "in 'Value'; the row is kept whole"]
+    assert rows[1].defects == [
+        f"{source.display_path}, line 3: field larger than field limit (50) in 'Value'; the row is kept whole"
+    ]
     assert "line 4: field larger than field limit (50) in 'Value'" in rows[2].defects[0]
 
 
 def test_a_header_over_the_csv_limit_names_path_and_line(tmp_path):
     source = one_file(tmp_path, "h.csv", b"Id,Value," + b"N" * 100 + b"\n1,ok,\n")
     import csv
+
     limit = csv.field_size_limit(50)
     try:
         with pytest.raises(FileFormatError) as err:
@@ -76,20 +88,29 @@ def test_a_header_over_the_csv_limit_names_path_and_line(tmp_path):
 
 
 def test_a_repeated_header_name_keeps_every_column_and_flags_every_row(tmp_path):
-    source = one_file(tmp_path, "d.csv", b"Id,ActivityDate,TotalSteps,TotalSteps,TotalSteps__2\r\n"
-                                         b"1503960366,4/12/2016,13162,999,x\r\n")
+    source = one_file(
+        tmp_path,
+        "d.csv",
+        b"Id,ActivityDate,TotalSteps,TotalSteps,TotalSteps__2\r\n1503960366,4/12/2016,13162,999,x\r\n",
+    )
     (row,) = iter_csv_rows(source)
-    assert row.payload == {"Id": "1503960366", "ActivityDate": "4/12/2016", "TotalSteps": "13162",
-                           "TotalSteps__3": "999", "TotalSteps__2": "x"}
-    assert row.defects == [f"{source.display_path}, line 1: the header repeats 'TotalSteps' "
-                           "(columns 3, 4); every column is kept, the repeats as 'TotalSteps__3'"]
+    assert row.payload == {
+        "Id": "1503960366",
+        "ActivityDate": "4/12/2016",
+        "TotalSteps": "13162",
+        "TotalSteps__3": "999",
+        "TotalSteps__2": "x",
+    }
+    assert row.defects == [
+        f"{source.display_path}, line 1: the header repeats 'TotalSteps' "
+        "(columns 3, 4); every column is kept, the repeats as 'TotalSteps__3'"
+    ]
 
 
 def test_json_lines_keep_bad_lines_as_invalid_rows(tmp_path):
     source = one_file(tmp_path, "d.jsonl", b'{"id": 1}\n\n{"id": 2,\n[1, 2]\n')
     rows = list(iter_json_lines(source))
-    assert [(r.line, r.payload) for r in rows] == [(1, {"id": 1}), (3, {"_line": '{"id": 2,'}),
-                                                   (4, [1, 2])]
+    assert [(r.line, r.payload) for r in rows] == [(1, {"id": 1}), (3, {"_line": '{"id": 2,'}), (4, [1, 2])]
     assert rows[0].defects == [] and "line 3: invalid JSON" in rows[1].defects[0]
 
 

@@ -75,14 +75,20 @@ def test_xml_elements_stream_with_their_lines(tmp_path):
     from bronze_core.files import iter_xml_elements
 
     path = tmp_path / "export.xml"
-    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n]>\n'
-                    '<HealthData>\n <Me a="1"/>\n <Record type="a">\n  <MetadataEntry key="k" value="v"/>\n'
-                    ' </Record>\n <Record type="b&amp;c"/>\n <Other><Record type="inner"/></Other>\n</HealthData>\n')
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n]>\n'
+        '<HealthData>\n <Me a="1"/>\n <Record type="a">\n  <MetadataEntry key="k" value="v"/>\n'
+        ' </Record>\n <Record type="b&amp;c"/>\n <Other><Record type="inner"/></Other>\n</HealthData>\n'
+    )
     (source,) = list_files(path, XML_PATTERNS)  # a bare file is its own root
-    found = [(line, el.tag, el.get("type"), [c.attrib for c in el])
-             for line, el in iter_xml_elements(source, ["Record"])]
-    assert found == [(7, "Record", "a", [{"key": "k", "value": "v"}]), (10, "Record", "b&c", []),
-                     (11, "Record", "inner", [])]
+    found = [
+        (line, el.tag, el.get("type"), [c.attrib for c in el]) for line, el in iter_xml_elements(source, ["Record"])
+    ]
+    assert found == [
+        (7, "Record", "a", [{"key": "k", "value": "v"}]),
+        (10, "Record", "b&c", []),
+        (11, "Record", "inner", []),
+    ]
     assert source.display_path == str(path)
 
 
@@ -91,12 +97,14 @@ def test_broken_xml_names_file_and_line_after_the_good_elements(tmp_path):
 
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("apple_health_export/export.xml",
-                    '<HealthData>\n <Record type="a"/>\n <Record type="b"/>\n <Record type="c" value="1\n')
+        zf.writestr(
+            "apple_health_export/export.xml",
+            '<HealthData>\n <Record type="a"/>\n <Record type="b"/>\n <Record type="c" value="1\n',
+        )
     (source,) = list_files(archive, XML_PATTERNS)
     got = []
     with pytest.raises(FileFormatError) as error:
-        for line, element in iter_xml_elements(source, ["Record"]):
+        for _line, element in iter_xml_elements(source, ["Record"]):
             got.append(element.get("type"))
     assert got == ["a", "b"]
     assert f"{archive}!apple_health_export/export.xml, line 4" in str(error.value)
@@ -107,7 +115,7 @@ def test_xml_entity_declarations_are_refused(tmp_path):
 
     path = tmp_path / "export.xml"
     path.write_text('<!DOCTYPE d [\n<!ENTITY a "x">\n]>\n<d><Record v="&a;"/></d>\n')
-    with pytest.raises(FileFormatError, match="line 2.*entity"):
+    with pytest.raises(FileFormatError, match=r"line 2.*entity"):
         list(iter_xml_elements(list_files(path, XML_PATTERNS)[0], ["Record"]))
 
 
@@ -190,16 +198,28 @@ def test_a_break_after_a_big_integer_still_names_the_line(tmp_path):
 ACTIVITIES = "item.summarizedActivitiesExport.item"
 
 
-@pytest.mark.parametrize("text, prefix, why", [
-    ('{"sleepData": [{"calendarDate": "2024-05-01"}]}', "item",
-     "at the top level an array was expected, found an object (first key 'sleepData')"),
-    ('"2024-05-01"', "item", "at the top level an array was expected, found a string value"),
-    ('[{"summarizedActivitiesExport": {"activityId": 1}}]', ACTIVITIES,
-     "at 'item.summarizedActivitiesExport' an array was expected, found an object (first key 'activityId')"),
-    ('[{"activities": [{"activityId": 1}]}]', ACTIVITIES,
-     "the object at 'item' has no 'summarizedActivitiesExport'"),
-    ('[[{"activityId": 1}]]', ACTIVITIES, "at 'item' an object was expected, found an array"),
-])
+@pytest.mark.parametrize(
+    "text, prefix, why",
+    [
+        (
+            '{"sleepData": [{"calendarDate": "2024-05-01"}]}',
+            "item",
+            "at the top level an array was expected, found an object (first key 'sleepData')",
+        ),
+        ('"2024-05-01"', "item", "at the top level an array was expected, found a string value"),
+        (
+            '[{"summarizedActivitiesExport": {"activityId": 1}}]',
+            ACTIVITIES,
+            "at 'item.summarizedActivitiesExport' an array was expected, found an object (first key 'activityId')",
+        ),
+        (
+            '[{"activities": [{"activityId": 1}]}]',
+            ACTIVITIES,
+            "the object at 'item' has no 'summarizedActivitiesExport'",
+        ),
+        ('[[{"activityId": 1}]]', ACTIVITIES, "at 'item' an object was expected, found an array"),
+    ],
+)
 def test_a_container_of_another_kind_is_reported_not_read_as_empty(tmp_path, text, prefix, why):
     path = tmp_path / "DI-Connect-Wellness" / "1_sleepData.json"
     path.parent.mkdir()
@@ -210,12 +230,15 @@ def test_a_container_of_another_kind_is_reported_not_read_as_empty(tmp_path, tex
     assert str(err.value) == f"{path}, line 1: not the expected shape: {why}; nothing was read from it"
 
 
-@pytest.mark.parametrize("text, prefix, items", [
-    ("[]", "item", []),
-    ("[]", ACTIVITIES, []),
-    ('[{"summarizedActivitiesExport": []}]', ACTIVITIES, []),
-    ('[{"summarizedActivitiesExport": [{"activityId": 1}]}]', ACTIVITIES, [(0, {"activityId": 1})]),
-])
+@pytest.mark.parametrize(
+    "text, prefix, items",
+    [
+        ("[]", "item", []),
+        ("[]", ACTIVITIES, []),
+        ('[{"summarizedActivitiesExport": []}]', ACTIVITIES, []),
+        ('[{"summarizedActivitiesExport": [{"activityId": 1}]}]', ACTIVITIES, [(0, {"activityId": 1})]),
+    ],
+)
 def test_empty_containers_of_the_right_kind_are_just_empty(tmp_path, text, prefix, items):
     path = tmp_path / "DI-Connect-Wellness" / "1_sleepData.json"
     path.parent.mkdir()
@@ -249,6 +272,7 @@ def test_an_xml_document_of_another_kind_is_reported(tmp_path):
 
 # --- symbolic links stay inside the folder ---------------------------------------
 
+
 def test_links_leaving_the_folder_are_skipped_and_named(tmp_path):
     folder, outside = tmp_path / "drop", tmp_path / "outside"
     (folder / "sub").mkdir(parents=True)
@@ -262,14 +286,21 @@ def test_links_leaving_the_folder_are_skipped_and_named(tmp_path):
     skipped: list[str] = []
     found = list_files(folder, ["*.csv"], skipped=skipped)
     assert [f.relative_path for f in found] == ["sub/a.csv"]
-    assert sorted(skipped) == [f"{folder / name} (a link to {target}, outside {folder}; set "
-                               "follow_symlinks to read it)" for name, target in (
-                                   ("dangling.csv", tmp_path / "nowhere.csv"),
-                                   ("dir", outside / "deep"), ("leak.csv", outside / "secret.csv"))]
+    assert sorted(skipped) == [
+        f"{folder / name} (a link to {target}, outside {folder}; set follow_symlinks to read it)"
+        for name, target in (
+            ("dangling.csv", tmp_path / "nowhere.csv"),
+            ("dir", outside / "deep"),
+            ("leak.csv", outside / "secret.csv"),
+        )
+    ]
 
     allowed = list_files(folder, ["*.csv"], follow_symlinks=True)
     assert {f.relative_path: f.open().read() for f in allowed} == {
-        "dir/more.csv": b"more\n", "leak.csv": b"secret\n", "sub/a.csv": b"a\n"}
+        "dir/more.csv": b"more\n",
+        "leak.csv": b"secret\n",
+        "sub/a.csv": b"a\n",
+    }
 
 
 def test_links_inside_the_folder_are_followed_once_and_loops_end(tmp_path):
@@ -310,8 +341,9 @@ def test_rows_name_files_relative_to_the_folder_or_archive(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("DI_CONNECT/DI-Connect-Wellness/1_sleepData.json", "[]")
     (member,) = list_files(archive, PATTERNS)
-    assert member.lineage() == {"file": "DI_CONNECT/DI-Connect-Wellness/1_sleepData.json",
-                                "archive": "garmin.zip"}
+    assert member.lineage() == {"file": "DI_CONNECT/DI-Connect-Wellness/1_sleepData.json", "archive": "garmin.zip"}
     message = f"{member.display_path}, line 3: invalid UTF-8"
-    assert member.for_rows(message) == "garmin.zip!DI_CONNECT/DI-Connect-Wellness/1_sleepData.json, line 3: invalid UTF-8"
+    assert (
+        member.for_rows(message) == "garmin.zip!DI_CONNECT/DI-Connect-Wellness/1_sleepData.json, line 3: invalid UTF-8"
+    )
     assert str(tmp_path) not in member.for_rows(message) + plain.for_rows(plain.display_path)

@@ -8,8 +8,14 @@ import time
 import pytest
 import requests
 
-from bronze_core.http import (RateLimitTooLong, TokenRefreshed, error_message, json_object_body,
-                              retry_after_seconds, retry_waits)
+from bronze_core.http import (
+    RateLimitTooLong,
+    TokenRefreshed,
+    error_message,
+    json_object_body,
+    retry_after_seconds,
+    retry_waits,
+)
 from bronze_core.redact import SecretFilter, redact_params, register_secret, scrub
 
 
@@ -83,8 +89,11 @@ def answered(status: int, body: bytes) -> requests.Response:
 
 #: Error bodies as the APIs document them (HubSpot, Garmin's DI OAuth, Parse), and what each says.
 DOCUMENTED_ERRORS = [
-    (b'{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT",'
-     b'"correlationId":"c0ffee","policyName":"DAILY"}', "You have reached your daily limit."),
+    (
+        b'{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT",'
+        b'"correlationId":"c0ffee","policyName":"DAILY"}',
+        "You have reached your daily limit.",
+    ),
     (b'{"error":"invalid_grant","error_description":"refresh token is invalid"}', "refresh token is invalid"),
     (b'{"code":101,"error":"Invalid username/password."}', "Invalid username/password."),
 ]
@@ -95,8 +104,17 @@ def test_error_message_takes_the_apis_own_words(body, said):
     assert error_message(answered(400, body)) == said
 
 
-@pytest.mark.parametrize("body", [b"", b"<html><title>502 Bad Gateway</title></html>", b'{"code": 20',
-                                  b'["not", "an", "object"]', b"null", b"[" * 100_000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html><title>502 Bad Gateway</title></html>",
+        b'{"code": 20',
+        b'["not", "an", "object"]',
+        b"null",
+        b"[" * 100_000,
+    ],
+)
 def test_an_error_body_that_is_not_a_json_object_reads_as_empty(body):
     assert json_object_body(answered(502, body)) == {}
     assert error_message(answered(502, body)) is None
@@ -110,7 +128,7 @@ def test_an_error_object_without_words_has_no_message(body):
 
 def test_error_message_never_echoes_a_secret_and_stays_short():
     register_secret("pw-echoed-back-5150")
-    body = ('{"message": "login failed for password=pw-echoed-back-5150,\\n   try again' + " x" * 500 + '"}')
+    body = '{"message": "login failed for password=pw-echoed-back-5150,\\n   try again' + " x" * 500 + '"}'
     said = error_message(answered(401, body.encode()))
     assert "pw-echoed-back-5150" not in said and "password=***," in said
     assert "\n" not in said and "   " not in said and len(said) == 200

@@ -15,24 +15,33 @@ import sys
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import crontab  # noqa: E402
+import crontab
 
 UMASK_022 = {"umask": 0o022}
 
 
 def make(*args: str, cwd=ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})}, **UMASK_022)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        **UMASK_022,
+    )
 
 
 def test_every_recipe_runs_under_umask_077(tmp_path):
     """A probe target added to the project's Makefile sees umask 077 in its shell and children."""
     probe = tmp_path / "probe.mk"
-    probe.write_text(f"include {ROOT / 'Makefile'}\n"
-                     "probe:\n"
-                     "\tumask\n"  # no shell syntax: make may exec it without a shell
-                     f"\t{sys.executable} -c 'import os; print(oct(os.umask(0)))'\n"
-                     f"\ttouch {tmp_path / 'made'}\n")
+    probe.write_text(
+        f"include {ROOT / 'Makefile'}\n"
+        "probe:\n"
+        "\tumask\n"  # no shell syntax: make may exec it without a shell
+        f"\t{sys.executable} -c 'import os; print(oct(os.umask(0)))'\n"
+        f"\ttouch {tmp_path / 'made'}\n"
+    )
     result = make("-s", "-f", str(probe), "probe")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0077", "0o77"]
@@ -40,8 +49,8 @@ def test_every_recipe_runs_under_umask_077(tmp_path):
 
 
 def test_help_lists_every_documented_target():
-    documented = re.findall(r"^([A-Za-z0-9_-]+):.*## ", (ROOT / "Makefile").read_text(), re.M)
-    listed = re.findall(r"^  make (\S+)", make("help").stdout, re.M)
+    documented = re.findall(r"^([A-Za-z0-9_-]+):.*## ", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    listed = re.findall(r"^  make (\S+)", make("help").stdout, re.MULTILINE)
     assert "db-status" in documented
     assert listed == documented
 
@@ -80,5 +89,10 @@ def test_a_crontab_line_runs_its_schedule_under_umask_077(meltano, tmp_path):
         log.unlink(missing_ok=True)
         if kept.exists():
             shutil.move(kept, log)
-    assert meltano.query("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = 'bronze' AND table_name LIKE %s", "manual%")[0][0] > 0
+    assert (
+        meltano.query(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'bronze' AND table_name LIKE %s",
+            "manual%",
+        )[0][0]
+        > 0
+    )

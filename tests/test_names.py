@@ -21,11 +21,14 @@ from tests.reliability.cases import API_TAPS
 AIRTABLE = next(t for t in API_TAPS if t.name == "tap-airtable")
 LONG = "Inventory of every single thing in the garage, the attic and the cellar, sorted by shelf, box and the year it was bought"  # noqa: E501
 #: Folders whose tables, on main, collided with an index name or were refused.
-FOLDERS = ["a", "a_raw_data_idx", "a_pkey", "a_source_timestamp_idx", "体重", "Größe",
-           "x" * 120, "x" * 119 + "y"]
+FOLDERS = ["a", "a_raw_data_idx", "a_pkey", "a_source_timestamp_idx", "体重", "Größe", "x" * 120, "x" * 119 + "y"]
 #: Every index a bronze table must have: (access method, column), plus the key.
-INDEXES = {("btree", "source_timestamp"), ("btree", "validation_status"), ("gin", "raw_data"),
-           ("btree", "raw_id,raw_hash")}
+INDEXES = {
+    ("btree", "source_timestamp"),
+    ("btree", "validation_status"),
+    ("gin", "raw_data"),
+    ("btree", "raw_id,raw_hash"),
+}
 
 
 def test_plain_ascii_labels_keep_todays_names():
@@ -36,10 +39,12 @@ def test_plain_ascii_labels_keep_todays_names():
 
 
 def test_cut_and_transliterated_names_fit_and_stay_apart():
-    names = {label: stream_name("airtable", label) for label in
-             [LONG, LONG + "!", LONG[:-1] + "?", "体重", "体温", "Größe", "Grösse", "ü😀", "😀", "!!!"]}
+    names = {
+        label: stream_name("airtable", label)
+        for label in [LONG, LONG + "!", LONG[:-1] + "?", "体重", "体温", "Größe", "Grösse", "ü😀", "😀", "!!!"]
+    }
     assert len(set(names.values())) == len(names), names
-    for label, name in names.items():
+    for name in names.values():
         assert re.fullmatch(r"[a-z0-9_]{1,63}", name), name
         assert re.fullmatch(r"airtable__[a-z0-9_]+__[0-9a-f]{10}", name), name
     assert names["体重"].startswith("airtable__u4f53_u91cd__")
@@ -49,8 +54,9 @@ def test_cut_and_transliterated_names_fit_and_stay_apart():
 
 
 def run_manual(meltano, folder, check=True):
-    return meltano.run("run", "tap-manual", "target-postgres", check=check,
-                       extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)})
+    return meltano.run(
+        "run", "tap-manual", "target-postgres", check=check, extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)}
+    )
 
 
 def index_shapes(meltano, table: str) -> dict[tuple[str, str], str]:
@@ -60,15 +66,18 @@ def index_shapes(meltano, table: str) -> dict[tuple[str, str], str]:
         "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam "
         "CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) "
         "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum "
-        "WHERE x.indrelid = %s::regclass GROUP BY am.amname, i.relname", f"bronze.{table}")
+        "WHERE x.indrelid = %s::regclass GROUP BY am.amname, i.relname",
+        f"bronze.{table}",
+    )
     shapes = {(method, columns): name for method, columns, name in rows}
     assert len(shapes) == len(rows), f"{table}: an index is there twice: {rows}"
     return shapes
 
 
 def relation_names(meltano) -> set[str]:
-    return {name for (name,) in meltano.query(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'bronze'::regnamespace")}
+    return {
+        name for (name,) in meltano.query("SELECT relname FROM pg_class WHERE relnamespace = 'bronze'::regnamespace")
+    }
 
 
 def assert_one_table_per_folder(meltano, folders):
@@ -84,8 +93,9 @@ def assert_one_table_per_folder(meltano, folders):
 def write_folders(root, folders):
     for folder in folders:
         (root / folder).mkdir(parents=True)
-        (root / folder / "log.jsonl").write_text(json.dumps({"id": f"{folder}-1", "folder": folder},
-                                                            ensure_ascii=False) + "\n", encoding="utf-8")
+        (root / folder / "log.jsonl").write_text(
+            json.dumps({"id": f"{folder}-1", "folder": folder}, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
 def test_folders_named_like_indexes_long_or_non_latin_each_get_an_indexed_table(meltano, tmp_path):
@@ -129,8 +139,12 @@ def test_airtable_tables_with_long_and_non_latin_names(meltano):
         fake.tables[LONG] = fake.tables.pop("Inventory")
         fake.tables["体重"] = fake.tables.pop("Body measurements")
         tables = [{"name": LONG, "last_modified_field": "Last modified"}, "体重"]
-        meltano.run("run", "tap-airtable", "target-postgres",
-                    extra_env=AIRTABLE.env(fake, tables=json.dumps(tables, ensure_ascii=False)))
+        meltano.run(
+            "run",
+            "tap-airtable",
+            "target-postgres",
+            extra_env=AIRTABLE.env(fake, tables=json.dumps(tables, ensure_ascii=False)),
+        )
         for label in (LONG, "体重"):
             table = stream_name("airtable", label)
             ids = sorted(raw_id for (raw_id,) in meltano.query(f"SELECT raw_id FROM bronze.{table}"))

@@ -43,10 +43,16 @@ def mode(path: Path) -> int:
 
 
 def batch_env(tmp_path: Path, drop: Path, batch_size: int = 1000) -> dict:
-    return {"TAP_WEARABLE_CSV_DATA_DIR": str(drop),
-            "TAP_WEARABLE_CSV_BATCH_CONFIG": json.dumps({
+    return {
+        "TAP_WEARABLE_CSV_DATA_DIR": str(drop),
+        "TAP_WEARABLE_CSV_BATCH_CONFIG": json.dumps(
+            {
                 "encoding": {"format": "jsonl", "compression": "none"},
-                "storage": {"root": (tmp_path / "batches").as_uri()}, "batch_size": batch_size})}
+                "storage": {"root": (tmp_path / "batches").as_uri()},
+                "batch_size": batch_size,
+            }
+        ),
+    }
 
 
 def configs() -> set[Path]:
@@ -81,7 +87,7 @@ def test_batch_files_tap_config_and_meltano_dir_are_owner_only_under_umask_022(m
     for stale in written:
         stale.unlink()
     with umask(0o022):
-        result = meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
+        meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
     assert mode(ROOT / ".meltano") == 0o700
     assert list((tmp_path / "batches").iterdir()) == []
     assert configs() == set()
@@ -106,8 +112,11 @@ def test_the_config_of_a_sigkilled_run_is_removed_by_the_next_run(meltano, tmp_p
     process = start(meltano, "run", "tap-wearable-csv", "target-postgres", extra_env=env)
     wait_for_child(process, "tap-wearable-csv")
     deadline = time.monotonic() + 120  # the tap is syncing (its first batch file is written)
-    while (time.monotonic() < deadline and process.poll() is None
-           and not list((tmp_path / "batches").glob("bronze-batch-*"))):
+    while (
+        time.monotonic() < deadline
+        and process.poll() is None
+        and not list((tmp_path / "batches").glob("bronze-batch-*"))
+    ):
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before it could be killed"
     left = configs() - before
@@ -130,8 +139,10 @@ def test_only_configs_of_dead_runs_are_removed(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     try:
-        files = {name: folder / f"tap.{name}.config.json"
-                 for name in ("current", "alive", "dead", "unclaimed_old", "unclaimed_new")}
+        files = {
+            name: folder / f"tap.{name}.config.json"
+            for name in ("current", "alive", "dead", "unclaimed_old", "unclaimed_new")
+        }
         for path in files.values():
             path.write_text("{}")
         for name, pid in (("alive", alive.pid), ("dead", dead.pid)):
@@ -142,9 +153,14 @@ def test_only_configs_of_dead_runs_are_removed(tmp_path):
         (folder / "tap.ended.config.json.owner").write_text("1 1\n")  # its config was deleted
 
         assert owner_only.remove_leftover_configs([files["current"]]) == 2
-        assert sorted(p.name for p in folder.iterdir()) == sorted([
-            "tap.current.config.json", "tap.alive.config.json", "tap.alive.config.json.owner",
-            "tap.unclaimed_new.config.json"])
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [
+                "tap.current.config.json",
+                "tap.alive.config.json",
+                "tap.alive.config.json.owner",
+                "tap.unclaimed_new.config.json",
+            ]
+        )
     finally:
         alive.kill()
         alive.wait()
@@ -159,8 +175,7 @@ def test_the_tap_says_once_where_batch_files_go_and_how_to_get_records(meltano, 
     assert (tmp_path / "batches").as_uri() in notices[0]
     assert "TAP_WEARABLE_CSV_BATCH_CONFIG='{}'" in notices[0]
     # ... and that setting does give RECORD messages, which any Singer target reads.
-    out = meltano.run("invoke", "tap-wearable-csv",
-                      extra_env={**env, "TAP_WEARABLE_CSV_BATCH_CONFIG": "{}"}).stdout
+    out = meltano.run("invoke", "tap-wearable-csv", extra_env={**env, "TAP_WEARABLE_CSV_BATCH_CONFIG": "{}"}).stdout
     kinds = {json.loads(line)["type"] for line in out.splitlines() if line.startswith("{")}
     assert "RECORD" in kinds and "BATCH" not in kinds
 
@@ -179,6 +194,7 @@ def test_apple_health_spool_is_owner_only():
         assert len(files) == 2 and {mode(f) for f in files} == {0o600}
         assert mode(spool._folder) == 0o700
         assert [payload for _, payload in spool.read("export.zip", "0" * 64, "Workout")] == [
-            {"workoutActivityType": "HKWorkoutActivityTypeRunning"}]
+            {"workoutActivityType": "HKWorkoutActivityTypeRunning"}
+        ]
     finally:
         spool.close()

@@ -29,26 +29,32 @@ import tap_readme  # noqa: E402
 README_MAX_LINES = 250
 PACKAGES = tap_readme.packages()
 #: Settings singer-sdk gives every tap (seen in `tap-x --about`); none of them in a tap README.
-SDK_GENERIC = {"stream_maps", "stream_map_config", "faker_config", "flattening_enabled",
-               "flattening_max_depth", "flattening_max_key_length", "flattening_separator",
-               "batch_config"}
+SDK_GENERIC = {
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "batch_config",
+}
 
 
 def docs() -> list[Path]:
     """The Markdown a reader is pointed at: README.md, docs/, the tap READMEs."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-            *(package / "README.md" for package in PACKAGES)]
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *(package / "README.md" for package in PACKAGES)]
 
 
 # --- the checks, as functions of the text --------------------------------------------------
 def makefile_targets(makefile: str) -> set[str]:
-    return set(re.findall(r"^([A-Za-z0-9_-]+)\s*:(?!=)", makefile, re.M))
+    return set(re.findall(r"^([A-Za-z0-9_-]+)\s*:(?!=)", makefile, re.MULTILINE))
 
 
 def code(text: str) -> str:
     """The code of a Markdown text: fenced blocks and `spans` (prose may say "make sure")."""
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
-    spans = re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S))
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    spans = re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL))
     return "\n".join(blocks + spans)
 
 
@@ -61,7 +67,7 @@ def unknown_make_targets(text: str, targets: set[str]) -> list[str]:
 def heading_anchors(markdown: str) -> set[str]:
     """GitHub's anchors for a page's headings (lower case, punctuation dropped, spaces as -)."""
     anchors = set()
-    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*$", markdown, re.M):
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*$", markdown, re.MULTILINE):
         text = re.sub(r"[`*]", "", heading).strip().lower()
         anchors.add(re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", text)))
     return anchors
@@ -75,10 +81,9 @@ def broken_links(page: Path, text: str) -> list[str]:
             continue  # http:, https:, mailto:
         path_part, _, anchor = target.partition("#")
         linked = (page.parent / path_part).resolve() if path_part else page
-        if not linked.exists():
-            broken.append(target)
-        elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(
-                linked.read_text(encoding="utf-8")):
+        if not linked.exists() or (
+            anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked.read_text(encoding="utf-8"))
+        ):
             broken.append(target)
     return broken
 
@@ -91,7 +96,8 @@ def table_rows(block: str) -> list[str]:
 def test_registry_names_every_tap_package():
     """The READMEs checked below are those of every tap package (sources.yml's ``package``)."""
     assert sorted(p.name for p in PACKAGES) == sorted(
-        p.name for p in (ROOT / "taps").glob("tap-*") if (p / "pyproject.toml").exists())
+        p.name for p in (ROOT / "taps").glob("tap-*") if (p / "pyproject.toml").exists()
+    )
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=[p.name for p in PACKAGES])
@@ -99,8 +105,9 @@ def test_tap_readme_settings_table_is_what_the_tap_says(package):
     readme = (package / "README.md").read_text(encoding="utf-8")
     block = tap_readme.current_block(readme)
     assert block is not None, f"{package.name}/README.md has no generated settings table: run `make docs`"
-    assert block == tap_readme.block(tap_readme.executable(package)), \
+    assert block == tap_readme.block(tap_readme.executable(package)), (
         f"{package.name}/README.md's settings table is stale: run `make docs`"
+    )
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=[p.name for p in PACKAGES])
@@ -108,11 +115,17 @@ def test_tap_readme_lists_the_settings_meltano_offers_and_no_sdk_generic_one(pac
     """Cross-check against meltano.yml, written by hand: every setting a plugin of this package
     declares there is in the table, unless it is one singer-sdk gives every tap."""
     plugins = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))["plugins"]["extractors"]
-    declared = {setting["name"] for plugin in plugins if plugin.get("executable") == package.name
-                for setting in plugin.get("settings", [])}
+    declared = {
+        setting["name"]
+        for plugin in plugins
+        if plugin.get("executable") == package.name
+        for setting in plugin.get("settings", [])
+    }
     assert declared, f"no plugin in meltano.yml runs {package.name}"
-    listed = {tap_readme.row_setting(row) for row in
-              table_rows(tap_readme.current_block((package / "README.md").read_text(encoding="utf-8")) or "")}
+    listed = {
+        tap_readme.row_setting(row)
+        for row in table_rows(tap_readme.current_block((package / "README.md").read_text(encoding="utf-8")) or "")
+    }
     assert declared - SDK_GENERIC <= listed, f"missing from the table: {sorted(declared - SDK_GENERIC - listed)}"
     assert not listed & SDK_GENERIC, f"generic singer-sdk settings in the table: {sorted(listed & SDK_GENERIC)}"
 
@@ -124,8 +137,9 @@ def test_the_generator_drops_exactly_what_singer_sdk_adds():
     assert generic == SDK_GENERIC
     kept = {tap_readme.row_setting(row) for row in table_rows(tap_readme.settings_table(about, generic))}
     assert kept == {"manual_dir", "timezone", "follow_symlinks"}
-    assert {tap_readme.row_setting(row) for row in table_rows("\n".join(tap_readme.settings_rows(about)))} \
-        == kept | SDK_GENERIC
+    assert {
+        tap_readme.row_setting(row) for row in table_rows("\n".join(tap_readme.settings_rows(about)))
+    } == kept | SDK_GENERIC
 
 
 def test_make_docs_check_fails_on_a_stale_table(tmp_path):
@@ -137,11 +151,17 @@ def test_make_docs_check_fails_on_a_stale_table(tmp_path):
     assert stale != original
     readme.write_text(stale, encoding="utf-8")
     try:
-        check = subprocess.run([sys.executable, str(ROOT / "scripts/tap_readme.py"), "--check", str(package)],
-                               capture_output=True, text=True)
+        check = subprocess.run(
+            [sys.executable, str(ROOT / "scripts/tap_readme.py"), "--check", str(package)],
+            capture_output=True,
+            text=True,
+        )
         assert check.returncode == 1 and readme.relative_to(ROOT).as_posix() in check.stderr
-        subprocess.run([sys.executable, str(ROOT / "scripts/tap_readme.py"), "--write", str(package)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts/tap_readme.py"), "--write", str(package)],
+            check=True,
+            capture_output=True,
+        )
         assert readme.read_text(encoding="utf-8") == original
     finally:
         readme.write_text(original, encoding="utf-8")
@@ -155,14 +175,17 @@ def test_readme_is_short():
 
 def test_every_make_target_mentioned_exists():
     targets = makefile_targets((ROOT / "Makefile").read_text(encoding="utf-8"))
-    unknown = {page.relative_to(ROOT).as_posix(): unknown_make_targets(page.read_text(encoding="utf-8"), targets)
-               for page in docs()}
+    unknown = {
+        page.relative_to(ROOT).as_posix(): unknown_make_targets(page.read_text(encoding="utf-8"), targets)
+        for page in docs()
+    }
     assert not {page: found for page, found in unknown.items() if found}
 
 
 def test_every_relative_link_resolves():
-    broken = {page.relative_to(ROOT).as_posix(): broken_links(page, page.read_text(encoding="utf-8"))
-              for page in docs()}
+    broken = {
+        page.relative_to(ROOT).as_posix(): broken_links(page, page.read_text(encoding="utf-8")) for page in docs()
+    }
     assert not {page: found for page, found in broken.items() if found}
 
 
@@ -181,7 +204,10 @@ def test_ci_runs_the_readme_test_command():
 def test_the_checks_catch_an_unknown_make_target():
     targets = makefile_targets("up: install ## start\n\t$(BIN)/x\nVAR := 1\n")
     assert targets == {"up"}
-    text = "`make up`, then `make upp`, make sure, every `make` target and `umask 077`, and\n```sh\nmake up\n(crontab -l; make -s crontab)\n```\n"
+    text = (
+        "`make up`, then `make upp`, make sure, every `make` target and `umask 077`, and\n"
+        "```sh\nmake up\n(crontab -l; make -s crontab)\n```\n"
+    )
     assert unknown_make_targets(text, targets) == ["crontab", "upp"]
 
 
@@ -189,7 +215,9 @@ def test_the_checks_catch_a_broken_link(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_text("# Some title\n\n## The `x` part, briefly\n")
     page = tmp_path / "README.md"
-    text = ("[ok](docs/a.md) [ok](docs/a.md#the-x-part-briefly) [web](https://example.com) "
-            "[gone](docs/b.md) [bad anchor](docs/a.md#nothing) [self](#some-title)")
+    text = (
+        "[ok](docs/a.md) [ok](docs/a.md#the-x-part-briefly) [web](https://example.com) "
+        "[gone](docs/b.md) [bad anchor](docs/a.md#nothing) [self](#some-title)"
+    )
     page.write_text(text)
     assert broken_links(page, text) == ["docs/b.md", "docs/a.md#nothing", "#some-title"]

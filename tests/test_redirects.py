@@ -73,8 +73,11 @@ def _go(server: Server, to: str, status: int) -> str:
 def test_a_redirect_within_the_same_origin_is_followed(servers, status):
     first, _, _ = servers
     session = SameOriginSession("x")
-    response = session.post(_go(first, first.url + "/moved/here", status),
-                            headers={"X-Parse-Session-Token": "r:session-s3cr3t"}, data={"a": "1"})
+    response = session.post(
+        _go(first, first.url + "/moved/here", status),
+        headers={"X-Parse-Session-Token": "r:session-s3cr3t"},
+        data={"a": "1"},
+    )
     assert response.status_code == 200
     assert [(m, p) for m, p, _, _ in first.seen] == [("POST" if status in (307, 308) else "GET", "/moved/here")]
     # A relative Location is the same origin too.
@@ -90,10 +93,12 @@ def test_a_redirect_to_another_origin_sends_nothing_there(servers, status, targe
     other = other_port if target == "other port" else other_host
     session = SameOriginSession("hidrate", setting="api_url")
     with pytest.raises(CrossHostRedirect) as refused:
-        session.post(_go(first, other.url + "/steal?password=PASSWORD-s3cr3t", status),
-                     params={"password": "PASSWORD-s3cr3t"},
-                     headers={"X-Parse-Client-Key": "KEY-s3cr3t", "Authorization": "Bearer TOKEN-s3cr3t"},
-                     data={"refresh_token": "REFRESH-s3cr3t"})
+        session.post(
+            _go(first, other.url + "/steal?password=PASSWORD-s3cr3t", status),
+            params={"password": "PASSWORD-s3cr3t"},
+            headers={"X-Parse-Client-Key": "KEY-s3cr3t", "Authorization": "Bearer TOKEN-s3cr3t"},
+            data={"refresh_token": "REFRESH-s3cr3t"},
+        )
     assert other.seen == [] and first.seen == []
     message = str(refused.value)
     assert message.startswith(f"hidrate: refused a redirect (HTTP {status}) from {first.url} to {other.url}")
@@ -104,9 +109,13 @@ def test_a_redirect_to_another_origin_sends_nothing_there(servers, status, targe
 def test_requests_own_session_does_follow_with_the_custom_headers(servers):
     """Why the session exists: plain requests strips Authorization only, and re-posts on a 307."""
     first, _, other_host = servers
-    requests.post(_go(first, other_host.url + "/x", 307), headers={"X-Parse-Client-Key": "KEY-s3cr3t"},
-                  data={"refresh_token": "REFRESH-s3cr3t"})
-    (_, _, headers, body), = other_host.seen
+    requests.post(
+        _go(first, other_host.url + "/x", 307),
+        headers={"X-Parse-Client-Key": "KEY-s3cr3t"},
+        data={"refresh_token": "REFRESH-s3cr3t"},
+        timeout=10,
+    )
+    ((_, _, headers, body),) = other_host.seen
     assert headers["X-Parse-Client-Key"] == "KEY-s3cr3t" and b"REFRESH-s3cr3t" in body
 
 
@@ -117,19 +126,22 @@ def test_allow_redirects_false_still_returns_the_redirect(servers):
     assert response.status_code == 302 and other_host.seen == []
 
 
-@pytest.mark.parametrize("source, target, allowed", [
-    ("https://api.example.com/a", "https://api.example.com/b?c=d", True),
-    ("https://API.example.com/a", "https://api.example.com:443/b", True),
-    ("http://api.example.com/a", "https://api.example.com/a", True),  # upgrade to TLS, same host
-    ("http://api.example.com:80/a", "https://api.example.com:443/a", True),
-    ("https://api.example.com/a", "http://api.example.com/a", False),  # downgrade
-    ("http://api.example.com:8080/a", "https://api.example.com/a", False),
-    ("https://api.example.com/a", "https://api.example.com:8443/a", False),
-    ("https://api.example.com/a", "https://evil.example.com/a", False),
-    ("https://api.example.com/a", "https://api.example.com.evil.net/a", False),
-    ("https://api.example.com/a", "https://api.example.com@evil.net/a", False),
-    ("https://api.example.com/a", "ftp://api.example.com/a", False),
-])
+@pytest.mark.parametrize(
+    "source, target, allowed",
+    [
+        ("https://api.example.com/a", "https://api.example.com/b?c=d", True),
+        ("https://API.example.com/a", "https://api.example.com:443/b", True),
+        ("http://api.example.com/a", "https://api.example.com/a", True),  # upgrade to TLS, same host
+        ("http://api.example.com:80/a", "https://api.example.com:443/a", True),
+        ("https://api.example.com/a", "http://api.example.com/a", False),  # downgrade
+        ("http://api.example.com:8080/a", "https://api.example.com/a", False),
+        ("https://api.example.com/a", "https://api.example.com:8443/a", False),
+        ("https://api.example.com/a", "https://evil.example.com/a", False),
+        ("https://api.example.com/a", "https://api.example.com.evil.net/a", False),
+        ("https://api.example.com/a", "https://api.example.com@evil.net/a", False),
+        ("https://api.example.com/a", "ftp://api.example.com/a", False),
+    ],
+)
 def test_which_redirects_may_carry_credentials(source, target, allowed):
     assert may_follow(source, target) is allowed
 
@@ -140,8 +152,10 @@ def test_the_message_shows_origins_only():
 
 
 #: Calls that send a request without the shared session (and so without the redirect rule).
-BYPASS = re.compile(r"\brequests\.(get|post|put|patch|delete|head|options|request|Session)\s*\(|"
-                    r"\burllib\.request\b|\bhttp\.client\b|\bhttpx\b|\burllib3\.(PoolManager|request)")
+BYPASS = re.compile(
+    r"\brequests\.(get|post|put|patch|delete|head|options|request|Session)\s*\(|"
+    r"\burllib\.request\b|\bhttp\.client\b|\bhttpx\b|\burllib3\.(PoolManager|request)"
+)
 
 
 def test_no_tap_sends_a_request_outside_the_shared_session():
@@ -149,7 +163,10 @@ def test_no_tap_sends_a_request_outside_the_shared_session():
     for path in sorted(ROOT.glob("taps/*/*/**/*.py")):  # subpackages (bronze_core.http) too
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in BYPASS.finditer(text)]
-        if re.search(r"def requests_session\b", text) and "redirects.py" not in path.name \
-                and path.relative_to(ROOT).as_posix() != "taps/bronze-core/bronze_core/http/requesting.py":
+        if (
+            re.search(r"def requests_session\b", text)
+            and "redirects.py" not in path.name
+            and path.relative_to(ROOT).as_posix() != "taps/bronze-core/bronze_core/http/requesting.py"
+        ):
             offenders.append(f"{path.relative_to(ROOT)}: overrides requests_session")
     assert offenders == [], "use bronze_core.redirects.SameOriginSession: " + "; ".join(offenders)

@@ -41,6 +41,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # --- meltano.yml and sources.yml agree ---------------------------------------------------------
 
+
 def agreement_problems(root: Path) -> list[str]:
     """Every way ``root``'s meltano.yml and sources.yml disagree (empty: they agree)."""
     meltano = yaml.safe_load((root / "meltano.yml").read_text(encoding="utf-8"))
@@ -53,16 +54,16 @@ def agreement_problems(root: Path) -> list[str]:
     def package(name: str) -> str | None:
         """The local tap package an extractor installs, itself or through ``inherit_from``."""
         plugin = extractors.get(name) or {}
-        taps = [word.removeprefix("./") for word in str(plugin.get("pip_url", "")).split()
-                if word.startswith("./taps/tap-")]
+        taps = [
+            word.removeprefix("./") for word in str(plugin.get("pip_url", "")).split() if word.startswith("./taps/tap-")
+        ]
         if taps:
             return taps[-1]
         return package(plugin["inherit_from"]) if plugin.get("inherit_from") in extractors else None
 
     local = {name for name in extractors if package(name)}
     problems += [f"extractor {n} (a tap of taps/) is not in sources.yml" for n in sorted(local - set(pipelines))]
-    problems += [f"pipeline {n} of sources.yml is no extractor of meltano.yml" for n in
-                 sorted(set(pipelines) - local)]
+    problems += [f"pipeline {n} of sources.yml is no extractor of meltano.yml" for n in sorted(set(pipelines) - local)]
     for name, p in pipelines.items():
         if name in local and package(name) != p.package:
             problems.append(f"{name}: package {p.package} in sources.yml, {package(name)} in meltano.yml")
@@ -70,8 +71,10 @@ def agreement_problems(root: Path) -> list[str]:
             problems.append(f"{name}: job {p.job} should be exactly [{name} {LOADER}], is {jobs.get(p.job)}")
         schedule = schedules.get(p.schedule.name)
         if not schedule or (schedule.get("interval"), schedule.get("job")) != (p.schedule.interval, p.job):
-            problems.append(f"{name}: schedule {p.schedule.name} should run job {p.job} at "
-                            f"{p.schedule.interval!r}, meltano.yml has {schedule}")
+            problems.append(
+                f"{name}: schedule {p.schedule.name} should run job {p.job} at "
+                f"{p.schedule.interval!r}, meltano.yml has {schedule}"
+            )
         known = {s["name"] for s in _settings(extractors, name)}
         unknown = {s for group in p.required for s in group} - known
         if unknown:
@@ -98,8 +101,11 @@ def demo_problems(root: Path) -> list[str]:
         if p.demo.sample and not (root / p.demo.sample).exists():
             problems.append(f"{p.name}: demo sample {p.demo.sample} does not exist")
         prefix = p.name.upper().replace("-", "_") + "_"
-        problems += [f"{p.name}: demo setting {key} is not the pipeline's ({prefix}*)"
-                     for key in p.demo.env if not key.startswith(prefix)]
+        problems += [
+            f"{p.name}: demo setting {key} is not the pipeline's ({prefix}*)"
+            for key in p.demo.env
+            if not key.startswith(prefix)
+        ]
     return problems
 
 
@@ -125,13 +131,21 @@ def test_agreement_finds_a_disagreement(tmp_path):
 
 
 def test_placeholders_of_demo_settings():
-    demo = registry.Demo(about="x", fake="f", env={"A": "{url}/v1", "B": "{ids_json}", "C": "{root}/samples",
-                                                   "D": "{days_ago_20}", "E": '[{"name": "a"}]'})
+    demo = registry.Demo(
+        about="x",
+        fake="f",
+        env={"A": "{url}/v1", "B": "{ids_json}", "C": "{root}/samples", "D": "{days_ago_20}", "E": '[{"name": "a"}]'},
+    )
     import datetime as dt
 
     got = demo.settings(Path("/p"), url="http://127.0.0.1:9", ids=["x", "y"], today=dt.date(2026, 3, 21))
-    assert got == {"A": "http://127.0.0.1:9/v1", "B": '["x", "y"]', "C": "/p/samples", "D": "2026-03-01",
-                   "E": '[{"name": "a"}]'}
+    assert got == {
+        "A": "http://127.0.0.1:9/v1",
+        "B": '["x", "y"]',
+        "C": "/p/samples",
+        "D": "2026-03-01",
+        "E": '[{"name": "a"}]',
+    }
 
 
 def test_a_malformed_entry_is_refused_naming_it(tmp_path):
@@ -178,7 +192,7 @@ class TapExample(BronzeTap):
     stream_types = (Readings,)
 '''
 
-EXAMPLE_ENTRY = '''
+EXAMPLE_ENTRY = """
   tap-example:
     source: example_lab
     label: Example readings
@@ -193,13 +207,18 @@ EXAMPLE_ENTRY = '''
       about: the bundled example readings
       env:
         TAP_EXAMPLE_DATA_FILE: "{root}/samples/example/readings.jsonl"
-'''
+"""
 
 
 def project_files() -> list[str]:
     """The project's files as git knows them (tracked, and new ones not ignored)."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return sorted(name for name in set(out.split("\0")) if name and (ROOT / name).is_file())
 
 
@@ -209,7 +228,8 @@ def add_example_source(copy: Path) -> None:
     (tap / "tap_example").mkdir(parents=True)
     (tap / "tap_example" / "__init__.py").write_text("", encoding="utf-8")
     (tap / "tap_example" / "tap.py").write_text(EXAMPLE_TAP.lstrip(), encoding="utf-8")
-    (tap / "pyproject.toml").write_text(textwrap.dedent('''
+    (tap / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [project]
         name = "tap-example"
         version = "0.1.0"
@@ -217,13 +237,21 @@ def add_example_source(copy: Path) -> None:
 
         [project.scripts]
         tap-example = "tap_example.tap:TapExample.cli"
-        '''), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
 
     meltano = yaml.safe_load((copy / "meltano.yml").read_text(encoding="utf-8"))
-    meltano["plugins"]["extractors"].append({
-        "name": "tap-example", "namespace": "tap_example", "pip_url": "-e ./taps/bronze-core -e ./taps/tap-example",
-        "executable": "tap-example", "capabilities": ["catalog", "discover", "about"],
-        "settings": [{"name": "data_file", "kind": "string", "description": "The readings, JSON Lines."}]})
+    meltano["plugins"]["extractors"].append(
+        {
+            "name": "tap-example",
+            "namespace": "tap_example",
+            "pip_url": "-e ./taps/bronze-core -e ./taps/tap-example",
+            "executable": "tap-example",
+            "capabilities": ["catalog", "discover", "about"],
+            "settings": [{"name": "data_file", "kind": "string", "description": "The readings, JSON Lines."}],
+        }
+    )
     next(job for job in meltano["jobs"] if job["name"] == "all")["tasks"].append(f"tap-example {LOADER}")
     meltano["jobs"].append({"name": "example", "tasks": [f"tap-example {LOADER}"]})
     meltano["schedules"].append({"name": "example-twice-daily", "interval": "55 */12 * * *", "job": "example"})
@@ -232,7 +260,9 @@ def add_example_source(copy: Path) -> None:
     (copy / "samples" / "example").mkdir(parents=True)
     (copy / "samples" / "example" / "readings.jsonl").write_text(
         '{"id": 1, "at": "2026-01-01T08:00:00Z", "value": 3.5}\n'
-        '{"id": 2, "at": "2026-01-02T08:00:00Z", "value": 4.0}\n', encoding="utf-8")
+        '{"id": 2, "at": "2026-01-02T08:00:00Z", "value": 4.0}\n',
+        encoding="utf-8",
+    )
 
 
 def shim_venv(copy: Path) -> None:
@@ -246,8 +276,10 @@ def shim_venv(copy: Path) -> None:
     real = ROOT / ".venv" / "bin"
     for name in ["python", "meltano", *registry.executables()]:
         _script(bin_dir / name, f'exec "{real / name}" "$@"')
-    start = (f"import sys; sys.path.insert(0, {str(copy / 'taps' / 'tap-example')!r}); "
-             "from tap_example.tap import TapExample; TapExample.cli()")
+    start = (
+        f"import sys; sys.path.insert(0, {str(copy / 'taps' / 'tap-example')!r}); "
+        "from tap_example.tap import TapExample; TapExample.cli()"
+    )
     _script(bin_dir / "tap-example", f'exec "{real / "python"}" -c "{start}" "$@"')
     (copy / ".venv" / ".installed").touch()
 
@@ -257,7 +289,7 @@ def _script(path: Path, line: str) -> None:
     path.chmod(0o755)
 
 
-CONSUMERS = '''
+CONSUMERS = """
 import json, sys
 sys.path.insert(0, "scripts")
 import demo, pipelines, registry, status
@@ -273,7 +305,7 @@ print(json.dumps({
     "demo": demo.describe(chosen, {f: ("http://fake", []) for f in demo.fakes_of(chosen)}),
     "executables": registry.executables(),
 }))
-'''
+"""
 
 
 def test_a_new_source_needs_only_its_four_places(tmp_path):
@@ -289,16 +321,27 @@ def test_a_new_source_needs_only_its_four_places(tmp_path):
         return subprocess.run(args, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
 
     # The agreement tests see the tap missing from sources.yml (four places minus one)...
-    agreement = ("tests/test_registry.py::test_meltano_yml_and_sources_yml_agree",
-                 "tests/test_registry.py::test_every_demo_entry_names_a_fake_or_sample_that_exists")
+    agreement = (
+        "tests/test_registry.py::test_meltano_yml_and_sources_yml_agree",
+        "tests/test_registry.py::test_every_demo_entry_names_a_fake_or_sample_that_exists",
+    )
     without = run(str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *agreement)
     assert without.returncode == 1 and "tap-example" in without.stdout, without.stdout[-3000:]
     with (copy / "sources.yml").open("a", encoding="utf-8") as registry_file:
         registry_file.write(EXAMPLE_ENTRY)
 
     # ... and with its entry, they, the schedule tests and the registry's consumers take it in.
-    tests = run(str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *agreement,
-                "tests/test_schedules.py", "tests/test_readme.py::test_ci_runs_the_readme_test_command")
+    tests = run(
+        str(PYTHON),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *agreement,
+        "tests/test_schedules.py",
+        "tests/test_readme.py::test_ci_runs_the_readme_test_command",
+    )
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     seen = json.loads(run(str(PYTHON), "-c", CONSUMERS).stdout)
     assert seen["pipelines"][-1] == "tap-example" and "tap-example" in seen["executables"]
@@ -308,8 +351,7 @@ def test_a_new_source_needs_only_its_four_places(tmp_path):
     assert seen["hours"] == 24  # not status.py's fallback (48)
     assert seen["plan"][-2:] == ["tap-example", LOADER]
     assert seen["env"] == {"TAP_EXAMPLE_DATA_FILE": f"{copy}/samples/example/readings.jsonl"}
-    assert any(line.split()[:1] == ["tap-example"] and "the bundled example readings" in line
-               for line in seen["demo"])
+    assert any(line.split()[:1] == ["tap-example"] and "the bundled example readings" in line for line in seen["demo"])
 
     # The real tap process writes a table the registry gives to its pipeline; `make about` lists it.
     config = tmp_path / "config.json"
@@ -335,9 +377,22 @@ def test_a_new_source_needs_only_its_four_places(tmp_path):
 #:   needs each pin (a source with dependencies of its own re-runs it: generated, not edited);
 #: - collector/, schemas/events/, docker-compose.yml: the pushed sources' receiving service and
 #:   its event contracts (tap-events reads what the collector spools: the source's other half).
-MAY_NAME_SOURCES = ("taps/", "tests/fakes/", "samples/", "docs/", "bench/", "meltano.yml", "sources.yml",
-                    ".env.template", ".gitignore", "constraints.txt", "plugins/constraints.txt",
-                    "collector/", "schemas/events/", "docker-compose.yml")
+MAY_NAME_SOURCES = (
+    "taps/",
+    "tests/fakes/",
+    "samples/",
+    "docs/",
+    "bench/",
+    "meltano.yml",
+    "sources.yml",
+    ".env.template",
+    ".gitignore",
+    "constraints.txt",
+    "plugins/constraints.txt",
+    "collector/",
+    "schemas/events/",
+    "docker-compose.yml",
+)
 #: Tests that belong to one source (its end-to-end and tap tests) may of course name it; any
 #: other test may name the sources it exercises, but not all of them: the list of every source
 #: is sources.yml's. Allowed to: the reliability battery's per-tap cases (tests/reliability/
@@ -350,9 +405,14 @@ def source_words(pipelines) -> dict[str, re.Pattern]:
     words: dict[str, set[str]] = {}
     for p in pipelines:
         words.setdefault(p.source, set()).update(
-            {p.source, p.source.replace("_", "-"), p.name, p.executable, p.job, p.schedule.name})
-    return {source: re.compile("|".join(rf"(?<![a-z0-9]){re.escape(w)}" for w in sorted(names, key=len)[::-1]),
-                               re.IGNORECASE) for source, names in words.items()}
+            {p.source, p.source.replace("_", "-"), p.name, p.executable, p.job, p.schedule.name}
+        )
+    return {
+        source: re.compile(
+            "|".join(rf"(?<![a-z0-9]){re.escape(w)}" for w in sorted(names, key=len)[::-1]), re.IGNORECASE
+        )
+        for source, names in words.items()
+    }
 
 
 def naming_problems(root: Path, files: list[str], pipelines) -> list[str]:
@@ -387,4 +447,5 @@ def test_the_naming_check_finds_a_list(tmp_path):
     (tmp_path / "tests" / "test_y.py").write_text(repr([p.name for p in pipelines[:2]]), encoding="utf-8")
     assert naming_problems(tmp_path, ["scripts/x.py", "tests/test_x.py", "tests/test_y.py"], pipelines) == [
         f"scripts/x.py names {pipelines[-1].source}",
-        "tests/test_x.py names every source: read sources.yml (scripts/registry.py) instead"]
+        "tests/test_x.py names every source: read sources.yml (scripts/registry.py) instead",
+    ]

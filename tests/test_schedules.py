@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
 import subprocess
@@ -29,8 +30,14 @@ NO_STATE = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{SCRATCH.name}/lis
 
 
 def listing() -> str:
-    return subprocess.run([str(ROOT / ".venv/bin/meltano"), "schedule", "list", "--format=json"], cwd=ROOT,
-                          env=NO_STATE, capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [str(ROOT / ".venv/bin/meltano"), "schedule", "list", "--format=json"],
+        cwd=ROOT,
+        env=NO_STATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_schedules_parse_with_the_agreed_cadences():
@@ -39,7 +46,7 @@ def test_schedules_parse_with_the_agreed_cadences():
     for name, cron in found.items():
         # Runs a fixed period apart, across the turn of the year too, its freshness two to twelve periods.
         starts = sorted(crontab.start_times(cron) | crontab.start_times(cron, year=2029))
-        gaps = {later - earlier for earlier, later in zip(starts, starts[1:])}
+        gaps = {later - earlier for earlier, later in itertools.pairwise(starts)}
         assert len(gaps) == 1, (name, sorted(gaps)[:3])
         period = gaps.pop() / dt.timedelta(hours=1)
         low, high = RUNS_PER_FRESHNESS
@@ -57,30 +64,51 @@ def test_no_two_schedules_ever_start_in_the_same_minute():
 
 
 def test_clashes_are_found_in_any_spelling():
-    assert crontab.clashes([{"name": "a", "cron_interval": "@daily"}, {"name": "b", "interval": "0 */6 * * *"},
-                            {"name": "c", "cron_interval": "5 * * * *"}]) == [("a", "b")]
-    assert crontab.clashes([{"name": "a", "cron_interval": "0 0 1 * *"},
-                            {"name": "b", "cron_interval": "0 0 * * 1"}]) == [("a", "b")]  # some 1st is a Monday
-    assert crontab.clashes([{"name": "a", "cron_interval": "0 0 * * 0"},
-                            {"name": "b", "cron_interval": "0 0 * * 7"}]) == [("a", "b")]  # both Sunday
-    assert crontab.clashes([{"name": "a", "cron_interval": "0,30 9-17 * * 1-5"},
-                            {"name": "b", "cron_interval": "15 9 * * *"}]) == []
+    assert crontab.clashes(
+        [
+            {"name": "a", "cron_interval": "@daily"},
+            {"name": "b", "interval": "0 */6 * * *"},
+            {"name": "c", "cron_interval": "5 * * * *"},
+        ]
+    ) == [("a", "b")]
+    assert crontab.clashes(
+        [{"name": "a", "cron_interval": "0 0 1 * *"}, {"name": "b", "cron_interval": "0 0 * * 1"}]
+    ) == [("a", "b")]  # some 1st is a Monday
+    assert crontab.clashes(
+        [{"name": "a", "cron_interval": "0 0 * * 0"}, {"name": "b", "cron_interval": "0 0 * * 7"}]
+    ) == [("a", "b")]  # both Sunday
+    assert (
+        crontab.clashes(
+            [{"name": "a", "cron_interval": "0,30 9-17 * * 1-5"}, {"name": "b", "cron_interval": "15 9 * * *"}]
+        )
+        == []
+    )
 
 
 def test_every_tap_is_in_the_all_job():
-    jobs = subprocess.run([str(ROOT / ".venv/bin/meltano"), "job", "list", "--format=json"], cwd=ROOT,
-                          env=NO_STATE, capture_output=True, text=True, check=True).stdout
+    jobs = subprocess.run(
+        [str(ROOT / ".venv/bin/meltano"), "job", "list", "--format=json"],
+        cwd=ROOT,
+        env=NO_STATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert '"all"' in jobs
     for tap in registry.by_name():
         assert f"{tap} target-postgres" in jobs
 
 
 def test_crontab_lines():
-    items = [{"name": "garmin-every-6h", "interval": "0 */6 * * *", "cron_interval": "0 */6 * * *"},
-             {"name": "notion-weekly", "interval": "@weekly", "cron_interval": "0 0 * * 0"}]
+    items = [
+        {"name": "garmin-every-6h", "interval": "0 */6 * * *", "cron_interval": "0 */6 * * *"},
+        {"name": "notion-weekly", "interval": "@weekly", "cron_interval": "0 0 * * 0"},
+    ]
     lines = crontab.cron_lines(items, Path("/home/me/my lake"))
     assert lines[0].startswith("#")
-    assert lines[1] == ("0 */6 * * * umask 077 && cd '/home/me/my lake' && mkdir -p '/home/me/my lake/.meltano/logs/cron' && "
-                        "'/home/me/my lake/.venv/bin/meltano' schedule run garmin-every-6h "
-                        ">> '/home/me/my lake/.meltano/logs/cron/garmin-every-6h.log' 2>&1")
+    assert lines[1] == (
+        "0 */6 * * * umask 077 && cd '/home/me/my lake' && mkdir -p '/home/me/my lake/.meltano/logs/cron' && "
+        "'/home/me/my lake/.venv/bin/meltano' schedule run garmin-every-6h "
+        ">> '/home/me/my lake/.meltano/logs/cron/garmin-every-6h.log' 2>&1"
+    )
     assert lines[2].startswith("0 0 * * 0 umask 077 && cd ")

@@ -9,8 +9,8 @@ have been asked anything.
 
 from __future__ import annotations
 
-import datetime as dt
 import copy
+import datetime as dt
 import importlib
 import json
 import uuid
@@ -46,26 +46,38 @@ def _secrets(tap, fake) -> list[str]:
 
 #: Per API tap, settings a user can get wrong, and how the refusal names each.
 BAD = {
-    "tap-garmin": {"lookback_days": ("abc", "must be a whole number (got 'abc')"),
-                   "start_date": ("2024-13-45", "must be a date (YYYY-MM-DD): month must be in 1..12 "
-                                                "(got '2024-13-45')"),
-                   "activities_page_size": (0, "must be at least 1 (got 0)"),
-                   "request_timeout": (0, "must be more than 0 (got 0)"),
-                   "max_retries": (-1, "must be at least 0 (got -1)")},
-    "tap-toggl": {"max_requests_per_run": (0, "must be at least 1 (got 0)"),
-                  "backoff_base_ms": (-5, "must be at least 0 (got -5)")},
-    "tap-notion": {"requests_per_second": (0, "must be more than 0 (got 0)"),
-                   "backoff_max_seconds": (-1, "must be at least 0 (got -1)")},
-    "tap-airtable": {"rate_limit_wait_seconds": (-1, "must be at least 0 (got -1)"),
-                     "requests_per_second": ("fast", "must be a number (got 'fast')")},
-    "tap-openmeteo": {"chunk_days": (0, "must be at least 1 (got 0)"),
-                      "trailing_days": (-1, "must be at least 0 (got -1)"),
-                      "start_date": ("2024-02-30", "must be a date (YYYY-MM-DD): day is out of range for "
-                                                   "month (got '2024-02-30')")},
-    "tap-hidrate": {"page_size": (0, "must be at least 1 (got 0)"),
-                    "start_date": ("yesterday", "must be a date or time (ISO 8601)")},
-    "tap-hubspot": {"requests_per_second": (-3, "must be more than 0 (got -3)"),
-                    "request_timeout": ("1.5", "must be a whole number (got '1.5')")},
+    "tap-garmin": {
+        "lookback_days": ("abc", "must be a whole number (got 'abc')"),
+        "start_date": ("2024-13-45", "must be a date (YYYY-MM-DD): month must be in 1..12 (got '2024-13-45')"),
+        "activities_page_size": (0, "must be at least 1 (got 0)"),
+        "request_timeout": (0, "must be more than 0 (got 0)"),
+        "max_retries": (-1, "must be at least 0 (got -1)"),
+    },
+    "tap-toggl": {
+        "max_requests_per_run": (0, "must be at least 1 (got 0)"),
+        "backoff_base_ms": (-5, "must be at least 0 (got -5)"),
+    },
+    "tap-notion": {
+        "requests_per_second": (0, "must be more than 0 (got 0)"),
+        "backoff_max_seconds": (-1, "must be at least 0 (got -1)"),
+    },
+    "tap-airtable": {
+        "rate_limit_wait_seconds": (-1, "must be at least 0 (got -1)"),
+        "requests_per_second": ("fast", "must be a number (got 'fast')"),
+    },
+    "tap-openmeteo": {
+        "chunk_days": (0, "must be at least 1 (got 0)"),
+        "trailing_days": (-1, "must be at least 0 (got -1)"),
+        "start_date": ("2024-02-30", "must be a date (YYYY-MM-DD): day is out of range for month (got '2024-02-30')"),
+    },
+    "tap-hidrate": {
+        "page_size": (0, "must be at least 1 (got 0)"),
+        "start_date": ("yesterday", "must be a date or time (ISO 8601)"),
+    },
+    "tap-hubspot": {
+        "requests_per_second": (-3, "must be more than 0 (got -3)"),
+        "request_timeout": ("1.5", "must be a whole number (got '1.5')"),
+    },
 }
 
 
@@ -103,8 +115,7 @@ def test_a_secret_of_the_wrong_type_is_named_without_its_value(tmp_path):
     with tap.make_fake() as fake:
         result, _, _ = tap_runner.run_tap("tap-toggl", _config(tap, fake, api_token=987654321), tmp_path)
     assert result.returncode != 0
-    assert "tap-toggl: setting api_token: must be text (the value is not shown: it is a secret)" \
-        in result.stderr
+    assert "tap-toggl: setting api_token: must be text (the value is not shown: it is a secret)" in result.stderr
     assert "987654321" not in output(result)
 
 
@@ -121,7 +132,7 @@ def test_a_missing_required_setting_is_named(tmp_path):
 
 def test_a_start_date_in_the_future_warns_and_the_run_goes_on(tmp_path):
     tap = TAPS["tap-hidrate"]
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)).date().isoformat()
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
     with tap.make_fake() as fake:
         result, messages, _ = tap_runner.run_tap("tap-hidrate", _config(tap, fake, start_date=future), tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -131,12 +142,18 @@ def test_a_start_date_in_the_future_warns_and_the_run_goes_on(tmp_path):
 
 # --- the same through Meltano, settings from the environment ------------------------------
 
+
 def test_meltano_run_names_a_non_number_setting(meltano):
     """Meltano's own `kind: integer` would fail with a bare "invalid literal for int()"."""
     tap = TAPS["tap-garmin"]
     with tap.make_fake() as fake:
-        result = meltano.run("run", "tap-garmin", "target-postgres", check=False,
-                             extra_env=tap.env(fake, lookback_days="abc", end_date="2024-13-45"))
+        result = meltano.run(
+            "run",
+            "tap-garmin",
+            "target-postgres",
+            check=False,
+            extra_env=tap.env(fake, lookback_days="abc", end_date="2024-13-45"),
+        )
     text = output(result)
     assert result.returncode != 0
     assert "tap-garmin: setting lookback_days: must be a whole number (got 'abc')" in text, text[-3000:]
@@ -151,8 +168,9 @@ def test_meltano_run_names_a_list_setting_that_is_not_json(meltano):
     """Meltano's own `kind: array` would fail with "Failed to parse JSON array", naming no setting."""
     tap = TAPS["tap-notion"]
     with tap.make_fake() as fake:
-        result = meltano.run("run", "tap-notion", "target-postgres", check=False,
-                             extra_env=tap.env(fake, database_ids="abc123, def456"))
+        result = meltano.run(
+            "run", "tap-notion", "target-postgres", check=False, extra_env=tap.env(fake, database_ids="abc123, def456")
+        )
     text = output(result)
     assert result.returncode != 0
     assert "tap-notion: setting database_ids: must be a JSON list (got 'abc123, def456')" in text, text[-3000:]
@@ -163,8 +181,9 @@ def test_meltano_run_names_a_list_setting_that_is_not_json(meltano):
 def test_meltano_run_refuses_a_zero_page_size_and_reads_numbers_from_text(meltano):
     tap = TAPS["tap-hidrate"]
     with tap.make_fake() as fake:
-        refused = meltano.run("run", "tap-hidrate", "target-postgres", check=False,
-                              extra_env=tap.env(fake, page_size="0"))
+        refused = meltano.run(
+            "run", "tap-hidrate", "target-postgres", check=False, extra_env=tap.env(fake, page_size="0")
+        )
         assert fake.requests == []
         meltano.run("run", "tap-hidrate", "target-postgres", extra_env=tap.env(fake, page_size=" 7 "))
         limits = {r["query"].get("limit") for r in fake.data_requests()}
@@ -176,14 +195,16 @@ def test_meltano_run_refuses_a_zero_page_size_and_reads_numbers_from_text(meltan
 
 # --- meltano.yml and the taps' own schemas ------------------------------------------------
 
+
 def _extractors():
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     for plugin in project["plugins"]["extractors"]:
         if "namespace" not in plugin:  # inherits from another plugin
             continue
         module = importlib.import_module(plugin["namespace"] + ".tap")
-        (tap_class,) = [c for c in vars(module).values()
-                        if isinstance(c, type) and getattr(c, "name", None) == plugin["name"]]
+        (tap_class,) = [
+            c for c in vars(module).values() if isinstance(c, type) and getattr(c, "name", None) == plugin["name"]
+        ]
         # A copy taken at collection: singer-sdk adds its built-in settings (stream_maps, ...)
         # to the class's own schema whenever a tap is instantiated in this process.
         yield plugin, copy.deepcopy(tap_class.config_jsonschema)
@@ -201,16 +222,18 @@ def test_meltano_yml_settings_match_the_taps_schema(plugin, schema):
     for setting, declared in settings.items():
         assert declared.get("description"), f"{name}: setting {setting} has no description"
         if setting in properties:
-            assert declared["description"] == properties[setting].get("description"), \
+            assert declared["description"] == properties[setting].get("description"), (
                 f"{name}: the description of {setting} differs from `{name} --about`"
+            )
             types = properties[setting].get("type", [])
             if {"integer", "number", "array", "object"} & set([types] if isinstance(types, str) else types):
                 # Meltano's own kinds fail on a typo without naming the setting; the tap reads the text.
                 assert declared.get("kind", "string") == "string", f"{name}: {setting} must be kind: string"
     required = schema.get("required")
     if required:
-        assert plugin.get("settings_group_validation") == [sorted(required)], \
+        assert plugin.get("settings_group_validation") == [sorted(required)], (
             f"{name}: settings_group_validation must list the tap's required settings {sorted(required)}"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(TAPS))
@@ -235,9 +258,17 @@ def test_every_setting_marked_secret_is_masked_as_soon_as_the_tap_starts(name):
 def test_text_is_read_as_the_schema_types_it_and_anything_else_is_left_to_be_named():
     from bronze_core.settings import read_text_settings
 
-    schema = {"properties": {"n": {"type": ["integer", "null"]}, "r": {"type": ["number"]},
-                             "r2": {"type": ["number"]}, "r3": {"type": ["number"]},
-                             "ids": {"type": ["array"]}, "bad": {"type": ["array"]}, "s": {"type": ["string"]}}}
+    schema = {
+        "properties": {
+            "n": {"type": ["integer", "null"]},
+            "r": {"type": ["number"]},
+            "r2": {"type": ["number"]},
+            "r3": {"type": ["number"]},
+            "ids": {"type": ["array"]},
+            "bad": {"type": ["array"]},
+            "s": {"type": ["string"]},
+        }
+    }
     config = {"n": " 7 ", "r": "0.5", "r2": "nan", "r3": "1e3", "ids": '["a"]', "bad": "a, b", "s": "12"}
     read_text_settings(config, schema)
     assert config == {"n": 7, "r": 0.5, "r2": "nan", "r3": 1000, "ids": ["a"], "bad": "a, b", "s": "12"}

@@ -18,10 +18,17 @@ from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.openmeteo_api import FakeOpenMeteo
 from tests.fakes.toggl_api import FakeToggl
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TODAY = dt.datetime.now(UTC).date()
-GARMIN_STREAMS = ("garmin__sleep", "garmin__daily_summary", "garmin__heart_rate", "garmin__hrv",
-                  "garmin__stress", "garmin__body_battery", "garmin__activities")
+GARMIN_STREAMS = (
+    "garmin__sleep",
+    "garmin__daily_summary",
+    "garmin__heart_rate",
+    "garmin__hrv",
+    "garmin__stress",
+    "garmin__body_battery",
+    "garmin__activities",
+)
 
 
 def asked(fake) -> list[tuple[str, tuple]]:
@@ -29,23 +36,34 @@ def asked(fake) -> list[tuple[str, tuple]]:
 
 
 def rows(messages) -> set[tuple]:
-    return {(m["stream"], m["record"]["raw_id"], m["record"]["raw_hash"], m["record"]["source_timestamp"])
-            for m in messages if m["type"] == "RECORD"}
+    return {
+        (m["stream"], m["record"]["raw_id"], m["record"]["raw_hash"], m["record"]["source_timestamp"])
+        for m in messages
+        if m["type"] == "RECORD"
+    }
 
 
 def test_garmin_resumes_from_the_sdk_bookmark_the_previous_version_kept(tmp_path):
     with FakeGarmin(days=10) as fake:
-        config = {"api_url": fake.url, "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-                  "access_token": fake.access_token, "refresh_token": fake.refresh_token,
-                  "start_date": fake.days_list[0].isoformat(), "end_date": fake.days_list[-1].isoformat(),
-                  "lookback_days": 2}
+        config = {
+            "api_url": fake.url,
+            "auth_url": fake.url + "/di-oauth2-service/oauth/token",
+            "access_token": fake.access_token,
+            "refresh_token": fake.refresh_token,
+            "start_date": fake.days_list[0].isoformat(),
+            "end_date": fake.days_list[-1].isoformat(),
+            "lookback_days": 2,
+        }
         first, _, state = tap_runner.run_tap("tap-garmin", config, tmp_path)
         assert first.returncode == 0, first.stderr[-2000:]
         current = state["bookmarks"]
         # What the previous version wrote: singer-sdk's bookmark on `source_timestamp`.
-        previous = {"bookmarks": {name: {"replication_key": "source_timestamp",
-                                         "replication_key_value": current[name]["cursor"]}
-                                  for name in GARMIN_STREAMS}}
+        previous = {
+            "bookmarks": {
+                name: {"replication_key": "source_timestamp", "replication_key_value": current[name]["cursor"]}
+                for name in GARMIN_STREAMS
+            }
+        }
 
         fake.reset_log()
         result, from_current, after_current = tap_runner.run_tap("tap-garmin", config, tmp_path, state)
@@ -66,8 +84,13 @@ def test_garmin_resumes_from_the_sdk_bookmark_the_previous_version_kept(tmp_path
 
 
 def toggl_config(fake, **overrides):
-    return {"api_token": fake.api_token, "api_url": fake.url + "/api/v9", "backoff_base_ms": 10,
-            "max_retries": 1, **overrides}
+    return {
+        "api_token": fake.api_token,
+        "api_url": fake.url + "/api/v9",
+        "backoff_base_ms": 10,
+        "max_retries": 1,
+        **overrides,
+    }
 
 
 def entry_ids(messages) -> set[int]:
@@ -90,14 +113,12 @@ def test_toggl_finishes_a_backfill_the_previous_version_began(tmp_path):
     """A backfill stopped by the request budget under the previous version (``backfill_started``
     in unix seconds) goes on after its last window, and its start becomes the cursor."""
     with FakeToggl(days=60) as fake:
-        result, first, state = tap_runner.run_tap("tap-toggl", toggl_config(fake, max_requests_per_run=2),
-                                                  tmp_path)
+        result, first, state = tap_runner.run_tap("tap-toggl", toggl_config(fake, max_requests_per_run=2), tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         progress = state["bookmarks"]["toggl__time_entries"]
         through = progress["backfill_through"]
         started = int(dt.datetime.fromisoformat(progress["backfill_started"]).timestamp())
-        previous = {"bookmarks": {"toggl__time_entries": {"backfill_through": through,
-                                                          "backfill_started": started}}}
+        previous = {"bookmarks": {"toggl__time_entries": {"backfill_through": through, "backfill_started": started}}}
 
         fake.reset_log()
         result, second, state = tap_runner.run_tap("tap-toggl", toggl_config(fake), tmp_path, previous)
@@ -109,18 +130,31 @@ def test_toggl_finishes_a_backfill_the_previous_version_began(tmp_path):
         assert entry_ids(first) | entry_ids(second) == {e["id"] for e in fake.visible_entries()}
         assert not entry_ids(first) & entry_ids(second)
         assert state["bookmarks"]["toggl__time_entries"] == {
-            "cursor": dt.datetime.fromtimestamp(started, UTC).isoformat()}
+            "cursor": dt.datetime.fromtimestamp(started, UTC).isoformat()
+        }
 
 
 def test_openmeteo_resumes_each_location_from_the_through_day_the_previous_version_kept(tmp_path):
     with FakeOpenMeteo() as fake:
         home = {"name": "home", "latitude": 52.52, "longitude": 13.41}
         cabin = {"name": "cabin", "latitude": 61.2, "longitude": 7.1}
-        config = {"api_url": fake.url + "/v1", "locations": [home, cabin], "requests_per_second": 100,
-                  "start_date": (TODAY - dt.timedelta(days=60)).isoformat(), "trailing_days": 3}
-        previous = {"bookmarks": {"openmeteo__weather": {"through": {
-            "home": (TODAY - dt.timedelta(days=10)).isoformat(),
-            "cabin": (TODAY - dt.timedelta(days=20)).isoformat()}}}}
+        config = {
+            "api_url": fake.url + "/v1",
+            "locations": [home, cabin],
+            "requests_per_second": 100,
+            "start_date": (TODAY - dt.timedelta(days=60)).isoformat(),
+            "trailing_days": 3,
+        }
+        previous = {
+            "bookmarks": {
+                "openmeteo__weather": {
+                    "through": {
+                        "home": (TODAY - dt.timedelta(days=10)).isoformat(),
+                        "cabin": (TODAY - dt.timedelta(days=20)).isoformat(),
+                    }
+                }
+            }
+        }
         result, messages, state = tap_runner.run_tap("tap-openmeteo", config, tmp_path, previous)
         assert result.returncode == 0, result.stderr[-2000:]
         days = {}
@@ -131,4 +165,5 @@ def test_openmeteo_resumes_each_location_from_the_through_day_the_previous_versi
             expected = [TODAY - dt.timedelta(days=n) for n in range(back, -1, -1)]
             assert sorted(days[location]) == expected, location
         assert state["bookmarks"]["openmeteo__weather"] == {
-            "cursors": {"home": TODAY.isoformat(), "cabin": TODAY.isoformat()}}
+            "cursors": {"home": TODAY.isoformat(), "cabin": TODAY.isoformat()}
+        }

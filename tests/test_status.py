@@ -33,8 +33,13 @@ TOGGL_TABLES = {"toggl__time_entries", "toggl__workspaces", "toggl__projects", "
 
 
 def status(meltano, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts/status.py"), *args], capture_output=True,
-                          text=True, env={**os.environ, **meltano.env, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts/status.py"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **meltano.env, **env},
+        timeout=120,
+    )
 
 
 def verdicts(meltano, **env: str) -> tuple[int, dict]:
@@ -45,14 +50,23 @@ def verdicts(meltano, **env: str) -> tuple[int, dict]:
 
 
 def run_manual(meltano, folder: Path, check: bool = True):
-    return meltano.run("run", "tap-manual", "target-postgres", check=check,
-                       extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)})
+    return meltano.run(
+        "run", "tap-manual", "target-postgres", check=check, extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)}
+    )
 
 
 def run_toggl(meltano, fake, check: bool = True):
-    return meltano.run("run", "tap-toggl", "target-postgres", check=check, extra_env={
-        "TAP_TOGGL_API_TOKEN": fake.api_token, "TAP_TOGGL_API_URL": fake.url + "/api/v9",
-        "TAP_TOGGL_BACKOFF_BASE_MS": "10"})
+    return meltano.run(
+        "run",
+        "tap-toggl",
+        "target-postgres",
+        check=check,
+        extra_env={
+            "TAP_TOGGL_API_TOKEN": fake.api_token,
+            "TAP_TOGGL_API_URL": fake.url + "/api/v9",
+            "TAP_TOGGL_BACKOFF_BASE_MS": "10",
+        },
+    )
 
 
 def manual_logs_with_a_typo(tmp_path: Path) -> Path:
@@ -127,10 +141,19 @@ def test_failed_run_warning_never_and_metrics_from_real_runs(meltano, tmp_path, 
         assert m(scraped, "bronze_last_run_state", pipeline="tap-toggl", bronze_last_run_state="SUCCESS") == 1
         success = m(scraped, "bronze_last_success_timestamp_seconds", pipeline="tap-toggl")
         assert time.time() - 600 < success <= time.time()
-        assert m(scraped, "bronze_unacknowledged_invalid_rows", table="manual__water_intake",
-                 pipeline="tap-manual") == 1
-        assert m(scraped, "bronze_pipeline_verdict", pipeline="tap-manual", table="manual__water_intake",
-                 bronze_pipeline_verdict="warning") == 1
+        assert (
+            m(scraped, "bronze_unacknowledged_invalid_rows", table="manual__water_intake", pipeline="tap-manual") == 1
+        )
+        assert (
+            m(
+                scraped,
+                "bronze_pipeline_verdict",
+                pipeline="tap-manual",
+                table="manual__water_intake",
+                bronze_pipeline_verdict="warning",
+            )
+            == 1
+        )
 
         # The bug: after a real failed run, the data was still called fresh.
         fake.reset_log()
@@ -175,17 +198,32 @@ def test_failed_run_warning_never_and_metrics_from_real_runs(meltano, tmp_path, 
 
 
 def run_garmin(meltano, fake, check: bool = True):
-    return meltano.run("run", "tap-garmin", "target-postgres", check=check, extra_env={
-        "TAP_GARMIN_API_URL": fake.url, "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
-        "TAP_GARMIN_ACCESS_TOKEN": fake.access_token, "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
-        "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
-        "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
-        "TAP_GARMIN_BACKOFF_BASE_MS": "10", "TAP_GARMIN_MAX_RETRIES": "1"})
+    return meltano.run(
+        "run",
+        "tap-garmin",
+        "target-postgres",
+        check=check,
+        extra_env={
+            "TAP_GARMIN_API_URL": fake.url,
+            "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
+            "TAP_GARMIN_ACCESS_TOKEN": fake.access_token,
+            "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
+            "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
+            "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
+            "TAP_GARMIN_BACKOFF_BASE_MS": "10",
+            "TAP_GARMIN_MAX_RETRIES": "1",
+        },
+    )
 
 
 def run_export(meltano, path: Path, check: bool = True):
-    return meltano.run("run", "tap-garmin-export", "target-postgres", check=check,
-                       extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)})
+    return meltano.run(
+        "run",
+        "tap-garmin-export",
+        "target-postgres",
+        check=check,
+        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)},
+    )
 
 
 def by_pipeline(rows: dict) -> dict[str, set[str]]:
@@ -223,11 +261,22 @@ def test_run_all_runs_every_configured_source_past_a_failure(meltano, tmp_path):
     logs = tmp_path / "manual"
     shutil.copytree(MANUAL_SAMPLE, logs)
     with FakeToggl(days=3) as fake:
-        env = {**os.environ, **meltano.env, "TAP_MANUAL_MANUAL_DIR": str(logs),
-               "TAP_TOGGL_API_TOKEN": "a-revoked-token", "TAP_TOGGL_API_URL": fake.url + "/api/v9",
-               "TAP_GARMIN_EXPORT_EXPORT_PATH": str(tmp_path / "no-export-here")}
-        result = subprocess.run([sys.executable, str(ROOT / "scripts/run_all.py")], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=600)
+        env = {
+            **os.environ,
+            **meltano.env,
+            "TAP_MANUAL_MANUAL_DIR": str(logs),
+            "TAP_TOGGL_API_TOKEN": "a-revoked-token",
+            "TAP_TOGGL_API_URL": fake.url + "/api/v9",
+            "TAP_GARMIN_EXPORT_EXPORT_PATH": str(tmp_path / "no-export-here"),
+        }
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts/run_all.py")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert any(r["status"] in (401, 403) for r in fake.requests)  # toggl was tried, and refused
     out = result.stdout
     assert result.returncode == 1, out + result.stderr[-3000:]

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import dbctl  # noqa: E402
+import dbctl
 
 PROBE = """
 def test_uses_the_server(fresh_db):
@@ -55,9 +55,23 @@ def own_cluster(monkeypatch):
 
 def run_suite(tmp_path) -> subprocess.CompletedProcess:
     (tmp_path / "test_probe.py").write_text(PROBE)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest",
-                           "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.conftest",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_probe.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def running() -> bool:

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from bronze_loader.pgsettings import read_dotenv
 
 import dbctl
 import status
+from bronze_loader.pgsettings import read_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "wearable-csv"
@@ -46,8 +46,7 @@ def database_name(meltano) -> str:
 
 
 def land(meltano, drop: Path):
-    return meltano.run("run", "tap-wearable-csv", "target-postgres",
-                       extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(drop)})
+    return meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(drop)})
 
 
 def add_month(drop: Path, month: str) -> None:
@@ -56,12 +55,21 @@ def add_month(drop: Path, month: str) -> None:
 
 def rows(meltano) -> dict[str, list]:
     """Every bronze row by table: what a run landed, without when or by which run."""
-    tables = [t for (t,) in meltano.query(  # tables holding bronze rows (not status_acknowledged)
-        "SELECT table_name FROM information_schema.columns "
-        "WHERE table_schema = 'bronze' AND column_name = 'raw_id' ORDER BY 1")]
-    return {t: meltano.query(f'SELECT raw_id, raw_hash, source, raw_data, source_timestamp, '
-                             f'validation_status, error_message FROM bronze."{t}" '
-                             f"ORDER BY raw_id, raw_hash") for t in sorted(tables)}
+    tables = [
+        t
+        for (t,) in meltano.query(  # tables holding bronze rows (not status_acknowledged)
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = 'bronze' AND column_name = 'raw_id' ORDER BY 1"
+        )
+    ]
+    return {
+        t: meltano.query(
+            f"SELECT raw_id, raw_hash, source, raw_data, source_timestamp, "
+            f'validation_status, error_message FROM bronze."{t}" '
+            f"ORDER BY raw_id, raw_hash"
+        )
+        for t in sorted(tables)
+    }
 
 
 def recreate(meltano) -> None:
@@ -94,8 +102,13 @@ def test_a_recreated_database_gets_every_row_back(default_state, tmp_path, monke
 
 def dbctl_cli(meltano, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **meltano.env}
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "dbctl.py"), *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "dbctl.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_restored_mid_history_backup_then_a_run_ends_with_every_row(default_state, tmp_path):
@@ -127,8 +140,9 @@ def test_restored_mid_history_backup_then_a_run_ends_with_every_row(default_stat
     restored = dbctl_cli(default_state, "restore", str(dump))
     assert restored.returncode == 0, restored.stderr
     assert rows(default_state) == after_first
-    assert default_state.query("SELECT min(ingested_at), max(ingested_at) "
-                               "FROM bronze.wearable__hourly_steps") == ingested
+    assert (
+        default_state.query("SELECT min(ingested_at), max(ingested_at) FROM bronze.wearable__hourly_steps") == ingested
+    )
 
     again = land(default_state, drop)
     first_month_files = sum(1 for _ in (drop / MONTHS[0]).rglob("*_merged.csv"))
@@ -159,11 +173,16 @@ def test_meltano_before_make_up_says_what_to_do(tmp_path):
     """A fresh clone's `meltano run` before `make up`: one clear line, not 15 s of retries."""
     if {"DATABASE_URL", "PG_HOST", "MELTANO_DATABASE_URI"} & set(read_dotenv(ROOT / ".env")):
         pytest.skip("the project's .env names another database; this is about the embedded one")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "PG_HOST", "MELTANO_DATABASE_URI")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PG_HOST", "MELTANO_DATABASE_URI")}
     env.update(PGDATA_DIR=str(tmp_path / "pgdata"), COLUMNS="1000")  # a project where `make up` never ran
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "meltano"), "state", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert f"no password file {tmp_path / 'pgdata.secret'}): run `make up` first" in result.stderr
     assert "DB connection failed" not in result.stderr

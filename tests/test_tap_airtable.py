@@ -10,8 +10,8 @@ from singer_sdk.testing import get_tap_test_class
 
 from tap_airtable.streams import stream_name
 from tap_airtable.tap import TapAirtable
-from tests.fakes.airtable_api import BASE_ID, FakeAirtable
 from tests import tap_runner
+from tests.fakes.airtable_api import BASE_ID, FakeAirtable
 
 TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 
@@ -19,8 +19,13 @@ _FAKE = FakeAirtable(rows=12).start()
 atexit.register(_FAKE.stop)
 TestTapAirtable = get_tap_test_class(
     tap_class=TapAirtable,
-    config={"api_token": _FAKE.token, "base_id": BASE_ID, "api_url": _FAKE.url + "/v0", "tables": TABLES,
-            "requests_per_second": 100},
+    config={
+        "api_token": _FAKE.token,
+        "base_id": BASE_ID,
+        "api_url": _FAKE.url + "/v0",
+        "tables": TABLES,
+        "requests_per_second": 100,
+    },
 )
 
 
@@ -31,8 +36,16 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"api_token": fake.token, "base_id": BASE_ID, "api_url": fake.url + "/v0", "tables": TABLES,
-              "backoff_base_ms": 10, "max_retries": 2, "rate_limit_wait_seconds": 1, **overrides}
+    config = {
+        "api_token": fake.token,
+        "base_id": BASE_ID,
+        "api_url": fake.url + "/v0",
+        "tables": TABLES,
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        "rate_limit_wait_seconds": 1,
+        **overrides,
+    }
     return tap_runner.run_tap("tap-airtable", config, tmp_path, state)
 
 
@@ -52,7 +65,7 @@ def test_both_modes_and_paging(fake, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert ids(messages, "airtable__inventory") == {r["id"] for r in fake.tables["Inventory"]}
     assert ids(messages, "airtable__body_measurements") == {r["id"] for r in fake.tables["Body measurements"]}
-    assert [r["query"].get("offset", "") [:6] for r in fake.requests if "Inventory" in r["path"]] == ["", "itr100"]
+    assert [r["query"].get("offset", "")[:6] for r in fake.requests if "Inventory" in r["path"]] == ["", "itr100"]
     assert "cursor" in state["bookmarks"]["airtable__inventory"]
 
     fake.reset_log()

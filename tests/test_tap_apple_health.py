@@ -17,8 +17,11 @@ from tap_apple_health.tap import TapAppleHealth
 from tests.fakes.apple_health_export import expected_counts, write_export
 from tests.tap_runner import records, run_tap
 
-STREAMS = {"records": "apple_health__records", "workouts": "apple_health__workouts",
-           "activity_summaries": "apple_health__activity_summaries"}
+STREAMS = {
+    "records": "apple_health__records",
+    "workouts": "apple_health__workouts",
+    "activity_summaries": "apple_health__activity_summaries",
+}
 MEMBER = "apple_health_export/export.xml"
 
 # The standard test class is built at import time from a config, so its export
@@ -57,8 +60,7 @@ def test_zip_lands_every_element_with_ids_times_and_lineage(tmp_path):
     raw = hrv["raw_data"]
     # type|source|start|end|value|unit|created, times in UTC (Apple writes the export zone's)
     utc = [utc_text(raw[k]) for k in ("startDate", "endDate", "creationDate")]
-    assert hrv["raw_id"] == "|".join([raw["type"], raw["sourceName"], *utc[:2], raw["value"],
-                                      raw["unit"], utc[2]])
+    assert hrv["raw_id"] == "|".join([raw["type"], raw["sourceName"], *utc[:2], raw["value"], raw["unit"], utc[2]])
     assert utc[0].endswith("Z") and utc[0][11:13] != raw["startDate"][11:13]
     assert hrv["source"] == "apple_health"
     meta = hrv["metadata"]
@@ -74,23 +76,31 @@ def test_zip_lands_every_element_with_ids_times_and_lineage(tmp_path):
 
     heart = next(r for r in rows["records"] if r["raw_data"]["type"] == "HKQuantityTypeIdentifierHeartRate")
     assert heart["raw_data"]["MetadataEntry"] == [
-        {"key": "HKMetadataKeyHeartRateMotionContext", "value": heart["raw_data"]["MetadataEntry"][0]["value"]}]
+        {"key": "HKMetadataKeyHeartRateMotionContext", "value": heart["raw_data"]["MetadataEntry"][0]["value"]}
+    ]
     assert isinstance(heart["raw_data"]["value"], str), "attribute text is kept as the XML wrote it"
     assert {r["raw_data"]["type"] for r in rows["records"]} >= {
-        "HKQuantityTypeIdentifierStepCount", "HKQuantityTypeIdentifierHeartRate",
-        "HKCategoryTypeIdentifierSleepAnalysis", "HKQuantityTypeIdentifierDietaryWater",
-        "HKQuantityTypeIdentifierBodyMass", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"}
+        "HKQuantityTypeIdentifierStepCount",
+        "HKQuantityTypeIdentifierHeartRate",
+        "HKCategoryTypeIdentifierSleepAnalysis",
+        "HKQuantityTypeIdentifierDietaryWater",
+        "HKQuantityTypeIdentifierBodyMass",
+        "HKQuantityTypeIdentifierHeartRateVariabilitySDNN",
+    }
 
     workout = rows["workouts"][0]
     raw = workout["raw_data"]
-    assert workout["raw_id"] == "|".join([raw["workoutActivityType"], raw["sourceName"],
-                                          utc_text(raw["startDate"]), utc_text(raw["endDate"])])
+    assert workout["raw_id"] == "|".join(
+        [raw["workoutActivityType"], raw["sourceName"], utc_text(raw["startDate"]), utc_text(raw["endDate"])]
+    )
     assert {"WorkoutStatistics", "WorkoutEvent", "MetadataEntry"} <= set(raw)
     summary = rows["activity_summaries"][0]
     assert summary["raw_id"] == summary["raw_data"]["dateComponents"] == "2018-01-01"
     assert summary["source_timestamp"] == "2018-01-01T00:00:00+00:00"
 
-    assert {k: v["files"][MEMBER]["sha256"] for k, v in state["bookmarks"].items()} == {s: digest for s in STREAMS.values()}
+    assert {k: v["files"][MEMBER]["sha256"] for k, v in state["bookmarks"].items()} == dict.fromkeys(
+        STREAMS.values(), digest
+    )
 
 
 def test_every_attribute_and_child_is_kept():
@@ -100,9 +110,13 @@ def test_every_attribute_and_child_is_kept():
         '<Workout workoutActivityType="W" startDate="s" endDate="e" sourceName="n">'
         '<MetadataEntry key="a" value="1"/><MetadataEntry key="a" value="2"/>'
         '<WorkoutRoute sourceName="n"><FileReference path="/r.gpx"/></WorkoutRoute>'
-        '<Note>free text</Note></Workout>')
+        "<Note>free text</Note></Workout>"
+    )
     assert element_payload(element) == {
-        "workoutActivityType": "W", "startDate": "s", "endDate": "e", "sourceName": "n",
+        "workoutActivityType": "W",
+        "startDate": "s",
+        "endDate": "e",
+        "sourceName": "n",
         "MetadataEntry": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}],
         "WorkoutRoute": [{"sourceName": "n", "FileReference": [{"path": "/r.gpx"}]}],
         "Note": [{"#text": "free text"}],
@@ -135,7 +149,7 @@ def test_malformed_xml_reports_path_and_line_and_keeps_what_came_before(tmp_path
     folder = write_export(tmp_path / "unpacked", records=800, as_zip=False)
     xml = folder / MEMBER
     lines = xml.read_text().splitlines(keepends=True)
-    cut = next(i for i, line in enumerate(lines) if "HKQuantityTypeIdentifierHeartRate\"" in line) + 40
+    cut = next(i for i, line in enumerate(lines) if 'HKQuantityTypeIdentifierHeartRate"' in line) + 40
     complete = [line.strip() for line in lines[:cut]]  # records closed before the cut
     before = sum(1 for line in complete if line == "</Record>" or (line.startswith("<Record ") and line.endswith("/>")))
     xml.write_text("".join(lines[:cut]) + lines[cut][:60])  # cut mid-element
@@ -144,8 +158,9 @@ def test_malformed_xml_reports_path_and_line_and_keeps_what_came_before(tmp_path
     assert result.returncode != 0, "a broken file must fail the run (after the rest landed)"
     assert f"{xml}, line {cut + 1}" in result.stderr, result.stderr[-3000:]
     assert len(records(messages, STREAMS["records"])) == before
-    assert not (state or {}).get("bookmarks", {}).get(STREAMS["records"], {}).get("files"), \
+    assert not (state or {}).get("bookmarks", {}).get(STREAMS["records"], {}).get("files"), (
         "a broken file is not marked done"
+    )
 
     again, _, _ = run(xml, tmp_path, state=state)  # read (and reported) again next time
     assert again.returncode != 0 and str(xml) in again.stderr
@@ -202,9 +217,11 @@ def test_hostile_member_names_are_read_in_place_never_written(tmp_path):
 
 def test_entity_declarations_are_refused(tmp_path):
     xml = tmp_path / "export.xml"
-    xml.write_text('<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ENTITY a "aaaaaaaaaa">\n'
-                   '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n<HealthData>\n'
-                   ' <Record type="t" sourceName="s" startDate="x" endDate="y" value="&b;"/>\n</HealthData>\n')
+    xml.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE HealthData [\n<!ENTITY a "aaaaaaaaaa">\n'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n<HealthData>\n'
+        ' <Record type="t" sourceName="s" startDate="x" endDate="y" value="&b;"/>\n</HealthData>\n'
+    )
     result, messages, _ = run(xml, tmp_path)
     assert result.returncode != 0
     assert f"{xml}, line 3" in result.stderr and "entity" in result.stderr
@@ -231,26 +248,37 @@ def test_one_parse_serves_all_streams_and_gives_the_rows_separate_parses_give(tm
     together = by_stream(messages)
 
     # The same export with the records stream deselected: each stream parses it alone.
-    discovered = subprocess.run([str(BIN / "tap-apple-health"), "--config",
-                                 str(tmp_path / "config.json"), "--discover"],
-                                capture_output=True, text=True, check=True).stdout
+    discovered = subprocess.run(
+        [str(BIN / "tap-apple-health"), "--config", str(tmp_path / "config.json"), "--discover"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     catalog = json.loads(discovered)
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == []:
                 entry["metadata"]["selected"] = stream["tap_stream_id"] != STREAMS["records"]
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    alone = subprocess.run([str(BIN / "tap-apple-health"), "--config", str(tmp_path / "config.json"),
-                            "--catalog", str(tmp_path / "catalog.json")],
-                           capture_output=True, text=True, timeout=180)
+    alone = subprocess.run(
+        [
+            str(BIN / "tap-apple-health"),
+            "--config",
+            str(tmp_path / "config.json"),
+            "--catalog",
+            str(tmp_path / "catalog.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert alone.returncode == 0, alone.stderr[-3000:]
     assert "taken from the records pass" not in alone.stderr
     separate = by_stream([json.loads(line) for line in alone.stdout.splitlines() if line.strip()])
     assert separate["records"] == []
 
     def comparable(rows):
-        return [{**r, "metadata": {k: v for k, v in r["metadata"].items() if k != "run_id"}}
-                for r in rows]
+        return [{**r, "metadata": {k: v for k, v in r["metadata"].items() if k != "run_id"}} for r in rows]
 
     for kind in ("workouts", "activity_summaries"):
         assert together[kind], kind

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.fakes.garmin_api import FakeGarmin
 from tests import tap_runner
+from tests.fakes.garmin_api import FakeGarmin
 
 
 @pytest.fixture
@@ -98,8 +98,9 @@ def test_tokens_never_reach_output_even_when_echoed(fake, tmp_path):
 
 def test_token_file_refresh_is_written_back(fake, tmp_path):
     token_file = tmp_path / "tokens.json"
-    token_file.write_text(json.dumps({"access_token": fake.access_token, "refresh_token": fake.refresh_token,
-                                      "expires_at": 1}))  # already expired: refresh before the first call
+    token_file.write_text(
+        json.dumps({"access_token": fake.access_token, "refresh_token": fake.refresh_token, "expires_at": 1})
+    )  # already expired: refresh before the first call
     result, _ = run_tap(fake, tmp_path, access_token=None, refresh_token=None, token_file=str(token_file))
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.loads(token_file.read_text())
@@ -124,16 +125,18 @@ def test_a_day_without_data_does_not_stop_the_walk(fake, tmp_path):
     hrv_days = [m["record"]["raw_id"] for m in messages if m.get("stream") == "garmin__hrv" and m["type"] == "RECORD"]
     with_hrv = [d.isoformat() for d in fake.days_list if fake.hrv_payload(d) is not None]
     assert hrv_days == with_hrv and len(with_hrv) < len(fake.days_list)  # 204 nights: no row, walk goes on
-    sleep = {m["record"]["raw_id"]: m["record"] for m in messages
-             if m.get("stream") == "garmin__sleep" and m["type"] == "RECORD"}
+    sleep = {
+        m["record"]["raw_id"]: m["record"]
+        for m in messages
+        if m.get("stream") == "garmin__sleep" and m["type"] == "RECORD"
+    }
     assert len(sleep) == len(fake.days_list) + 1
     assert sleep[before_data.isoformat()]["raw_data"]["dailySleepDTO"]["sleepTimeSeconds"] is None
 
 
 def test_a_401_after_the_refresh_is_rejected_credentials(fake, tmp_path):
     """The core's refresh-once hook: one refresh per request; the fresh token refused too stops the run."""
-    fake.fail_next(401, times=2, path_contains="dailySleepData",
-                   body=json.dumps({"message": "Unauthorized"}))
+    fake.fail_next(401, times=2, path_contains="dailySleepData", body=json.dumps({"message": "Unauthorized"}))
     result, _ = run_tap(fake, tmp_path)
     assert result.returncode != 0
     assert fake.refresh_count == 1 and fake.pending_faults() == 0

@@ -15,8 +15,13 @@ _FAKE = FakeHidrate(days=3).start()
 atexit.register(_FAKE.stop)
 TestTapHidrate = get_tap_test_class(
     tap_class=TapHidrate,
-    config={"username": _FAKE.username, "password": _FAKE.password, "app_id": APP_ID, "client_key": CLIENT_KEY,
-            "api_url": _FAKE.url + "/parse"},
+    config={
+        "username": _FAKE.username,
+        "password": _FAKE.password,
+        "app_id": APP_ID,
+        "client_key": CLIENT_KEY,
+        "api_url": _FAKE.url + "/parse",
+    },
 )
 
 
@@ -27,8 +32,17 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"username": fake.username, "password": fake.password, "app_id": APP_ID, "client_key": CLIENT_KEY,
-              "api_url": fake.url + "/parse", "page_size": 100, "backoff_base_ms": 10, "max_retries": 2, **overrides}
+    config = {
+        "username": fake.username,
+        "password": fake.password,
+        "app_id": APP_ID,
+        "client_key": CLIENT_KEY,
+        "api_url": fake.url + "/parse",
+        "page_size": 100,
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        **overrides,
+    }
     return tap_runner.run_tap("tap-hidrate", config, tmp_path, state)
 
 

@@ -27,8 +27,14 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"api_token": fake.token, "api_url": fake.url, "requests_per_second": 1000,
-              "backoff_base_ms": 10, "max_retries": 2, **overrides}
+    config = {
+        "api_token": fake.token,
+        "api_url": fake.url,
+        "requests_per_second": 1000,
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        **overrides,
+    }
     return tap_runner.run_tap("tap-hubspot", config, tmp_path, state)
 
 
@@ -67,15 +73,22 @@ def test_configured_properties_are_requested(fake, tmp_path):
 
 
 def test_rate_limits(fake, tmp_path):
-    fake.fail_next(429, path_contains="/search",
-                   body='{"status":"error","message":"You have reached your secondly limit.",'
-                        '"errorType":"RATE_LIMIT","policyName":"SECONDLY"}')
+    fake.fail_next(
+        429,
+        path_contains="/search",
+        body='{"status":"error","message":"You have reached your secondly limit.",'
+        '"errorType":"RATE_LIMIT","policyName":"SECONDLY"}',
+    )
     result, messages, _ = run_tap(fake, tmp_path, objects=["companies"])
     assert result.returncode == 0 and len(ids(messages, "companies")) == 60
 
-    fake.fail_next(429, path_contains="/search", times=5,
-                   body='{"status":"error","message":"You have reached your daily limit.",'
-                        '"errorType":"RATE_LIMIT","policyName":"DAILY"}')
+    fake.fail_next(
+        429,
+        path_contains="/search",
+        times=5,
+        body='{"status":"error","message":"You have reached your daily limit.",'
+        '"errorType":"RATE_LIMIT","policyName":"DAILY"}',
+    )
     result, _, state = run_tap(fake, tmp_path, objects=["companies"])
     assert result.returncode != 0 and "daily request limit" in result.stderr
     assert state is not None

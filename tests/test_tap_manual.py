@@ -40,15 +40,16 @@ def test_csv_cells_are_checked_as_declared_types_but_land_as_written(logs, tmp_p
     result, messages, _ = run(logs, tmp_path, timezone="Europe/Berlin")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {r["metadata"]["line"]: r for r in tap_runner.records(messages, "manual__water_intake")}
-    assert rows[2]["raw_data"] == {"time": "2024-11-02 07:45", "amount_ml": "250", "drink": "water",
-                                   "note": ""}
+    assert rows[2]["raw_data"] == {"time": "2024-11-02 07:45", "amount_ml": "250", "drink": "water", "note": ""}
     assert rows[2]["validation_status"] == "valid"
     assert rows[2]["source_timestamp"] == "2024-11-02T06:45:00+00:00"  # CET, read in the zone
     assert rows[6]["validation_status"] == "invalid" and "amount_ml" in rows[6]["error_message"]
     assert rows[7]["validation_status"] == "invalid"
     assert "minimum" in rows[7]["error_message"] or "-5" in rows[7]["error_message"]
     assert "juice" in rows[7]["error_message"]
-    assert rows[8]["validation_status"] == "invalid" and "line 8: 2 fields, the header has 4" in rows[8]["error_message"]
+    assert (
+        rows[8]["validation_status"] == "invalid" and "line 8: 2 fields, the header has 4" in rows[8]["error_message"]
+    )
 
 
 def test_raw_id_is_the_id_column_else_file_and_content(logs, tmp_path):
@@ -92,8 +93,10 @@ def test_folders_that_map_to_one_stream_name_stop_the_tap_naming_them(logs, tmp_
         (logs / name / "a.jsonl").write_text('{"id": "1"}\n')
     result, messages, _ = run(logs, tmp_path)
     assert result.returncode != 0 and not [m for m in messages if m["type"] == "RECORD"]
-    assert ("tap-manual: these folders map to the same stream name: ['manual__sleep_notes']; "
-            "rename one") in result.stderr
+    assert (
+        "tap-manual: these folders map to the same stream name: ['manual__sleep_notes']; rename one"
+    ) in result.stderr
+
 
 def test_unusable_schema_and_missing_folder_are_clear_errors(logs, tmp_path):
     (logs / "water_intake" / "schema.json").write_text('{"type": "object", "properties": ')
@@ -107,10 +110,22 @@ def test_unusable_schema_and_missing_folder_are_clear_errors(logs, tmp_path):
     assert result.returncode != 0 and "manual_dir" in result.stderr and "is not a folder" in result.stderr
 
 
-@pytest.mark.parametrize("text, declared, expected", [
-    ("250", "number", 250), ("2.5", "number", 2.5), ("1e3", "number", 1000.0), ("x", "number", "x"),
-    ("7", "integer", 7), ("7.5", "integer", "7.5"), ("", ["number", "null"], None), ("", "number", ""),
-    ("Yes", "boolean", True), ("0", "boolean", False), ("maybe", "boolean", "maybe"), ("a", "string", "a"),
-])
+@pytest.mark.parametrize(
+    "text, declared, expected",
+    [
+        ("250", "number", 250),
+        ("2.5", "number", 2.5),
+        ("1e3", "number", 1000.0),
+        ("x", "number", "x"),
+        ("7", "integer", 7),
+        ("7.5", "integer", "7.5"),
+        ("", ["number", "null"], None),
+        ("", "number", ""),
+        ("Yes", "boolean", True),
+        ("0", "boolean", False),
+        ("maybe", "boolean", "maybe"),
+        ("a", "string", "a"),
+    ],
+)
 def test_cells_are_read_as_declared(text, declared, expected):
     assert read_as_declared(text, declared) == expected

@@ -8,10 +8,9 @@ import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_notion.tap import TapNotion
-from tests.fakes.notion_api import FakeNotion
 from tests import tap_runner
+from tests.fakes.notion_api import FakeNotion
 from tests.tap_runner import records
-
 
 _FAKE = FakeNotion(pages_per_source=5).start()
 atexit.register(_FAKE.stop)
@@ -28,8 +27,14 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"api_token": fake.token, "database_ids": fake.database_ids(), "api_url": fake.url + "/v1",
-              "backoff_base_ms": 10, "max_retries": 2, **overrides}
+    config = {
+        "api_token": fake.token,
+        "database_ids": fake.database_ids(),
+        "api_url": fake.url + "/v1",
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        **overrides,
+    }
     result, messages, state = tap_runner.run_tap("tap-notion", config, tmp_path, state)
     return result, records(messages, "notion__pages"), state
 
@@ -57,10 +62,15 @@ def test_pages_are_paged_and_resumed_from_their_cursor(fake, tmp_path):
 
 
 def test_429_retry_after_and_529_overload_are_retried(fake, tmp_path):
-    fake.fail_next(429, path_contains="/query", headers={"Retry-After": "1"},
-                   body='{"object":"error","status":429,"code":"rate_limited","message":"slow down"}')
-    fake.fail_next(529, path_contains="/query",
-                   body='{"object":"error","status":529,"code":"service_overload","message":"busy"}')
+    fake.fail_next(
+        429,
+        path_contains="/query",
+        headers={"Retry-After": "1"},
+        body='{"object":"error","status":429,"code":"rate_limited","message":"slow down"}',
+    )
+    fake.fail_next(
+        529, path_contains="/query", body='{"object":"error","status":529,"code":"service_overload","message":"busy"}'
+    )
     result, pages, _ = run_tap(fake, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(pages) == 3 * 130

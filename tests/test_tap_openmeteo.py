@@ -14,14 +14,18 @@ from tests import tap_runner
 from tests.fakes.openmeteo_api import FakeOpenMeteo
 
 HOME = {"name": "home", "latitude": 52.52, "longitude": 13.41}
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 
 _FAKE = FakeOpenMeteo().start()
 atexit.register(_FAKE.stop)
 TestTapOpenMeteo = get_tap_test_class(
     tap_class=TapOpenMeteo,
-    config={"api_url": _FAKE.url + "/v1", "locations": [HOME], "requests_per_second": 100,
-            "start_date": (TODAY - dt.timedelta(days=3)).isoformat()},
+    config={
+        "api_url": _FAKE.url + "/v1",
+        "locations": [HOME],
+        "requests_per_second": 100,
+        "start_date": (TODAY - dt.timedelta(days=3)).isoformat(),
+    },
 )
 
 
@@ -32,9 +36,15 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"api_url": fake.url + "/v1", "locations": [HOME, {"name": "cabin", "latitude": 61.2, "longitude": 7.1}],
-              "start_date": (TODAY - dt.timedelta(days=99)).isoformat(), "requests_per_second": 100,
-              "backoff_base_ms": 10, "max_retries": 2, **overrides}
+    config = {
+        "api_url": fake.url + "/v1",
+        "locations": [HOME, {"name": "cabin", "latitude": 61.2, "longitude": 7.1}],
+        "start_date": (TODAY - dt.timedelta(days=99)).isoformat(),
+        "requests_per_second": 100,
+        "backoff_base_ms": 10,
+        "max_retries": 2,
+        **overrides,
+    }
     result, messages, state = tap_runner.run_tap("tap-openmeteo", config, tmp_path, state)
     return result, tap_runner.records(messages, "openmeteo__weather"), state
 
@@ -51,8 +61,10 @@ def test_one_row_per_location_and_day_in_the_apis_shape(fake, tmp_path):
     assert rows[0]["source_timestamp"].endswith("T23:00:00+00:00")  # local midnight in UTC+1
     assert all(r["validation_status"] == "valid" for r in rows)
     assert len(fake.requests) == 4  # 100 days in 92-day chunks, per location
-    assert state["bookmarks"]["openmeteo__weather"]["cursors"] == {"home": TODAY.isoformat(),
-                                                                    "cabin": TODAY.isoformat()}
+    assert state["bookmarks"]["openmeteo__weather"]["cursors"] == {
+        "home": TODAY.isoformat(),
+        "cabin": TODAY.isoformat(),
+    }
 
     fake.reset_log()
     _, again, _ = run_tap(fake, tmp_path, state=state)
@@ -63,7 +75,9 @@ def test_one_row_per_location_and_day_in_the_apis_shape(fake, tmp_path):
 
 
 def test_rate_limit_without_retry_after_backs_off(fake, tmp_path):
-    fake.fail_next(429, body='{"error": true, "reason": "Minutely API request limit exceeded. Please try again in one minute."}')
+    fake.fail_next(
+        429, body='{"error": true, "reason": "Minutely API request limit exceeded. Please try again in one minute."}'
+    )
     result, rows, _ = run_tap(fake, tmp_path)
     assert result.returncode == 0 and len(rows) == 200
     assert [r["status"] for r in fake.requests][:2] == [429, 200]

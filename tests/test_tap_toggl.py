@@ -8,16 +8,19 @@ import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_toggl.tap import TapToggl
-from tests.fakes.toggl_api import FakeToggl
 from tests import tap_runner
-
+from tests.fakes.toggl_api import FakeToggl
 
 _FAKE = FakeToggl(days=20).start()
 atexit.register(_FAKE.stop)
 TestTapToggl = get_tap_test_class(
     tap_class=TapToggl,
-    config={"api_token": _FAKE.api_token, "api_url": _FAKE.url + "/api/v9", "max_requests_per_run": 1000,
-            "start_date": "2000-01-01"},
+    config={
+        "api_token": _FAKE.api_token,
+        "api_url": _FAKE.url + "/api/v9",
+        "max_requests_per_run": 1000,
+        "start_date": "2000-01-01",
+    },
 )
 TestTapToggl = pytest.mark.slow(TestTapToggl)  # syncs 26 years in 30-day windows, twice: ~30 s
 
@@ -29,8 +32,13 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {"api_token": fake.api_token, "api_url": fake.url + "/api/v9", "backoff_base_ms": 10,
-              "max_retries": 1, **overrides}
+    config = {
+        "api_token": fake.api_token,
+        "api_url": fake.url + "/api/v9",
+        "backoff_base_ms": 10,
+        "max_retries": 1,
+        **overrides,
+    }
     return tap_runner.run_tap("tap-toggl", config, tmp_path, state)
 
 
@@ -87,8 +95,11 @@ def test_quota_402_saves_state_and_says_when_to_retry(fake, tmp_path):
     assert result.returncode != 0
     assert "HTTP 402" in result.stderr and "retry after" in result.stderr and "(in 21 min)" in result.stderr
     assert len(fake.requests) == 1, "a 402 must not be retried"
-    assert new_state is not None and new_state["bookmarks"]["toggl__time_entries"]["cursor"] == \
-        state["bookmarks"]["toggl__time_entries"]["cursor"]
+    assert (
+        new_state is not None
+        and new_state["bookmarks"]["toggl__time_entries"]["cursor"]
+        == state["bookmarks"]["toggl__time_entries"]["cursor"]
+    )
 
 
 def test_wrong_token_names_the_setting_and_stays_secret(fake, tmp_path):

@@ -19,13 +19,11 @@ _STANDARD_DIR = Path(tempfile.mkdtemp(prefix="wearable-std-"))
 atexit.register(shutil.rmtree, _STANDARD_DIR, True)
 write_drop(_STANDARD_DIR, people=2, days=2, heartrate_rows_count=20)
 
-TestTapWearableCsv = get_tap_test_class(tap_class=TapWearableCsv,
-                                        config={"data_dir": str(_STANDARD_DIR)})
+TestTapWearableCsv = get_tap_test_class(tap_class=TapWearableCsv, config={"data_dir": str(_STANDARD_DIR)})
 
 
 def run(folder, tmp_path, state=None, **config):
-    return tap_runner.run_tap("tap-wearable-csv", {"data_dir": str(folder), **config},
-                              tmp_path, state)
+    return tap_runner.run_tap("tap-wearable-csv", {"data_dir": str(folder), **config}, tmp_path, state)
 
 
 def by_stream(messages):
@@ -68,11 +66,12 @@ def test_bad_rows_are_kept_invalid_with_path_and_line(tmp_path):
     (folder / "sleepDay_merged.csv").write_bytes(
         b"Id,SleepDay,TotalSleepRecords,TotalMinutesAsleep,TotalTimeInBed\r\n"
         b"1503960366,4/12/2016 12:00:00 AM,1,327,346\r\n"
-        b"1503960366,4/13/2016 12:00:00 AM,2,384\r\n"          # a column short
+        b"1503960366,4/13/2016 12:00:00 AM,2,384\r\n"  # a column short
         b"1503960366,4/14/2016 12:00:00 AM,1,41\xff2,442\r\n"  # invalid UTF-8
         b"1503960366,4/15/2016 12:00:00 AM,1,3\x0040,367\r\n"  # NUL byte
-        b"1503960366,yesterday,1,400,410\r\n"                  # breaks the schema
-        b"1503960366,4/17/2016 12:00:00 AM,1,700,712\r\n")
+        b"1503960366,yesterday,1,400,410\r\n"  # breaks the schema
+        b"1503960366,4/17/2016 12:00:00 AM,1,700,712\r\n"
+    )
     result, messages, _ = run(folder, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = tap_runner.records(messages, "wearable__sleep_day")
@@ -97,6 +96,7 @@ def test_missing_folder_and_bad_zone_are_clear_errors(tmp_path):
 
 def test_zip_export_is_read_in_place(tmp_path):
     import zipfile
+
     write_drop(tmp_path / "drop")
     archive = tmp_path / "fitbit.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -112,21 +112,25 @@ def test_zip_export_is_read_in_place(tmp_path):
     assert not (tmp_path.parent.parent / "evil").exists()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("4/12/2016", (2016, 4, 12, 0, 0, 0)),
-    ("4/12/2016 12:00:00 AM", (2016, 4, 12, 0, 0, 0)),
-    ("4/12/2016 12:30:05 PM", (2016, 4, 12, 12, 30, 5)),
-    ("12/31/2016 11:59:59 PM", (2016, 12, 31, 23, 59, 59)),
-    ("5/1/2016 7:21:00 AM", (2016, 5, 1, 7, 21, 0)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("4/12/2016", (2016, 4, 12, 0, 0, 0)),
+        ("4/12/2016 12:00:00 AM", (2016, 4, 12, 0, 0, 0)),
+        ("4/12/2016 12:30:05 PM", (2016, 4, 12, 12, 30, 5)),
+        ("12/31/2016 11:59:59 PM", (2016, 12, 31, 23, 59, 59)),
+        ("5/1/2016 7:21:00 AM", (2016, 5, 1, 7, 21, 0)),
+    ],
+)
 def test_fitabase_times_read_as_strptime_would(text, expected):
     import datetime as dt
 
     from tap_wearable_csv.dates import FITABASE_FORMATS, parse_fitabase_time
-    parsed = parse_fitabase_time(text, dt.timezone.utc)
+
+    parsed = parse_fitabase_time(text, dt.UTC)
     assert parsed.timetuple()[:6] == expected
     fmt = FITABASE_FORMATS[0] if " " in text else FITABASE_FORMATS[1]
-    assert parsed == dt.datetime.strptime(text, fmt).replace(tzinfo=dt.timezone.utc)
+    assert parsed == dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("text", ["yesterday", "4/12/2016 13:00:00 PM", "4/31/2016", "2016-04-12", ""])
@@ -134,5 +138,6 @@ def test_unreadable_fitabase_times_raise(text):
     import datetime as dt
 
     from tap_wearable_csv.dates import parse_fitabase_time
+
     with pytest.raises(ValueError):
-        parse_fitabase_time(text, dt.timezone.utc)
+        parse_fitabase_time(text, dt.UTC)

@@ -37,8 +37,7 @@ class HeartRateSeconds(BronzeFileStream):
         return f"{payload['Id']}:{payload['Time']}"
 
     def payload_time(self, payload):
-        return dt.datetime.strptime(payload["Time"], "%m/%d/%Y %I:%M:%S %p").replace(
-            tzinfo=dt.timezone.utc)
+        return dt.datetime.strptime(payload["Time"], "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=dt.UTC)
 
 
 class ProxyTap(BronzeTap):

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BASE_ID = "appFAKEbase00001"
 FORMULA = re.compile(r"^NOT\(IS_BEFORE\(\{(?P<field>[^{}]+)\}, '(?P<when>[^']+)'\)\)$")
 
@@ -43,17 +43,26 @@ class FakeAirtable(FakeAPI):
         self.tables: dict[str, list[dict]] = {"Inventory": [], "Body measurements": []}
         for n in range(rows):
             created = now - dt.timedelta(days=300 - n, minutes=rng.randint(0, 600))
-            self.tables["Inventory"].append({"id": _record_id(rng), "createdTime": _iso(created), "fields": {
-                "Item": rng.choice(["Rice", "Coffee", "Oats", "Batteries", "Soap"]) + f" #{n}",
-                "Quantity": rng.randint(0, 12), "Location": rng.choice(["Pantry", "Garage"]),
-                "Last modified": _iso(created + dt.timedelta(hours=rng.randint(0, 48)))}})
+            self.tables["Inventory"].append(
+                {
+                    "id": _record_id(rng),
+                    "createdTime": _iso(created),
+                    "fields": {
+                        "Item": rng.choice(["Rice", "Coffee", "Oats", "Batteries", "Soap"]) + f" #{n}",
+                        "Quantity": rng.randint(0, 12),
+                        "Location": rng.choice(["Pantry", "Garage"]),
+                        "Last modified": _iso(created + dt.timedelta(hours=rng.randint(0, 48))),
+                    },
+                }
+            )
         for n in range(rows // 3):
             created = now - dt.timedelta(days=100 - n)
             fields = {"Date": created.date().isoformat(), "Weight (kg)": round(rng.uniform(70, 80), 1)}
             if n % 4:  # sparse fields are left out entirely, as Airtable does
                 fields["Waist (cm)"] = rng.randint(80, 90)
-            self.tables["Body measurements"].append({"id": _record_id(rng), "createdTime": _iso(created),
-                                                     "fields": fields})
+            self.tables["Body measurements"].append(
+                {"id": _record_id(rng), "createdTime": _iso(created), "fields": fields}
+            )
 
     def edit(self, table: str, index: int, **fields) -> dict:
         with self._lock:
@@ -65,8 +74,7 @@ class FakeAirtable(FakeAPI):
 
     def answer(self, request: Request) -> tuple[int, object, dict]:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, {"error": {"type": "AUTHENTICATION_REQUIRED",
-                                   "message": "Authentication required"}}, {}
+            return 401, {"error": {"type": "AUTHENTICATION_REQUIRED", "message": "Authentication required"}}, {}
         parts = request.path.split("/")
         if len(parts) != 4 or parts[1] != "v0" or parts[2] != BASE_ID or unquote(parts[3]) not in self.tables:
             return 404, {"error": "NOT_FOUND"}, {}
@@ -76,14 +84,26 @@ class FakeAirtable(FakeAPI):
         if formula:
             match = FORMULA.match(formula)
             if not match:
-                return 422, {"error": {"type": "INVALID_FILTER_BY_FORMULA",
-                                       "message": "The formula for filtering records is invalid"}}, {}
+                return (
+                    422,
+                    {
+                        "error": {
+                            "type": "INVALID_FILTER_BY_FORMULA",
+                            "message": "The formula for filtering records is invalid",
+                        }
+                    },
+                    {},
+                )
             bound = dt.datetime.fromisoformat(match["when"].replace("Z", "+00:00"))
-            records = [r for r in records if match["field"] in r["fields"] and dt.datetime.fromisoformat(
-                r["fields"][match["field"]].replace("Z", "+00:00")) >= bound]
+            records = [
+                r
+                for r in records
+                if match["field"] in r["fields"]
+                and dt.datetime.fromisoformat(r["fields"][match["field"]].replace("Z", "+00:00")) >= bound
+            ]
         size = min(int(request.query.get("pageSize", 100)), 100)
         start = int(request.query["offset"].split("/")[0][3:]) if "offset" in request.query else 0
-        body: dict = {"records": records[start:start + size]}
+        body: dict = {"records": records[start : start + size]}
         if start + size < len(records):
             body["offset"] = f"itr{start + size}/{records[start + size]['id']}"
         return 200, body, {}

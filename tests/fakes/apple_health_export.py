@@ -27,22 +27,34 @@ import datetime as dt
 import io
 import random
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from xml.sax.saxutils import quoteattr
 
 START = dt.date(2018, 1, 1)
 OFFSET = dt.timezone(dt.timedelta(hours=1))  # the user's zone, as Apple writes it: +0100
 ZIP_TIME = (2024, 1, 4, 12, 0, 0)
 FOLDER = "apple_health_export"
-PHONE = ("iPhone", "17.2", "&lt;&lt;HKDevice: 0x2831c4a50&gt;, name:iPhone, manufacturer:Apple Inc., "
-         "model:iPhone, hardware:iPhone15,2, software:17.2&gt;")
-WATCH = ("Apple Watch", "10.2", "&lt;&lt;HKDevice: 0x2831c5e00&gt;, name:Apple Watch, manufacturer:Apple Inc., "
-         "model:Watch, hardware:Watch6,1, software:10.2&gt;")
+PHONE = (
+    "iPhone",
+    "17.2",
+    "&lt;&lt;HKDevice: 0x2831c4a50&gt;, name:iPhone, manufacturer:Apple Inc., "
+    "model:iPhone, hardware:iPhone15,2, software:17.2&gt;",
+)
+WATCH = (
+    "Apple Watch",
+    "10.2",
+    "&lt;&lt;HKDevice: 0x2831c5e00&gt;, name:Apple Watch, manufacturer:Apple Inc., "
+    "model:Watch, hardware:Watch6,1, software:10.2&gt;",
+)
 #: Record types in the order they appear in export.xml (real exports group by type).
 TYPES = ("steps_phone", "steps_watch", "heart_rate", "hrv", "sleep", "water", "body_mass")
-SLEEP_STAGES = ("HKCategoryValueSleepAnalysisAsleepCore", "HKCategoryValueSleepAnalysisAsleepDeep",
-                "HKCategoryValueSleepAnalysisAsleepREM", "HKCategoryValueSleepAnalysisAwake")
+SLEEP_STAGES = (
+    "HKCategoryValueSleepAnalysisAsleepCore",
+    "HKCategoryValueSleepAnalysisAsleepDeep",
+    "HKCategoryValueSleepAnalysisAsleepREM",
+    "HKCategoryValueSleepAnalysisAwake",
+)
 WORKOUTS = {  # activity type -> (minutes range, kcal per minute, km per minute or None, has route)
     "HKWorkoutActivityTypeRunning": ((25, 60), 11.0, 0.17, True),
     "HKWorkoutActivityTypeWalking": ((20, 70), 4.5, 0.09, True),
@@ -129,11 +141,13 @@ DTD = """<?xml version="1.0" encoding="UTF-8"?>
 ]>
 """
 
-ME = ('<Me HKCharacteristicTypeIdentifierDateOfBirth="1988-03-14" '
-      'HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale" '
-      'HKCharacteristicTypeIdentifierBloodType="HKBloodTypeNotSet" '
-      'HKCharacteristicTypeIdentifierFitzpatrickSkinType="HKFitzpatrickSkinTypeNotSet" '
-      'HKCharacteristicTypeIdentifierCardioFitnessMedicationsUse="None"/>')
+ME = (
+    '<Me HKCharacteristicTypeIdentifierDateOfBirth="1988-03-14" '
+    'HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale" '
+    'HKCharacteristicTypeIdentifierBloodType="HKBloodTypeNotSet" '
+    'HKCharacteristicTypeIdentifierFitzpatrickSkinType="HKFitzpatrickSkinTypeNotSet" '
+    'HKCharacteristicTypeIdentifierCardioFitnessMedicationsUse="None"/>'
+)
 
 
 def _rng(seed: int, day: dt.date, salt: int) -> random.Random:
@@ -154,14 +168,17 @@ def _day(index: int) -> dt.date:
     return START + dt.timedelta(days=index)
 
 
-def _record(kind: str, source: tuple, unit: str | None, start: dt.datetime, end: dt.datetime,
-            value: str, children: str = "") -> str:
+def _record(
+    kind: str, source: tuple, unit: str | None, start: dt.datetime, end: dt.datetime, value: str, children: str = ""
+) -> str:
     name, version, device = source
-    attrs = (f'type="{kind}" sourceName="{name}" sourceVersion="{version}"'
-             + (f' device="{device}"' if device else "")
-             + (f' unit="{unit}"' if unit else "")
-             + f' creationDate="{apple_time(end + dt.timedelta(minutes=2))}"'
-             f' startDate="{apple_time(start)}" endDate="{apple_time(end)}" value={quoteattr(value)}')
+    attrs = (
+        f'type="{kind}" sourceName="{name}" sourceVersion="{version}"'
+        + (f' device="{device}"' if device else "")
+        + (f' unit="{unit}"' if unit else "")
+        + f' creationDate="{apple_time(end + dt.timedelta(minutes=2))}"'
+        f' startDate="{apple_time(start)}" endDate="{apple_time(end)}" value={quoteattr(value)}'
+    )
     if not children:
         return f" <Record {attrs}/>\n"
     return f" <Record {attrs}>\n{children} </Record>\n"
@@ -180,8 +197,16 @@ def day_records(day: dt.date, kind: str, seed: int) -> list[str]:
         minute = rng.uniform(390, 450)
         while minute < 22 * 60:
             length = rng.uniform(2, 10)
-            out.append(_record("HKQuantityTypeIdentifierStepCount", source, "count", _at(day, minute),
-                               _at(day, minute + length), str(int(length * rng.uniform(20, 110)))))
+            out.append(
+                _record(
+                    "HKQuantityTypeIdentifierStepCount",
+                    source,
+                    "count",
+                    _at(day, minute),
+                    _at(day, minute + length),
+                    str(int(length * rng.uniform(20, 110))),
+                )
+            )
             minute += length + rng.uniform(5, 50)
     elif kind == "heart_rate":
         minute = rng.uniform(0, 4)
@@ -189,8 +214,17 @@ def day_records(day: dt.date, kind: str, seed: int) -> list[str]:
             moment = _at(day, minute)
             awake = 7 * 60 <= minute <= 23 * 60
             bpm = rng.randint(62, 105) if awake else rng.randint(48, 62)
-            out.append(_record("HKQuantityTypeIdentifierHeartRate", WATCH, "count/min", moment, moment,
-                               str(bpm), _meta("HKMetadataKeyHeartRateMotionContext", "1" if awake else "0")))
+            out.append(
+                _record(
+                    "HKQuantityTypeIdentifierHeartRate",
+                    WATCH,
+                    "count/min",
+                    moment,
+                    moment,
+                    str(bpm),
+                    _meta("HKMetadataKeyHeartRateMotionContext", "1" if awake else "0"),
+                )
+            )
             minute += rng.uniform(3, 7)
     elif kind == "hrv":
         for hour in sorted(rng.sample(range(1, 23), 3)):
@@ -198,10 +232,21 @@ def day_records(day: dt.date, kind: str, seed: int) -> list[str]:
             beats = "".join(
                 f'   <InstantaneousBeatsPerMinute bpm="{rng.randint(55, 80)}" '
                 f'time="{(start + dt.timedelta(seconds=i * 0.9)).strftime("%-I:%M:%S.%f")[:-4]} '
-                f'{start.strftime("%p")}"/>\n' for i in range(rng.randint(5, 9)))
+                f'{start.strftime("%p")}"/>\n'
+                for i in range(rng.randint(5, 9))
+            )
             children = f"  <HeartRateVariabilityMetadataList>\n{beats}  </HeartRateVariabilityMetadataList>\n"
-            out.append(_record("HKQuantityTypeIdentifierHeartRateVariabilitySDNN", WATCH, "ms", start,
-                               start + dt.timedelta(seconds=60), f"{rng.uniform(25, 90):.4f}", children))
+            out.append(
+                _record(
+                    "HKQuantityTypeIdentifierHeartRateVariabilitySDNN",
+                    WATCH,
+                    "ms",
+                    start,
+                    start + dt.timedelta(seconds=60),
+                    f"{rng.uniform(25, 90):.4f}",
+                    children,
+                )
+            )
     elif kind == "sleep":
         minute = 23 * 60 + rng.uniform(-40, 40)  # in bed, then stages until morning
         bed_start = minute
@@ -212,24 +257,52 @@ def day_records(day: dt.date, kind: str, seed: int) -> list[str]:
             length = rng.uniform(8, 45)
             stages.append((minute, minute + length, rng.choice(SLEEP_STAGES)))
             minute += length
-        out.append(_record("HKCategoryTypeIdentifierSleepAnalysis", WATCH, None, _at(day, bed_start),
-                           _at(day, minute), "HKCategoryValueSleepAnalysisInBed", zone))
-        out += [_record("HKCategoryTypeIdentifierSleepAnalysis", WATCH, None, _at(day, a), _at(day, b), v, zone)
-                for a, b, v in stages]
+        out.append(
+            _record(
+                "HKCategoryTypeIdentifierSleepAnalysis",
+                WATCH,
+                None,
+                _at(day, bed_start),
+                _at(day, minute),
+                "HKCategoryValueSleepAnalysisInBed",
+                zone,
+            )
+        )
+        out += [
+            _record("HKCategoryTypeIdentifierSleepAnalysis", WATCH, None, _at(day, a), _at(day, b), v, zone)
+            for a, b, v in stages
+        ]
     elif kind == "water":
         minute = rng.uniform(420, 540)
         source = ("WaterMinder", "5.3.1", "")
         for _ in range(rng.randint(3, 7)):
             moment = _at(day, minute)
-            out.append(_record("HKQuantityTypeIdentifierDietaryWater", source, "mL", moment, moment,
-                               str(rng.choice((250, 330, 500))),
-                               _meta("HKFoodType", "Water") + _meta("WaterMinderVersion", "5.3.1")))
+            out.append(
+                _record(
+                    "HKQuantityTypeIdentifierDietaryWater",
+                    source,
+                    "mL",
+                    moment,
+                    moment,
+                    str(rng.choice((250, 330, 500))),
+                    _meta("HKFoodType", "Water") + _meta("WaterMinderVersion", "5.3.1"),
+                )
+            )
             minute += rng.uniform(60, 150)
     elif kind == "body_mass":
         if rng.random() < 0.4:
             moment = _at(day, rng.uniform(400, 480))
-            out.append(_record("HKQuantityTypeIdentifierBodyMass", ("Health", "17.2", ""), "kg", moment,
-                               moment, f"{64 + rng.uniform(-1.5, 1.5):.1f}", _meta("HKWasUserEntered", "1")))
+            out.append(
+                _record(
+                    "HKQuantityTypeIdentifierBodyMass",
+                    ("Health", "17.2", ""),
+                    "kg",
+                    moment,
+                    moment,
+                    f"{64 + rng.uniform(-1.5, 1.5):.1f}",
+                    _meta("HKWasUserEntered", "1"),
+                )
+            )
     return out
 
 
@@ -267,28 +340,32 @@ def workouts(day: dt.date, seed: int) -> list[str]:
         start = _at(day, rng.uniform(17 * 60, 19 * 60))
         end = start + dt.timedelta(minutes=minutes)
         name, version, device = WATCH
-        dist = (f' totalDistance="{minutes * km:.4f}" totalDistanceUnit="km"' if km else "")
-        lines = [f' <Workout workoutActivityType="{kind}" duration="{minutes:.4f}" durationUnit="min"{dist}'
-                 f' totalEnergyBurned="{minutes * kcal:.3f}" totalEnergyBurnedUnit="Cal" sourceName="{name}"'
-                 f' sourceVersion="{version}" device="{device}" creationDate="{apple_time(end)}"'
-                 f' startDate="{apple_time(start)}" endDate="{apple_time(end)}">\n',
-                 _meta("HKIndoorWorkout", "0" if has_route else "1"),
-                 _meta("HKAverageMETs", f"{rng.uniform(3, 11):.5f} kcal/hr·kg"),
-                 f'  <WorkoutEvent type="HKWorkoutEventTypeSegment" date="{apple_time(start)}"'
-                 f' duration="{minutes / 2:.4f}" durationUnit="min"/>\n',
-                 f'  <WorkoutStatistics type="HKQuantityTypeIdentifierActiveEnergyBurned"'
-                 f' startDate="{apple_time(start)}" endDate="{apple_time(end)}" sum="{minutes * kcal:.3f}"'
-                 f' unit="Cal"/>\n',
-                 f'  <WorkoutStatistics type="HKQuantityTypeIdentifierHeartRate" startDate="{apple_time(start)}"'
-                 f' endDate="{apple_time(end)}" average="{rng.uniform(110, 160):.2f}" minimum="90"'
-                 f' maximum="{rng.randint(160, 185)}" unit="count/min"/>\n']
+        dist = f' totalDistance="{minutes * km:.4f}" totalDistanceUnit="km"' if km else ""
+        lines = [
+            f' <Workout workoutActivityType="{kind}" duration="{minutes:.4f}" durationUnit="min"{dist}'
+            f' totalEnergyBurned="{minutes * kcal:.3f}" totalEnergyBurnedUnit="Cal" sourceName="{name}"'
+            f' sourceVersion="{version}" device="{device}" creationDate="{apple_time(end)}"'
+            f' startDate="{apple_time(start)}" endDate="{apple_time(end)}">\n',
+            _meta("HKIndoorWorkout", "0" if has_route else "1"),
+            _meta("HKAverageMETs", f"{rng.uniform(3, 11):.5f} kcal/hr·kg"),
+            f'  <WorkoutEvent type="HKWorkoutEventTypeSegment" date="{apple_time(start)}"'
+            f' duration="{minutes / 2:.4f}" durationUnit="min"/>\n',
+            f'  <WorkoutStatistics type="HKQuantityTypeIdentifierActiveEnergyBurned"'
+            f' startDate="{apple_time(start)}" endDate="{apple_time(end)}" sum="{minutes * kcal:.3f}"'
+            f' unit="Cal"/>\n',
+            f'  <WorkoutStatistics type="HKQuantityTypeIdentifierHeartRate" startDate="{apple_time(start)}"'
+            f' endDate="{apple_time(end)}" average="{rng.uniform(110, 160):.2f}" minimum="90"'
+            f' maximum="{rng.randint(160, 185)}" unit="count/min"/>\n',
+        ]
         if has_route:
-            lines += [f'  <WorkoutRoute sourceName="{name}" sourceVersion="{version}"'
-                      f' creationDate="{apple_time(end)}" startDate="{apple_time(start)}"'
-                      f' endDate="{apple_time(end)}">\n',
-                      "  " + _meta("HKMetadataKeySyncVersion", "2"),
-                      f'   <FileReference path="/workout-routes/{route_name(start)}"/>\n',
-                      "  </WorkoutRoute>\n"]
+            lines += [
+                f'  <WorkoutRoute sourceName="{name}" sourceVersion="{version}"'
+                f' creationDate="{apple_time(end)}" startDate="{apple_time(start)}"'
+                f' endDate="{apple_time(end)}">\n',
+                "  " + _meta("HKMetadataKeySyncVersion", "2"),
+                f'   <FileReference path="/workout-routes/{route_name(start)}"/>\n',
+                "  </WorkoutRoute>\n",
+            ]
         lines.append(" </Workout>\n")
         out.append("".join(lines))
     return out
@@ -300,18 +377,22 @@ def route_name(start: dt.datetime) -> str:
 
 def activity_summary(day: dt.date, seed: int) -> str:
     rng = _rng(seed, day, 60)
-    return (f' <ActivitySummary dateComponents="{day.isoformat()}" activeEnergyBurned="{rng.uniform(250, 900):.3f}"'
-            f' activeEnergyBurnedGoal="600" activeEnergyBurnedUnit="Cal" appleMoveTime="0"'
-            f' appleMoveTimeGoal="0" appleExerciseTime="{rng.randint(5, 80)}" appleExerciseTimeGoal="30"'
-            f' appleStandHours="{rng.randint(6, 14)}" appleStandHoursGoal="12"/>\n')
+    return (
+        f' <ActivitySummary dateComponents="{day.isoformat()}" activeEnergyBurned="{rng.uniform(250, 900):.3f}"'
+        f' activeEnergyBurnedGoal="600" activeEnergyBurnedUnit="Cal" appleMoveTime="0"'
+        f' appleMoveTimeGoal="0" appleExerciseTime="{rng.randint(5, 80)}" appleExerciseTimeGoal="30"'
+        f' appleStandHours="{rng.randint(6, 14)}" appleStandHoursGoal="12"/>\n'
+    )
 
 
 def expected_counts(records: int, seed: int = 7) -> dict[str, int]:
     """Rows each stream lands from ``write_export(records=..., seed=...)`` (all distinct)."""
     days = [day for day, _ in plan(records, seed)]
-    return {"records": records,
-            "workouts": sum(len(workouts(day, seed)) for day in days),
-            "activity_summaries": len(days)}
+    return {
+        "records": records,
+        "workouts": sum(len(workouts(day, seed)) for day in days),
+        "activity_summaries": len(days),
+    }
 
 
 def write_export_xml(out: io.TextIOBase, records: int, seed: int) -> list[str]:
@@ -338,15 +419,19 @@ def write_export_xml(out: io.TextIOBase, records: int, seed: int) -> list[str]:
 
 
 def _gpx(name: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health Export">\n'
-            f' <trk><name>{name}</name><trkseg>\n'
-            '  <trkpt lon="13.404954" lat="52.520008"><ele>34.0</ele></trkpt>\n'
-            ' </trkseg></trk>\n</gpx>\n')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health Export">\n'
+        f" <trk><name>{name}</name><trkseg>\n"
+        '  <trkpt lon="13.404954" lat="52.520008"><ele>34.0</ele></trkpt>\n'
+        " </trkseg></trk>\n</gpx>\n"
+    )
 
 
-CDA = ('<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3">\n'
-       ' <title>Health Data Export</title>\n</ClinicalDocument>\n')
-ECG = "Name,Fake User\nDate of Birth,\"14 Mar 1988\"\nClassification,Sinus Rhythm\n\n-0.0123\n0.0456\n"
+CDA = (
+    '<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3">\n'
+    " <title>Health Data Export</title>\n</ClinicalDocument>\n"
+)
+ECG = 'Name,Fake User\nDate of Birth,"14 Mar 1988"\nClassification,Sinus Rhythm\n\n-0.0123\n0.0456\n'
 
 
 def write_export(path: str | Path, records: int = 500, seed: int = 7, as_zip: bool = True) -> Path:

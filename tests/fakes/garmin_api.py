@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
+import itertools
 import random
 import threading
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LOCAL_OFFSET = dt.timedelta(hours=1)  # the fake user lives in UTC+1
 PROFILE_PK = 81234567
 DEVICE_ID = 3442978399
@@ -52,8 +53,12 @@ def _day_start_gmt(day: dt.date) -> dt.datetime:
 def _day_bounds(day: dt.date, start_key: str, end_key: str, gmt: str = "GMT") -> dict:
     """The GMT and local start/end text fields most daily payloads carry (local midnight to midnight)."""
     start, end = _day_start_gmt(day), _day_start_gmt(day) + dt.timedelta(days=1)
-    return {start_key + gmt: _gmt_text(start), end_key + gmt: _gmt_text(end),
-            start_key + "Local": _gmt_text(start + LOCAL_OFFSET), end_key + "Local": _gmt_text(end + LOCAL_OFFSET)}
+    return {
+        start_key + gmt: _gmt_text(start),
+        end_key + gmt: _gmt_text(end),
+        start_key + "Local": _gmt_text(start + LOCAL_OFFSET),
+        end_key + "Local": _gmt_text(end + LOCAL_OFFSET),
+    }
 
 
 class FakeGarmin(FakeAPI):
@@ -61,9 +66,16 @@ class FakeGarmin(FakeAPI):
 
     meta_paths = (TOKEN_PATH, PROFILE_PATH)
 
-    def __init__(self, days: int = 21, seed: int = 7, end_date: dt.date | None = None,
-                 access_token: str = "fake-access-0", refresh_token: str = "fake-refresh-0",
-                 display_name: str = "b1f5e2c0-fake-user", activities_per_day: float = 0.7):
+    def __init__(
+        self,
+        days: int = 21,
+        seed: int = 7,
+        end_date: dt.date | None = None,
+        access_token: str = "fake-access-0",
+        refresh_token: str = "fake-refresh-0",
+        display_name: str = "b1f5e2c0-fake-user",
+        activities_per_day: float = 0.7,
+    ):
         super().__init__()
         self.seed = seed
         self.end_date = end_date or dt.datetime.now(UTC).date()
@@ -119,8 +131,10 @@ class FakeGarmin(FakeAPI):
         """(sleep start, sleep end, stage seconds) of the night that ends on ``day``."""
         rng = self._rng(day, 1)
         start = _day_start_gmt(day) - dt.timedelta(minutes=rng.randint(30, 120))  # 22:00-23:30 local
-        stages = {k: rng.randint(lo, hi) * 60 for k, lo, hi in
-                  (("deep", 60, 110), ("light", 210, 300), ("rem", 90, 130), ("awake", 5, 40))}
+        stages = {
+            k: rng.randint(lo, hi) * 60
+            for k, lo, hi in (("deep", 60, 110), ("light", 210, 300), ("rem", 90, 130), ("awake", 5, 40))
+        }
         return start, start + dt.timedelta(seconds=sum(stages.values())), stages
 
     def _activity(self, day: dt.date) -> dict | None:
@@ -129,8 +143,9 @@ class FakeGarmin(FakeAPI):
         if not self.has_data(day) or rng.random() >= self.activities_per_day:
             return None
         kind, type_id = rng.choice(SPORTS)
-        start = _day_start_gmt(day) + dt.timedelta(hours=rng.randint(6, 19), minutes=rng.randint(0, 59),
-                                                   seconds=rng.randint(0, 59))
+        start = _day_start_gmt(day) + dt.timedelta(
+            hours=rng.randint(6, 19), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+        )
         duration = float(rng.randint(20, 90) * 60)
         distance = 0.0 if kind == "strength_training" else round(duration * rng.uniform(1.2, 6.5), 1)
         return {
@@ -139,14 +154,22 @@ class FakeGarmin(FakeAPI):
             "startTimeLocal": (start + LOCAL_OFFSET).strftime("%Y-%m-%d %H:%M:%S"),
             "startTimeGMT": start.strftime("%Y-%m-%d %H:%M:%S"),
             "activityType": {"typeId": type_id, "typeKey": kind, "parentTypeId": 17, "isHidden": False},
-            "distance": distance, "duration": duration, "elapsedDuration": duration + 31.0,
-            "movingDuration": duration - 12.0, "elevationGain": float(rng.randint(0, 300)),
+            "distance": distance,
+            "duration": duration,
+            "elapsedDuration": duration + 31.0,
+            "movingDuration": duration - 12.0,
+            "elevationGain": float(rng.randint(0, 300)),
             "averageSpeed": round(distance / duration, 3) if distance else 0.0,
-            "averageHR": float(rng.randint(105, 150)), "maxHR": float(rng.randint(155, 185)),
+            "averageHR": float(rng.randint(105, 150)),
+            "maxHR": float(rng.randint(155, 185)),
             "calories": float(rng.randint(150, 900)),
             "steps": rng.randint(2000, 12000) if kind != "cycling" else None,
-            "beginTimestamp": _ms(start), "ownerId": PROFILE_PK, "deviceId": DEVICE_ID,
-            "manufacturer": "GARMIN", "lapCount": rng.randint(1, 12), "hasPolyline": kind != "strength_training",
+            "beginTimestamp": _ms(start),
+            "ownerId": PROFILE_PK,
+            "deviceId": DEVICE_ID,
+            "manufacturer": "GARMIN",
+            "lapCount": rng.randint(1, 12),
+            "hasPolyline": kind != "strength_training",
         }
 
     def _heart_rates(self, day: dt.date) -> list[list]:
@@ -175,70 +198,130 @@ class FakeGarmin(FakeAPI):
     # --- payloads ------------------------------------------------------------------------
     def sleep_payload(self, day: dt.date) -> dict:
         if not self._slept(day):
-            return {"dailySleepDTO": {"id": None, "userProfilePK": PROFILE_PK, "calendarDate": day.isoformat(),
-                                      "sleepTimeSeconds": None, "napTimeSeconds": None,
-                                      "sleepStartTimestampGMT": None, "sleepEndTimestampGMT": None,
-                                      "sleepStartTimestampLocal": None, "sleepEndTimestampLocal": None,
-                                      "sleepWindowConfirmed": False, "sleepScores": None},
-                    "sleepMovement": [], "remSleepData": False}
+            return {
+                "dailySleepDTO": {
+                    "id": None,
+                    "userProfilePK": PROFILE_PK,
+                    "calendarDate": day.isoformat(),
+                    "sleepTimeSeconds": None,
+                    "napTimeSeconds": None,
+                    "sleepStartTimestampGMT": None,
+                    "sleepEndTimestampGMT": None,
+                    "sleepStartTimestampLocal": None,
+                    "sleepEndTimestampLocal": None,
+                    "sleepWindowConfirmed": False,
+                    "sleepScores": None,
+                },
+                "sleepMovement": [],
+                "remSleepData": False,
+            }
         rng = self._rng(day, 10)
         start, end, stages = self._night(day)
         score = rng.randint(55, 95)
         dto = {
-            "id": _ms(start), "userProfilePK": PROFILE_PK, "calendarDate": day.isoformat(),
-            "sleepTimeSeconds": stages["deep"] + stages["light"] + stages["rem"], "napTimeSeconds": 0,
-            "sleepWindowConfirmed": True, "sleepWindowConfirmationType": "enhanced_confirmed_final",
-            "sleepStartTimestampGMT": _ms(start), "sleepEndTimestampGMT": _ms(end),
-            "sleepStartTimestampLocal": _ms(start + LOCAL_OFFSET), "sleepEndTimestampLocal": _ms(end + LOCAL_OFFSET),
-            "deepSleepSeconds": stages["deep"], "lightSleepSeconds": stages["light"],
-            "remSleepSeconds": stages["rem"], "awakeSleepSeconds": stages["awake"],
-            "unmeasurableSleepSeconds": 0, "deviceRemCapable": True, "retro": False,
+            "id": _ms(start),
+            "userProfilePK": PROFILE_PK,
+            "calendarDate": day.isoformat(),
+            "sleepTimeSeconds": stages["deep"] + stages["light"] + stages["rem"],
+            "napTimeSeconds": 0,
+            "sleepWindowConfirmed": True,
+            "sleepWindowConfirmationType": "enhanced_confirmed_final",
+            "sleepStartTimestampGMT": _ms(start),
+            "sleepEndTimestampGMT": _ms(end),
+            "sleepStartTimestampLocal": _ms(start + LOCAL_OFFSET),
+            "sleepEndTimestampLocal": _ms(end + LOCAL_OFFSET),
+            "deepSleepSeconds": stages["deep"],
+            "lightSleepSeconds": stages["light"],
+            "remSleepSeconds": stages["rem"],
+            "awakeSleepSeconds": stages["awake"],
+            "unmeasurableSleepSeconds": 0,
+            "deviceRemCapable": True,
+            "retro": False,
             "averageRespirationValue": round(rng.uniform(12.5, 16.5), 1),
-            "lowestRespirationValue": 10.0, "highestRespirationValue": 20.0,
-            "avgSleepStress": round(rng.uniform(8, 25), 1), "awakeCount": rng.randint(0, 4),
-            "sleepScores": {"overall": {"value": score, "qualifierKey": "GOOD" if score >= 80 else "FAIR"},
-                            "totalDuration": {"qualifierKey": "GOOD"},
-                            "remPercentage": {"value": round(100 * stages["rem"] / sum(stages.values()))}},
+            "lowestRespirationValue": 10.0,
+            "highestRespirationValue": 20.0,
+            "avgSleepStress": round(rng.uniform(8, 25), 1),
+            "awakeCount": rng.randint(0, 4),
+            "sleepScores": {
+                "overall": {"value": score, "qualifierKey": "GOOD" if score >= 80 else "FAIR"},
+                "totalDuration": {"qualifierKey": "GOOD"},
+                "remPercentage": {"value": round(100 * stages["rem"] / sum(stages.values()))},
+            },
         }
         with self._lock:
             dto.update(self._sleep_overrides.get(day, {}))
         minutes = int((end - start).total_seconds() // 60)
-        movement = [{"startGMT": _gmt_text(start + dt.timedelta(minutes=m)),
-                     "endGMT": _gmt_text(start + dt.timedelta(minutes=m + 1)),
-                     "activityLevel": round(rng.uniform(0, 3), 3)} for m in range(0, minutes, 15)]
-        return {"dailySleepDTO": dto, "sleepMovement": movement, "remSleepData": True,
-                "restingHeartRate": self._resting_hr(day), "avgOvernightHrv": rng.randint(35, 70)}
+        movement = [
+            {
+                "startGMT": _gmt_text(start + dt.timedelta(minutes=m)),
+                "endGMT": _gmt_text(start + dt.timedelta(minutes=m + 1)),
+                "activityLevel": round(rng.uniform(0, 3), 3),
+            }
+            for m in range(0, minutes, 15)
+        ]
+        return {
+            "dailySleepDTO": dto,
+            "sleepMovement": movement,
+            "remSleepData": True,
+            "restingHeartRate": self._resting_hr(day),
+            "avgOvernightHrv": rng.randint(35, 70),
+        }
 
     def daily_summary_payload(self, day: dt.date) -> dict:
-        base = {"userProfileId": PROFILE_PK, "calendarDate": day.isoformat(),
-                **_day_bounds(day, "wellnessStartTime", "wellnessEndTime", gmt="Gmt")}  # sic: "Gmt" here
+        base = {
+            "userProfileId": PROFILE_PK,
+            "calendarDate": day.isoformat(),
+            **_day_bounds(day, "wellnessStartTime", "wellnessEndTime", gmt="Gmt"),
+        }  # sic: "Gmt" here
         if not self.has_data(day):
-            return {**base, "totalSteps": None, "totalKilocalories": None, "restingHeartRate": None,
-                    "totalDistanceMeters": None, "includesWellnessData": False}
+            return {
+                **base,
+                "totalSteps": None,
+                "totalKilocalories": None,
+                "restingHeartRate": None,
+                "totalDistanceMeters": None,
+                "includesWellnessData": False,
+            }
         rng = self._rng(day, 3)
         steps = rng.randint(3000, 18000)
         beats = [v[1] for v in self._heart_rates(day) if v[1] is not None]
         stress, battery = self.stress_payload(day), self.body_battery_payload(day)
-        return {**base, "totalSteps": steps, "dailyStepGoal": 8000, "totalDistanceMeters": int(steps * 0.78),
-                "totalKilocalories": float(rng.randint(1900, 3200)), "activeKilocalories": float(rng.randint(200, 1100)),
-                "bmrKilocalories": 1750.0, "restingHeartRate": self._resting_hr(day),
-                "minHeartRate": min(beats), "maxHeartRate": max(beats),
-                "averageStressLevel": stress["avgStressLevel"], "maxStressLevel": stress["maxStressLevel"],
-                "moderateIntensityMinutes": rng.randint(0, 60), "vigorousIntensityMinutes": rng.randint(0, 40),
-                "floorsAscended": round(rng.uniform(0, 20), 1), "bodyBatteryChargedValue": battery["charged"],
-                "bodyBatteryDrainedValue": battery["drained"], "includesWellnessData": True,
-                "privacyProtected": False}
+        return {
+            **base,
+            "totalSteps": steps,
+            "dailyStepGoal": 8000,
+            "totalDistanceMeters": int(steps * 0.78),
+            "totalKilocalories": float(rng.randint(1900, 3200)),
+            "activeKilocalories": float(rng.randint(200, 1100)),
+            "bmrKilocalories": 1750.0,
+            "restingHeartRate": self._resting_hr(day),
+            "minHeartRate": min(beats),
+            "maxHeartRate": max(beats),
+            "averageStressLevel": stress["avgStressLevel"],
+            "maxStressLevel": stress["maxStressLevel"],
+            "moderateIntensityMinutes": rng.randint(0, 60),
+            "vigorousIntensityMinutes": rng.randint(0, 40),
+            "floorsAscended": round(rng.uniform(0, 20), 1),
+            "bodyBatteryChargedValue": battery["charged"],
+            "bodyBatteryDrainedValue": battery["drained"],
+            "includesWellnessData": True,
+            "privacyProtected": False,
+        }
 
     def heart_rate_payload(self, day: dt.date) -> dict:
         values = self._heart_rates(day) if self.has_data(day) else None
         beats = [v[1] for v in values or [] if v[1] is not None]
-        return {"userProfilePK": PROFILE_PK, "calendarDate": day.isoformat(),
-                **_day_bounds(day, "startTimestamp", "endTimestamp"),
-                "maxHeartRate": max(beats) if beats else None, "minHeartRate": min(beats) if beats else None,
-                "restingHeartRate": self._resting_hr(day) if beats else None,
-                "lastSevenDaysAvgRestingHeartRate": 55 if beats else None,
-                "heartRateValueDescriptors": [{"key": "timestamp", "index": 0}, {"key": "heartrate", "index": 1}],
-                "heartRateValues": values}
+        return {
+            "userProfilePK": PROFILE_PK,
+            "calendarDate": day.isoformat(),
+            **_day_bounds(day, "startTimestamp", "endTimestamp"),
+            "maxHeartRate": max(beats) if beats else None,
+            "minHeartRate": min(beats) if beats else None,
+            "restingHeartRate": self._resting_hr(day) if beats else None,
+            "lastSevenDaysAvgRestingHeartRate": 55 if beats else None,
+            "heartRateValueDescriptors": [{"key": "timestamp", "index": 0}, {"key": "heartrate", "index": 1}],
+            "heartRateValues": values,
+        }
 
     def hrv_payload(self, day: dt.date) -> dict | None:
         """None (served as 204 No Content, as Garmin does) when there was no worn night."""
@@ -246,18 +329,35 @@ class FakeGarmin(FakeAPI):
             return None
         rng = self._rng(day, 5)
         start, end, _ = self._night(day)
-        readings = [{"hrvValue": rng.randint(30, 80), "readingTimeGMT": _gmt_text(moment),
-                     "readingTimeLocal": _gmt_text(moment + LOCAL_OFFSET)}
-                    for moment in (start + dt.timedelta(minutes=m) for m in range(3, int((end - start).total_seconds() // 60), 30))]
-        return {"userProfilePk": PROFILE_PK,
-                "hrvSummary": {"calendarDate": day.isoformat(), "weeklyAvg": rng.randint(40, 60),
-                               "lastNightAvg": rng.randint(35, 70), "lastNight5MinHigh": rng.randint(70, 95),
-                               "status": rng.choice(["BALANCED", "BALANCED", "UNBALANCED", "LOW"]),
-                               "baseline": {"lowUpper": 38, "balancedLow": 42, "balancedUpper": 62, "markerValue": 0.5},
-                               "createTimeStamp": _gmt_text(end + dt.timedelta(minutes=20))},
-                "hrvReadings": readings, "startTimestampGMT": _gmt_text(start), "endTimestampGMT": _gmt_text(end),
-                "startTimestampLocal": _gmt_text(start + LOCAL_OFFSET), "endTimestampLocal": _gmt_text(end + LOCAL_OFFSET),
-                "sleepStartTimestampGMT": _gmt_text(start), "sleepEndTimestampGMT": _gmt_text(end)}
+        readings = [
+            {
+                "hrvValue": rng.randint(30, 80),
+                "readingTimeGMT": _gmt_text(moment),
+                "readingTimeLocal": _gmt_text(moment + LOCAL_OFFSET),
+            }
+            for moment in (
+                start + dt.timedelta(minutes=m) for m in range(3, int((end - start).total_seconds() // 60), 30)
+            )
+        ]
+        return {
+            "userProfilePk": PROFILE_PK,
+            "hrvSummary": {
+                "calendarDate": day.isoformat(),
+                "weeklyAvg": rng.randint(40, 60),
+                "lastNightAvg": rng.randint(35, 70),
+                "lastNight5MinHigh": rng.randint(70, 95),
+                "status": rng.choice(["BALANCED", "BALANCED", "UNBALANCED", "LOW"]),
+                "baseline": {"lowUpper": 38, "balancedLow": 42, "balancedUpper": 62, "markerValue": 0.5},
+                "createTimeStamp": _gmt_text(end + dt.timedelta(minutes=20)),
+            },
+            "hrvReadings": readings,
+            "startTimestampGMT": _gmt_text(start),
+            "endTimestampGMT": _gmt_text(end),
+            "startTimestampLocal": _gmt_text(start + LOCAL_OFFSET),
+            "endTimestampLocal": _gmt_text(end + LOCAL_OFFSET),
+            "sleepStartTimestampGMT": _gmt_text(start),
+            "sleepEndTimestampGMT": _gmt_text(end),
+        }
 
     def stress_payload(self, day: dt.date) -> dict:
         """Every 3 minutes; -1 when off the wrist, -2 in the activity (too much motion), as Garmin does."""
@@ -273,13 +373,17 @@ class FakeGarmin(FakeAPI):
                     level = max(0, min(99, round((bpm - self._resting_hr(day)) * 1.6 + rng.gauss(12, 8))))
                 values.append([at, level])
         measured = [v[1] for v in values if v[1] >= 0]
-        return {"userProfilePK": PROFILE_PK, "calendarDate": day.isoformat(),
-                **_day_bounds(day, "startTimestamp", "endTimestamp"),
-                "maxStressLevel": max(measured, default=None),
-                "avgStressLevel": round(sum(measured) / len(measured)) if measured else None,
-                "stressChartValueOffset": 1, "stressChartYAxisOrigin": -1,
-                "stressValueDescriptorsDTOList": [{"key": "timestamp", "index": 0}, {"key": "stressLevel", "index": 1}],
-                "stressValuesArray": values}
+        return {
+            "userProfilePK": PROFILE_PK,
+            "calendarDate": day.isoformat(),
+            **_day_bounds(day, "startTimestamp", "endTimestamp"),
+            "maxStressLevel": max(measured, default=None),
+            "avgStressLevel": round(sum(measured) / len(measured)) if measured else None,
+            "stressChartValueOffset": 1,
+            "stressChartYAxisOrigin": -1,
+            "stressValueDescriptorsDTOList": [{"key": "timestamp", "index": 0}, {"key": "stressLevel", "index": 1}],
+            "stressValuesArray": values,
+        }
 
     def body_battery_payload(self, day: dt.date) -> dict:
         """Charges while asleep, drains through the day, every 30 minutes."""
@@ -291,14 +395,19 @@ class FakeGarmin(FakeAPI):
             step = rng.randint(4, 9) if self._slept(day) and at < wake else -rng.randint(1, 4)
             level = min(100, max(5, level + step))
             values.append([_ms(at), level])
-        changes = [b[1] - a[1] for a, b in zip(values, values[1:])]
+        changes = [b[1] - a[1] for a, b in itertools.pairwise(values)]
         charged, drained = sum(c for c in changes if c > 0), -sum(c for c in changes if c < 0)
-        return {"date": day.isoformat(), "charged": charged, "drained": drained,
-                **_day_bounds(day, "startTimestamp", "endTimestamp"),
-                "bodyBatteryValuesArray": values,
-                "bodyBatteryValueDescriptorDTOList": [
-                    {"bodyBatteryValueDescriptorIndex": 0, "bodyBatteryValueDescriptorKey": "timestamp"},
-                    {"bodyBatteryValueDescriptorIndex": 1, "bodyBatteryValueDescriptorKey": "bodyBatteryLevel"}]}
+        return {
+            "date": day.isoformat(),
+            "charged": charged,
+            "drained": drained,
+            **_day_bounds(day, "startTimestamp", "endTimestamp"),
+            "bodyBatteryValuesArray": values,
+            "bodyBatteryValueDescriptorDTOList": [
+                {"bodyBatteryValueDescriptorIndex": 0, "bodyBatteryValueDescriptorKey": "timestamp"},
+                {"bodyBatteryValueDescriptorIndex": 1, "bodyBatteryValueDescriptorKey": "bodyBatteryLevel"},
+            ],
+        }
 
     def activities(self) -> list[dict]:
         """Every activity, newest first (the order Garmin's search lists them in)."""
@@ -306,9 +415,17 @@ class FakeGarmin(FakeAPI):
         return sorted(found, key=lambda a: a["beginTimestamp"], reverse=True)
 
     def profile_payload(self) -> dict:
-        return {"id": PROFILE_PK, "profileId": PROFILE_PK, "garminGUID": "0f2c3a9e-fake-guid",
-                "displayName": self.display_name, "userName": "fake.user@example.com", "fullName": "Fake User",
-                "location": None, "profileVisibility": "private", "userLevel": 3}
+        return {
+            "id": PROFILE_PK,
+            "profileId": PROFILE_PK,
+            "garminGUID": "0f2c3a9e-fake-guid",
+            "displayName": self.display_name,
+            "userName": "fake.user@example.com",
+            "fullName": "Fake User",
+            "location": None,
+            "profileVisibility": "private",
+            "userLevel": 3,
+        }
 
     # --- the API ---------------------------------------------------------------------
     def refresh(self, request: Request) -> tuple[int, object]:
@@ -325,9 +442,15 @@ class FakeGarmin(FakeAPI):
             self.access_token = f"fake-access-{self.refresh_count}"
             self.refresh_token = f"fake-refresh-{self.refresh_count}"
             self._access_expired = False
-            return 200, {"access_token": self.access_token, "refresh_token": self.refresh_token,
-                         "expires_in": 3600, "refresh_token_expires_in": 7776000, "token_type": "Bearer",
-                         "scope": "CONNECT_READ CONNECT_WRITE", "jti": f"jti-{self.refresh_count}"}
+            return 200, {
+                "access_token": self.access_token,
+                "refresh_token": self.refresh_token,
+                "expires_in": 3600,
+                "refresh_token_expires_in": 7776000,
+                "token_type": "Bearer",
+                "scope": "CONNECT_READ CONNECT_WRITE",
+                "jti": f"jti-{self.refresh_count}",
+            }
 
     @staticmethod
     def _client_ok(header: str | None, client_id: str | None) -> bool:
@@ -356,6 +479,7 @@ class FakeGarmin(FakeAPI):
 
     def route(self, path: str, query: dict) -> tuple[int, object]:
         """(status, body) for an authorised request; body None means no content."""
+
         def day(key: str = "date") -> dt.date:
             return dt.date.fromisoformat(query[key])
 
@@ -387,11 +511,15 @@ class FakeGarmin(FakeAPI):
         """Offset paging over the newest-first list; startDate/endDate filter on the local date."""
         items = self.activities()
         if query.get("startDate"):
-            items = [a for a in items if a["startTimeLocal"][:10] >= dt.date.fromisoformat(query["startDate"]).isoformat()]
+            items = [
+                a for a in items if a["startTimeLocal"][:10] >= dt.date.fromisoformat(query["startDate"]).isoformat()
+            ]
         if query.get("endDate"):
-            items = [a for a in items if a["startTimeLocal"][:10] <= dt.date.fromisoformat(query["endDate"]).isoformat()]
+            items = [
+                a for a in items if a["startTimeLocal"][:10] <= dt.date.fromisoformat(query["endDate"]).isoformat()
+            ]
         start, limit = int(query.get("start", 0)), int(query.get("limit", 20))
-        return items[start:start + limit]
+        return items[start : start + limit]
 
 
 def main() -> None:

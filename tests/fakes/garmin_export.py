@@ -24,7 +24,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LOCAL_OFFSET = dt.timedelta(hours=1)  # the user's zone is UTC+1
 DEFAULT_END = dt.date(2024, 5, 20)  # fixed, so the bundled sample never changes
 ZIP_TIME = (2024, 5, 21, 8, 0, 0)  # fixed member time: identical zip bytes
@@ -81,28 +81,44 @@ def sleep_night(day: dt.date, seed: int, account_id: int, empty: bool = False) -
     rng = _rng(seed, day, 1)
     start = _local_midnight_gmt(day) + dt.timedelta(minutes=rng.randint(-105, 30), seconds=rng.randint(0, 59))
     total = rng.randint(6 * 60, 9 * 60) * 60  # 6 to 9 hours in bed
-    deep, rem, awake = (int(total * rng.uniform(0.13, 0.22)), int(total * rng.uniform(0.18, 0.25)),
-                        int(total * rng.uniform(0.02, 0.07)))
+    deep, rem, awake = (
+        int(total * rng.uniform(0.13, 0.22)),
+        int(total * rng.uniform(0.18, 0.25)),
+        int(total * rng.uniform(0.02, 0.07)),
+    )
     light = total - deep - rem - awake
     end = start + dt.timedelta(seconds=total)
     respiration = round(rng.uniform(12.5, 16.5), 1)
     overall = rng.randint(55, 95)
     night = {
         "calendarDate": day.isoformat(),
-        "sleepStartTimestampGMT": _iso(start), "sleepEndTimestampGMT": _iso(end),
+        "sleepStartTimestampGMT": _iso(start),
+        "sleepEndTimestampGMT": _iso(end),
         "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
-        "deepSleepSeconds": deep, "lightSleepSeconds": light, "remSleepSeconds": rem,
-        "awakeSleepSeconds": awake, "unmeasurableSeconds": 0,
-        "averageRespiration": respiration, "lowestRespiration": round(respiration - rng.uniform(2, 4), 1),
-        "highestRespiration": round(respiration + rng.uniform(3, 6), 1), "awakeCount": rng.randint(0, 4),
-        "avgSleepStress": round(rng.uniform(8, 25), 2), "restlessMomentCount": rng.randint(10, 60),
+        "deepSleepSeconds": deep,
+        "lightSleepSeconds": light,
+        "remSleepSeconds": rem,
+        "awakeSleepSeconds": awake,
+        "unmeasurableSeconds": 0,
+        "averageRespiration": respiration,
+        "lowestRespiration": round(respiration - rng.uniform(2, 4), 1),
+        "highestRespiration": round(respiration + rng.uniform(3, 6), 1),
+        "awakeCount": rng.randint(0, 4),
+        "avgSleepStress": round(rng.uniform(8, 25), 2),
+        "restlessMomentCount": rng.randint(10, 60),
         "sleepScores": _sleep_scores(rng, overall),
         "spo2SleepSummary": {
-            "userProfilePk": account_id, "deviceId": DEVICE_ID,
-            "sleepMeasurementStartGMT": _iso(start), "sleepMeasurementEndGMT": _iso(end),
-            "alertThresholdValue": None, "numberOfEventsBelowThreshold": None,
-            "durationOfEventsBelowThreshold": None, "averageSPO2": rng.randint(93, 98),
-            "averageSpO2HR": rng.randint(48, 60), "lowestSPO2": rng.randint(85, 92)},
+            "userProfilePk": account_id,
+            "deviceId": DEVICE_ID,
+            "sleepMeasurementStartGMT": _iso(start),
+            "sleepMeasurementEndGMT": _iso(end),
+            "alertThresholdValue": None,
+            "numberOfEventsBelowThreshold": None,
+            "durationOfEventsBelowThreshold": None,
+            "averageSPO2": rng.randint(93, 98),
+            "averageSpO2HR": rng.randint(48, 60),
+            "lowestSPO2": rng.randint(85, 92),
+        },
         "retro": False,
     }
     if rng.random() < 0.3:
@@ -112,14 +128,35 @@ def sleep_night(day: dt.date, seed: int, account_id: int, empty: bool = False) -
 
 def _sleep_scores(rng: random.Random, overall: int) -> dict:
     """The ``sleepScores`` object: sub-scores near the overall one, plus Garmin's feedback codes."""
-    scores = {name: max(0, min(100, overall + rng.randint(-20, 15))) for name in (
-        "qualityScore", "durationScore", "recoveryScore", "deepScore", "remScore", "lightScore",
-        "awakeningsCountScore", "awakeTimeScore", "combinedAwakeScore", "restfulnessScore",
-        "interruptionsScore")}
-    feedback = "POSITIVE_LONG_AND_DEEP" if overall >= 80 else "NEGATIVE_LONG_BUT_LIGHT" if overall >= 65 \
+    scores = {
+        name: max(0, min(100, overall + rng.randint(-20, 15)))
+        for name in (
+            "qualityScore",
+            "durationScore",
+            "recoveryScore",
+            "deepScore",
+            "remScore",
+            "lightScore",
+            "awakeningsCountScore",
+            "awakeTimeScore",
+            "combinedAwakeScore",
+            "restfulnessScore",
+            "interruptionsScore",
+        )
+    }
+    feedback = (
+        "POSITIVE_LONG_AND_DEEP"
+        if overall >= 80
+        else "NEGATIVE_LONG_BUT_LIGHT"
+        if overall >= 65
         else "NEGATIVE_SHORT_AND_POOR"
-    return {"overallScore": overall, **scores, "feedback": feedback,
-            "insight": rng.choice(["NONE", "POSITIVE_EXERCISE", "NEGATIVE_LATE_BED_TIME"])}
+    )
+    return {
+        "overallScore": overall,
+        **scores,
+        "feedback": feedback,
+        "insight": rng.choice(["NONE", "POSITIVE_EXERCISE", "NEGATIVE_LATE_BED_TIME"]),
+    }
 
 
 def _stress_part(rng: random.Random, kind: str, seconds: int) -> dict:
@@ -127,10 +164,19 @@ def _stress_part(rng: random.Random, kind: str, seconds: int) -> dict:
     low, medium, high = rng.randint(600, 5400), rng.randint(0, 2400), rng.randint(0, 900)
     activity_s = rng.randint(0, 5400) if kind == "AWAKE" else 0
     uncategorized = rng.randint(0, 1800)
-    return {"type": kind, "averageStressLevel": rng.randint(15, 45), "maxStressLevel": rng.randint(50, 99),
-            "stressDuration": low + medium + high, "restDuration": seconds - low - medium - high - activity_s
-            - uncategorized, "activityDuration": activity_s, "uncategorizedDuration": uncategorized,
-            "totalDuration": seconds, "lowDuration": low, "mediumDuration": medium, "highDuration": high}
+    return {
+        "type": kind,
+        "averageStressLevel": rng.randint(15, 45),
+        "maxStressLevel": rng.randint(50, 99),
+        "stressDuration": low + medium + high,
+        "restDuration": seconds - low - medium - high - activity_s - uncategorized,
+        "activityDuration": activity_s,
+        "uncategorizedDuration": uncategorized,
+        "totalDuration": seconds,
+        "lowDuration": low,
+        "mediumDuration": medium,
+        "highDuration": high,
+    }
 
 
 def _stress(rng: random.Random, day: dt.date) -> dict:
@@ -138,8 +184,11 @@ def _stress(rng: random.Random, day: dt.date) -> dict:
     asleep_s = rng.randint(6, 9) * 3600
     asleep, awake = _stress_part(rng, "ASLEEP", asleep_s), _stress_part(rng, "AWAKE", 86400 - asleep_s)
     total = {key: (awake[key] + asleep[key] if key.endswith("Duration") else awake[key]) for key in awake}
-    total.update(type="TOTAL", averageStressLevel=rng.randint(15, 45),
-                 maxStressLevel=max(awake["maxStressLevel"], asleep["maxStressLevel"]))
+    total.update(
+        type="TOTAL",
+        averageStressLevel=rng.randint(15, 45),
+        maxStressLevel=max(awake["maxStressLevel"], asleep["maxStressLevel"]),
+    )
     return {"calendarDate": day.isoformat(), "aggregatorList": [total, awake, asleep]}
 
 
@@ -151,28 +200,48 @@ def daily_summary(day: dt.date, seed: int, account_id: int) -> dict:
     bmr, active = 1750.0, float(rng.randint(150, 1100))
     low, high = rng.randint(5, 30), rng.randint(60, 100)
     return {
-        "userProfilePK": account_id, "calendarDate": day.isoformat(), "uuid": _uuid(rng),
-        "durationInMilliseconds": 86400000, "totalSteps": steps, "dailyStepGoal": 8000,
-        "totalKilocalories": bmr + active, "activeKilocalories": active, "bmrKilocalories": bmr,
-        "wellnessKilocalories": bmr + active, "totalDistanceMeters": int(steps * 0.76),
-        "restingHeartRate": resting, "currentDayRestingHeartRate": resting,
-        "minHeartRate": resting - rng.randint(2, 6), "maxHeartRate": rng.randint(110, 182),
-        "moderateIntensityMinutes": rng.randint(0, 60), "vigorousIntensityMinutes": rng.randint(0, 40),
+        "userProfilePK": account_id,
+        "calendarDate": day.isoformat(),
+        "uuid": _uuid(rng),
+        "durationInMilliseconds": 86400000,
+        "totalSteps": steps,
+        "dailyStepGoal": 8000,
+        "totalKilocalories": bmr + active,
+        "activeKilocalories": active,
+        "bmrKilocalories": bmr,
+        "wellnessKilocalories": bmr + active,
+        "totalDistanceMeters": int(steps * 0.76),
+        "restingHeartRate": resting,
+        "currentDayRestingHeartRate": resting,
+        "minHeartRate": resting - rng.randint(2, 6),
+        "maxHeartRate": rng.randint(110, 182),
+        "moderateIntensityMinutes": rng.randint(0, 60),
+        "vigorousIntensityMinutes": rng.randint(0, 40),
         "floorsAscendedInMeters": round(rng.uniform(0, 60), 3),
-        "wellnessStartTimeGmt": _iso(start), "wellnessEndTimeGmt": _iso(start + dt.timedelta(days=1)),
+        "wellnessStartTimeGmt": _iso(start),
+        "wellnessEndTimeGmt": _iso(start + dt.timedelta(days=1)),
         "wellnessStartTimeLocal": _iso(start + LOCAL_OFFSET),
         "wellnessEndTimeLocal": _iso(start + LOCAL_OFFSET + dt.timedelta(days=1)),
-        "source": "GARMIN", "includesWellnessData": True, "includesActivityData": True,
+        "source": "GARMIN",
+        "includesWellnessData": True,
+        "includesActivityData": True,
         "allDayStress": _stress(rng, day),
-        "bodyBattery": {"chargedValue": rng.randint(30, 80), "drainedValue": rng.randint(30, 80),
-                        "bodyBatteryStatList": [
-                            {"bodyBatteryStatType": "HIGHEST", "statsValue": high},
-                            {"bodyBatteryStatType": "LOWEST", "statsValue": low},
-                            {"bodyBatteryStatType": "ENDOFDAY", "statsValue": rng.randint(low, high)}]},
-        "respiration": {"userProfilePK": account_id, "calendarDate": day.isoformat(),
-                        "avgWakingRespirationValue": round(rng.uniform(13, 17), 1),
-                        "highestRespirationValue": round(rng.uniform(19, 24), 1),
-                        "lowestRespirationValue": round(rng.uniform(8, 11), 1)},
+        "bodyBattery": {
+            "chargedValue": rng.randint(30, 80),
+            "drainedValue": rng.randint(30, 80),
+            "bodyBatteryStatList": [
+                {"bodyBatteryStatType": "HIGHEST", "statsValue": high},
+                {"bodyBatteryStatType": "LOWEST", "statsValue": low},
+                {"bodyBatteryStatType": "ENDOFDAY", "statsValue": rng.randint(low, high)},
+            ],
+        },
+        "respiration": {
+            "userProfilePK": account_id,
+            "calendarDate": day.isoformat(),
+            "avgWakingRespirationValue": round(rng.uniform(13, 17), 1),
+            "highestRespirationValue": round(rng.uniform(19, 24), 1),
+            "lowestRespirationValue": round(rng.uniform(8, 11), 1),
+        },
     }
 
 
@@ -187,8 +256,9 @@ def activity(day: dt.date, seed: int) -> dict | None:
         return None
     kind = rng.choice(sorted(SPORTS))
     sport, speeds, heart, kcal_per_min, has_steps = SPORTS[kind]
-    start = _local_midnight_gmt(day) + dt.timedelta(hours=rng.randint(6, 19), minutes=rng.randint(0, 59),
-                                                    seconds=rng.randint(0, 59))
+    start = _local_midnight_gmt(day) + dt.timedelta(
+        hours=rng.randint(6, 19), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+    )
     minutes = rng.randint(20, 90)
     moving_ms = float(minutes * 60_000)
     speed = rng.uniform(*speeds)  # m/s
@@ -197,16 +267,32 @@ def activity(day: dt.date, seed: int) -> dict | None:
     climb_cm = float(rng.randint(0, 30000))  # loops: roughly as much down as up
     found = {
         "activityId": 14_000_000_000 + int(_epoch_ms(start)) // 100_000,  # 11 digits, grows with time
-        "uuid": _uuid(rng), "name": f"London {kind.title()}", "activityType": kind, "sportType": sport,
-        "startTimeGmt": _epoch_ms(start), "startTimeLocal": _epoch_ms(start + LOCAL_OFFSET),
-        "beginTimestamp": _epoch_ms(start), "duration": moving_ms + 12_000.0,
-        "elapsedDuration": moving_ms + 43_000.0, "movingDuration": moving_ms, "distance": distance_cm,
-        "avgSpeed": round(speed / 10, 4), "maxSpeed": round(speed * rng.uniform(1.2, 1.6) / 10, 4),
-        "avgHr": float(avg_hr), "maxHr": float(avg_hr + rng.randint(10, 25)), "minHr": float(rng.randint(70, 95)),
+        "uuid": _uuid(rng),
+        "name": f"London {kind.title()}",
+        "activityType": kind,
+        "sportType": sport,
+        "startTimeGmt": _epoch_ms(start),
+        "startTimeLocal": _epoch_ms(start + LOCAL_OFFSET),
+        "beginTimestamp": _epoch_ms(start),
+        "duration": moving_ms + 12_000.0,
+        "elapsedDuration": moving_ms + 43_000.0,
+        "movingDuration": moving_ms,
+        "distance": distance_cm,
+        "avgSpeed": round(speed / 10, 4),
+        "maxSpeed": round(speed * rng.uniform(1.2, 1.6) / 10, 4),
+        "avgHr": float(avg_hr),
+        "maxHr": float(avg_hr + rng.randint(10, 25)),
+        "minHr": float(rng.randint(70, 95)),
         "calories": float(minutes * kcal_per_min + rng.randint(0, 60)),
-        "elevationGain": climb_cm, "elevationLoss": round(climb_cm * rng.uniform(0.9, 1.1), 1),
-        "lapCount": max(1, int(distance_cm // 100_000)), "deviceId": DEVICE_ID, "manufacturer": "GARMIN",
-        "timeZoneId": 124, "favorite": False, "pr": False, "manualActivity": False,
+        "elevationGain": climb_cm,
+        "elevationLoss": round(climb_cm * rng.uniform(0.9, 1.1), 1),
+        "lapCount": max(1, int(distance_cm // 100_000)),
+        "deviceId": DEVICE_ID,
+        "manufacturer": "GARMIN",
+        "timeZoneId": 124,
+        "favorite": False,
+        "pr": False,
+        "manualActivity": False,
     }
     if has_steps:
         found["steps"] = int(minutes * rng.randint(110, 170))
@@ -231,8 +317,13 @@ def _uds_ranges(all_days: list[dt.date]) -> tuple[list[dt.date], list[dt.date]]:
     return all_days[: split + OVERLAP_DAYS], all_days[split:]
 
 
-def export_files(days: int = 14, end_date: dt.date = DEFAULT_END, seed: int = 11,
-                 nested_uuid_folder: bool = True, account_id: int = 90817263) -> dict[str, str]:
+def export_files(
+    days: int = 14,
+    end_date: dt.date = DEFAULT_END,
+    seed: int = 11,
+    nested_uuid_folder: bool = True,
+    account_id: int = 90817263,
+) -> dict[str, str]:
     """Relative path -> file text of the whole export (the single source of both layouts)."""
     if days < 1:
         raise ValueError("days must be at least 1")
@@ -241,17 +332,23 @@ def export_files(days: int = 14, end_date: dt.date = DEFAULT_END, seed: int = 11
     empty_night = all_days[len(all_days) // 3]
     part_one, part_two = _uds_ranges(all_days)
     files = {
-        f"DI-Connect-Wellness/{first}_{last}_{account_id}_sleepData.json":
-            _json_lines([sleep_night(d, seed, account_id, d == empty_night) for d in all_days]),
-        f"DI-Connect-Aggregator/UDSFile_{part_one[0]}_{part_one[-1]}.json":
-            _json_lines([daily_summary(d, seed, account_id) for d in part_one]),
-        f"DI-Connect-Aggregator/UDSFile_{part_two[0]}_{part_two[-1]}.json":
-            _json_lines([daily_summary(d, seed, account_id) for d in part_two]),
-        f"DI-Connect-Fitness/{USER_NAME}_0_summarizedActivities.json":
-            _json_lines([{"summarizedActivitiesExport": activities(all_days, seed)}]),
+        f"DI-Connect-Wellness/{first}_{last}_{account_id}_sleepData.json": _json_lines(
+            [sleep_night(d, seed, account_id, d == empty_night) for d in all_days]
+        ),
+        f"DI-Connect-Aggregator/UDSFile_{part_one[0]}_{part_one[-1]}.json": _json_lines(
+            [daily_summary(d, seed, account_id) for d in part_one]
+        ),
+        f"DI-Connect-Aggregator/UDSFile_{part_two[0]}_{part_two[-1]}.json": _json_lines(
+            [daily_summary(d, seed, account_id) for d in part_two]
+        ),
+        f"DI-Connect-Fitness/{USER_NAME}_0_summarizedActivities.json": _json_lines(
+            [{"summarizedActivitiesExport": activities(all_days, seed)}]
+        ),
         # Files a reader of the three kinds above must ignore:
-        "DI-Connect-User/user_profile.json":
-            json.dumps({"userName": USER_NAME, "emailAddress": USER_NAME, "locale": "en_GB"}) + "\n",
+        "DI-Connect-User/user_profile.json": json.dumps(
+            {"userName": USER_NAME, "emailAddress": USER_NAME, "locale": "en_GB"}
+        )
+        + "\n",
         f"DI-Connect-Aggregator/HydrationLogFile_{first}_{last}.json": _json_lines([]),
         f"DI-Connect-Wellness/{account_id}_healthStatusData.json": _json_lines([]),
         f"DI-Connect-Fitness/{USER_NAME}_personalRecord.json": _json_lines([]),
@@ -260,8 +357,16 @@ def export_files(days: int = 14, end_date: dt.date = DEFAULT_END, seed: int = 11
     return {base + path: text for path, text in files.items()}
 
 
-def write_export(dest: Path, *, days: int = 14, end_date: dt.date = DEFAULT_END, seed: int = 11,
-                 as_zip: bool = False, nested_uuid_folder: bool = True, account_id: int = 90817263) -> Path:
+def write_export(
+    dest: Path,
+    *,
+    days: int = 14,
+    end_date: dt.date = DEFAULT_END,
+    seed: int = 11,
+    as_zip: bool = False,
+    nested_uuid_folder: bool = True,
+    account_id: int = 90817263,
+) -> Path:
     """Write the export under the folder ``dest``, or as the zip ``dest``; return what was written."""
     dest = Path(dest)
     files = export_files(days, end_date, seed, nested_uuid_folder, account_id)

@@ -18,7 +18,7 @@ import string
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 APP_ID = "fake-hidrate-app-id"
 CLIENT_KEY = "fake-hidrate-client-key"
 
@@ -40,8 +40,9 @@ class FakeHidrate(FakeAPI):
 
     meta_paths = ("/parse/login",)
 
-    def __init__(self, username: str = "me@example.com", password: str = "fake-pass-word-42", days: int = 30,
-                 seed: int = 4):
+    def __init__(
+        self, username: str = "me@example.com", password: str = "fake-pass-word-42", days: int = 30, seed: int = 4
+    ):
         super().__init__()
         self.username, self.password = username, password
         self.sessions: set[str] = set()
@@ -54,22 +55,48 @@ class FakeHidrate(FakeAPI):
             day = midnight - dt.timedelta(days=n)
             total = 0
             for _ in range(rng.randint(6, 14)):
-                moment = day + dt.timedelta(hours=rng.randint(7, 22), minutes=rng.randint(0, 59),
-                                            milliseconds=rng.randint(0, 999))
+                moment = day + dt.timedelta(
+                    hours=rng.randint(7, 22), minutes=rng.randint(0, 59), milliseconds=rng.randint(0, 999)
+                )
                 amount = rng.randint(40, 350)
                 total += amount
                 synced = moment + dt.timedelta(minutes=rng.randint(1, 90))
-                self.classes["Sip"].append({"objectId": _object_id(rng), "amount": amount, "time": _date(moment),
-                                            "bottleSerialNumber": "HS2-0042", "user": user,
-                                            "createdAt": _iso(synced), "updatedAt": _iso(synced)})
+                self.classes["Sip"].append(
+                    {
+                        "objectId": _object_id(rng),
+                        "amount": amount,
+                        "time": _date(moment),
+                        "bottleSerialNumber": "HS2-0042",
+                        "user": user,
+                        "createdAt": _iso(synced),
+                        "updatedAt": _iso(synced),
+                    }
+                )
             closed = day + dt.timedelta(days=1, minutes=5)
-            self.classes["Day"].append({"objectId": _object_id(rng), "date": _date(day), "totalAmount": total,
-                                        "goal": 2400, "user": user, "createdAt": _iso(day),
-                                        "updatedAt": _iso(closed)})
+            self.classes["Day"].append(
+                {
+                    "objectId": _object_id(rng),
+                    "date": _date(day),
+                    "totalAmount": total,
+                    "goal": 2400,
+                    "user": user,
+                    "createdAt": _iso(day),
+                    "updatedAt": _iso(closed),
+                }
+            )
         synced = midnight - dt.timedelta(hours=3)
-        self.classes["Bottle"].append({"objectId": _object_id(rng), "serialNumber": "HS2-0042", "name": "Desk",
-                                       "batteryLevel": 71, "lastSynced": _date(synced), "user": user,
-                                       "createdAt": _iso(midnight - dt.timedelta(days=400)), "updatedAt": _iso(synced)})
+        self.classes["Bottle"].append(
+            {
+                "objectId": _object_id(rng),
+                "serialNumber": "HS2-0042",
+                "name": "Desk",
+                "batteryLevel": 71,
+                "lastSynced": _date(synced),
+                "user": user,
+                "createdAt": _iso(midnight - dt.timedelta(days=400)),
+                "updatedAt": _iso(synced),
+            }
+        )
 
     def expire_sessions(self) -> None:
         with self._lock:
@@ -78,14 +105,22 @@ class FakeHidrate(FakeAPI):
     def log_sip(self, amount: int) -> dict:
         with self._lock:
             now = dt.datetime.now(UTC)
-            sip = {**self.classes["Sip"][-1], "objectId": "nEwSiP0001", "amount": amount, "time": _date(now),
-                   "createdAt": _iso(now), "updatedAt": _iso(now + dt.timedelta(milliseconds=5))}
+            sip = {
+                **self.classes["Sip"][-1],
+                "objectId": "nEwSiP0001",
+                "amount": amount,
+                "time": _date(now),
+                "createdAt": _iso(now),
+                "updatedAt": _iso(now + dt.timedelta(milliseconds=5)),
+            }
             self.classes["Sip"].append(sip)
             return sip
 
     def answer(self, request: Request) -> tuple[int, object, dict]:
-        if (request.headers.get("X-Parse-Application-Id") != APP_ID
-                or request.headers.get("X-Parse-Client-Key") != CLIENT_KEY):
+        if (
+            request.headers.get("X-Parse-Application-Id") != APP_ID
+            or request.headers.get("X-Parse-Client-Key") != CLIENT_KEY
+        ):
             return 403, {"error": "unauthorized"}, {}
         if request.path == "/parse/login":
             if (request.query.get("username"), request.query.get("password")) != (self.username, self.password):
@@ -108,4 +143,4 @@ class FakeHidrate(FakeAPI):
             found = [o for o in found if o["updatedAt"] >= bound]
         found.sort(key=lambda o: (o["updatedAt"], o["objectId"]))
         skip, limit = int(request.query.get("skip", 0)), min(int(request.query.get("limit", 100)), 1000)
-        return 200, {"results": found[skip:skip + limit]}, {}
+        return 200, {"results": found[skip : skip + limit]}, {}

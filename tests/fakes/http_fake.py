@@ -99,23 +99,51 @@ class FakeAPI:
 
     def _log(self, request: Request, status: int) -> None:
         with self._lock:
-            self.requests.append({"method": request.method, "path": request.path, "query": request.query,
-                                  "status": status, "at": time.monotonic()})
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.query,
+                    "status": status,
+                    "at": time.monotonic(),
+                }
+            )
 
     # --- fault injection -------------------------------------------------------
-    def fail_next(self, status: int, times: int = 1, path_contains: str = "",
-                  headers: dict | None = None, body: str | None = None) -> None:
+    def fail_next(
+        self, status: int, times: int = 1, path_contains: str = "", headers: dict | None = None, body: str | None = None
+    ) -> None:
         """The next ``times`` requests whose path contains ``path_contains`` get ``status``."""
-        self.inject("status", times=times, path_contains=path_contains, status=status,
-                    headers=headers, body=body)
+        self.inject("status", times=times, path_contains=path_contains, status=status, headers=headers, body=body)
 
     #: The faults ``inject`` knows.
-    FAULTS = ("status", "reset", "timeout", "html200", "truncated", "hold", "redirect",
-              "empty200", "null200", "wrong_shape", "trickle")
+    FAULTS = (
+        "status",
+        "reset",
+        "timeout",
+        "html200",
+        "truncated",
+        "hold",
+        "redirect",
+        "empty200",
+        "null200",
+        "wrong_shape",
+        "trickle",
+    )
 
-    def inject(self, kind: str, times: int = 1, path_contains: str = "", skip: int = 0, *,
-               status: int = 200, headers: dict | None = None, body: str | None = None,
-               seconds: float = 2.5, to: str = "") -> None:
+    def inject(
+        self,
+        kind: str,
+        times: int = 1,
+        path_contains: str = "",
+        skip: int = 0,
+        *,
+        status: int = 200,
+        headers: dict | None = None,
+        body: str | None = None,
+        seconds: float = 2.5,
+        to: str = "",
+    ) -> None:
         """The next ``times`` matching requests, after ``skip`` matching ones, get fault ``kind``.
 
         Faults queue in order: inject several with the same ``skip`` and the
@@ -124,9 +152,19 @@ class FakeAPI:
         if kind not in self.FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
-            self._failures.append({"kind": kind, "status": status, "times": times, "path": path_contains,
-                                   "skip": skip, "headers": headers or {}, "body": body, "seconds": seconds,
-                                   "to": to})
+            self._failures.append(
+                {
+                    "kind": kind,
+                    "status": status,
+                    "times": times,
+                    "path": path_contains,
+                    "skip": skip,
+                    "headers": headers or {},
+                    "body": body,
+                    "seconds": seconds,
+                    "to": to,
+                }
+            )
 
     def pending_faults(self) -> int:
         """Injected faults not yet served (a test checks its faults really happened)."""
@@ -185,8 +223,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        request = Request(self.command, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
-                          self.headers, self.rfile.read(length) if length else b"")
+        request = Request(
+            self.command,
+            parts.path,
+            {k: v[0] for k, v in parse_qs(parts.query).items()},
+            self.headers,
+            self.rfile.read(length) if length else b"",
+        )
         if self.fake._should_die(request.path):
             self.fake._log(request, 0)
             self.close_connection = True
@@ -224,8 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(failure["seconds"])  # the client's request_timeout is shorter
             return self._cut()
         if kind in ("empty200", "null200", "wrong_shape"):
-            data = {"empty200": "", "null200": "null",
-                    "wrong_shape": failure["body"] or json.dumps({"message": "ok"})}[kind]
+            data = {"empty200": "", "null200": "null", "wrong_shape": failure["body"] or json.dumps({"message": "ok"})}[
+                kind
+            ]
             return self._send(200, data.encode(), {})
         if kind == "trickle":
             return self._trickle(request, failure["seconds"])
@@ -263,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for offset in range(0, len(data), step):
                 time.sleep(seconds / 50)
-                self.wfile.write(data[offset:offset + step])
+                self.wfile.write(data[offset : offset + step])
                 self.wfile.flush()
         except OSError:
             hung_up = True

@@ -18,7 +18,7 @@ import random
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SEARCH_LIMIT = 10_000
 TYPES = ("contacts", "companies", "calls", "emails", "meetings", "notes", "tasks")
 EXTRA = {
@@ -62,12 +62,20 @@ class FakeHubspot(FakeAPI):
     def _add(self, object_type: str, created: dt.datetime, modified: dt.datetime) -> dict:
         self.next_id += 1
         object_id = str(self.next_id)
-        properties = {"hs_object_id": object_id, "createdate": _iso(created),
-                      modified_property(object_type): _iso(modified)}
+        properties = {
+            "hs_object_id": object_id,
+            "createdate": _iso(created),
+            modified_property(object_type): _iso(modified),
+        }
         for name in EXTRA[object_type]:
             properties[name] = f"{name}-{object_id}" if not name.startswith("hs_timestamp") else _iso(created)
-        record = {"id": object_id, "properties": properties, "createdAt": _iso(created),
-                  "updatedAt": _iso(modified), "archived": False}
+        record = {
+            "id": object_id,
+            "properties": properties,
+            "createdAt": _iso(created),
+            "updatedAt": _iso(modified),
+            "archived": False,
+        }
         self.objects[object_type].append(record)
         return record
 
@@ -89,13 +97,19 @@ class FakeHubspot(FakeAPI):
     # --- the API ----------------------------------------------------------------
     def answer(self, request: Request) -> tuple[int, object, dict]:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, {"status": "error", "category": "INVALID_AUTHENTICATION",
-                         "message": "Authentication credentials not found."}, {}
+            return (
+                401,
+                {
+                    "status": "error",
+                    "category": "INVALID_AUTHENTICATION",
+                    "message": "Authentication credentials not found.",
+                },
+                {},
+            )
         parts = request.path.strip("/").split("/")
         if parts[:3] == ["crm", "v3", "properties"] and len(parts) == 4 and parts[3] in TYPES:
             names = ["hs_object_id", "createdate", modified_property(parts[3]), *EXTRA[parts[3]]]
-            return 200, {"results": [{"name": n, "label": n, "type": "string", "fieldType": "text"}
-                                     for n in names]}, {}
+            return 200, {"results": [{"name": n, "label": n, "type": "string", "fieldType": "text"} for n in names]}, {}
         if parts[:3] == ["crm", "v3", "objects"] and len(parts) == 5 and parts[4] == "search" and parts[3] in TYPES:
             return self._search(parts[3], request.json() or {})
         return 404, {"status": "error", "message": "Not found", "category": "OBJECT_NOT_FOUND"}, {}
@@ -107,18 +121,29 @@ class FakeHubspot(FakeAPI):
             return False
         left = int(value) if check["propertyName"] == "hs_object_id" else _ms(value)
         right = int(check["value"])
-        return {"EQ": left == right, "GT": left > right, "GTE": left >= right,
-                "LT": left < right, "LTE": left <= right}[check["operator"]]
+        return {
+            "EQ": left == right,
+            "GT": left > right,
+            "GTE": left >= right,
+            "LT": left < right,
+            "LTE": left <= right,
+        }[check["operator"]]
 
     def _search(self, object_type: str, body: dict) -> tuple[int, object, dict]:
         limit, after = min(int(body.get("limit", 10)), 200), int(body.get("after") or 0)
         if after + limit > SEARCH_LIMIT:
-            return 400, {"status": "error", "category": "VALIDATION_ERROR",
-                         "message": "Cannot page beyond 10000 results"}, {}
+            return (
+                400,
+                {"status": "error", "category": "VALIDATION_ERROR", "message": "Cannot page beyond 10000 results"},
+                {},
+            )
         with self._lock:
-            found = [r for r in self.objects[object_type]
-                     if not body.get("filterGroups") or any(all(self._matches(r, f) for f in group["filters"])
-                                                            for group in body["filterGroups"])]
+            found = [
+                r
+                for r in self.objects[object_type]
+                if not body.get("filterGroups")
+                or any(all(self._matches(r, f) for f in group["filters"]) for group in body["filterGroups"])
+            ]
         sort = (body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}])[0]
         key = sort["propertyName"]
 
@@ -129,8 +154,10 @@ class FakeHubspot(FakeAPI):
 
         found.sort(key=order, reverse=sort.get("direction") == "DESCENDING")
         wanted = set(body.get("properties") or [])
-        page = [{**r, "properties": {k: v for k, v in r["properties"].items() if k in wanted or k == "hs_object_id"}}
-                for r in found[after:after + limit]]
+        page = [
+            {**r, "properties": {k: v for k, v in r["properties"].items() if k in wanted or k == "hs_object_id"}}
+            for r in found[after : after + limit]
+        ]
         answer = {"total": len(found), "results": page}
         if after + limit < len(found):
             answer["paging"] = {"next": {"after": str(after + limit)}}

@@ -16,7 +16,7 @@ import uuid
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PREFIX = "/v1"
 
 
@@ -48,34 +48,55 @@ class FakeNotion(FakeAPI):
             created = _minute(self.now - dt.timedelta(days=400))
             data_sources = [{"id": _uid(rng), "name": name} for name in sources]
             self.databases[database_id] = {
-                "object": "database", "id": database_id, "created_time": created, "last_edited_time": created,
+                "object": "database",
+                "id": database_id,
+                "created_time": created,
+                "last_edited_time": created,
                 "title": [{"type": "text", "text": {"content": title}, "plain_text": title}],
-                "parent": {"type": "workspace", "workspace": True}, "is_inline": False, "in_trash": False,
-                "url": f"https://www.notion.so/{database_id.replace('-', '')}", "data_sources": data_sources}
+                "parent": {"type": "workspace", "workspace": True},
+                "is_inline": False,
+                "in_trash": False,
+                "url": f"https://www.notion.so/{database_id.replace('-', '')}",
+                "data_sources": data_sources,
+            }
             for source in data_sources:
-                self.pages[source["id"]] = [self._page(database_id, source["id"], n, rng)
-                                            for n in range(pages_per_source)]
+                self.pages[source["id"]] = [
+                    self._page(database_id, source["id"], n, rng) for n in range(pages_per_source)
+                ]
 
     def _page(self, database_id: str, source_id: str, n: int, rng: random.Random) -> dict:
         created = self.now - dt.timedelta(days=200 - n, hours=rng.randint(0, 20))
         edited = created + dt.timedelta(minutes=rng.randint(0, 600))
         page_id = _uid(rng)
         return {
-            "object": "page", "id": page_id, "created_time": _minute(created), "last_edited_time": _minute(edited),
+            "object": "page",
+            "id": page_id,
+            "created_time": _minute(created),
+            "last_edited_time": _minute(edited),
             "created_by": {"object": "user", "id": "c2f20311-9e54-4d11-8c79-7398424ae41e"},
             "last_edited_by": {"object": "user", "id": "c2f20311-9e54-4d11-8c79-7398424ae41e"},
-            "cover": None, "icon": None, "archived": False, "in_trash": False,
+            "cover": None,
+            "icon": None,
+            "archived": False,
+            "in_trash": False,
             "parent": {"type": "data_source_id", "data_source_id": source_id, "database_id": database_id},
             "properties": {
-                "Name": {"id": "title", "type": "title", "title": [
-                    {"type": "text", "text": {"content": f"Day {n}"}, "plain_text": f"Day {n}"}]},
+                "Name": {
+                    "id": "title",
+                    "type": "title",
+                    "title": [{"type": "text", "text": {"content": f"Day {n}"}, "plain_text": f"Day {n}"}],
+                },
                 "Date": {"id": "a%3Bb", "type": "date", "date": {"start": created.date().isoformat(), "end": None}},
                 "Done": {"id": "c%3Dd", "type": "checkbox", "checkbox": rng.random() < 0.7},
                 "Minutes": {"id": "e%3Ef", "type": "number", "number": rng.randint(0, 90)},
-                "Mood": {"id": "g%3Fh", "type": "select", "select": {"id": "1", "name": rng.choice(["good", "ok", "low"]),
-                                                                     "color": "green"}},
+                "Mood": {
+                    "id": "g%3Fh",
+                    "type": "select",
+                    "select": {"id": "1", "name": rng.choice(["good", "ok", "low"]), "color": "green"},
+                },
             },
-            "url": f"https://www.notion.so/Day-{n}-{page_id.replace('-', '')}", "public_url": None,
+            "url": f"https://www.notion.so/Day-{n}-{page_id.replace('-', '')}",
+            "public_url": None,
         }
 
     # --- test helpers ---------------------------------------------------------------
@@ -102,8 +123,13 @@ class FakeNotion(FakeAPI):
         with self._lock:
             if path.startswith("/databases/") and request.method == "GET":
                 database = self.databases.get(path.rsplit("/", 1)[1])
-                return (200, database, {}) if database else _error(
-                    404, "object_not_found", "Could not find database. Make sure it is shared with the integration.")
+                return (
+                    (200, database, {})
+                    if database
+                    else _error(
+                        404, "object_not_found", "Could not find database. Make sure it is shared with the integration."
+                    )
+                )
             if path.startswith("/data_sources/") and path.endswith("/query") and request.method == "POST":
                 source_id = path.split("/")[2]
                 if source_id not in self.pages:
@@ -116,14 +142,21 @@ class FakeNotion(FakeAPI):
         after = ((body.get("filter") or {}).get("last_edited_time") or {}).get("on_or_after")
         if after:
             bound = dt.datetime.fromisoformat(after.replace("Z", "+00:00"))
-            found = [p for p in found
-                     if dt.datetime.fromisoformat(p["last_edited_time"].replace("Z", "+00:00")) >= bound]
+            found = [
+                p for p in found if dt.datetime.fromisoformat(p["last_edited_time"].replace("Z", "+00:00")) >= bound
+            ]
         found.sort(key=lambda p: (p["last_edited_time"], p["id"]))
         size = min(int(body.get("page_size", 100)), 100)
         start = 0
         if body.get("start_cursor"):
             start = next(i for i, p in enumerate(found) if p["id"] == body["start_cursor"])
-        chunk = found[start:start + size]
+        chunk = found[start : start + size]
         more = start + size < len(found)
-        return {"object": "list", "results": chunk, "next_cursor": found[start + size]["id"] if more else None,
-                "has_more": more, "type": "page_or_database", "page_or_database": {}}
+        return {
+            "object": "list",
+            "results": chunk,
+            "next_cursor": found[start + size]["id"] if more else None,
+            "has_more": more,
+            "type": "page_or_database",
+            "page_or_database": {},
+        }

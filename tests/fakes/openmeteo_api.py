@@ -18,8 +18,13 @@ import random
 from tests.fakes.http_fake import FakeAPI, Request
 
 HOURLY = {"temperature_2m": "°C", "relative_humidity_2m": "%", "precipitation": "mm", "wind_speed_10m": "km/h"}
-DAILY = {"temperature_2m_max": "°C", "temperature_2m_min": "°C", "precipitation_sum": "mm",
-         "sunrise": "iso8601", "sunset": "iso8601"}
+DAILY = {
+    "temperature_2m_max": "°C",
+    "temperature_2m_min": "°C",
+    "precipitation_sum": "mm",
+    "sunrise": "iso8601",
+    "sunset": "iso8601",
+}
 
 
 class FakeOpenMeteo(FakeAPI):
@@ -41,8 +46,12 @@ class FakeOpenMeteo(FakeAPI):
         shift = self.revisions.get(day, 0.0)
         if variable.startswith("temperature_2m"):
             base = 9 + season + shift + (daily_cycle if variable == "temperature_2m" else 0)
-            return round(base + (4 if variable.endswith("max") else -4 if variable.endswith("min") else 0)
-                         + rng.uniform(-1.5, 1.5), 1)
+            return round(
+                base
+                + (4 if variable.endswith("max") else -4 if variable.endswith("min") else 0)
+                + rng.uniform(-1.5, 1.5),
+                1,
+            )
         if variable == "relative_humidity_2m":
             return rng.randint(45, 98)
         if variable.startswith("precipitation"):
@@ -67,20 +76,33 @@ class FakeOpenMeteo(FakeAPI):
         daily = [v for v in q.get("daily", "").split(",") if v]
         unknown = [v for v in hourly if v not in HOURLY] + [v for v in daily if v not in DAILY]
         if unknown:
-            return 400, {"error": True, "reason": f"Cannot initialize WeatherVariable from invalid String value {unknown[0]}"}, {}
+            return (
+                400,
+                {"error": True, "reason": f"Cannot initialize WeatherVariable from invalid String value {unknown[0]}"},
+                {},
+            )
         offset = round(lon / 15) * 3600 if q.get("timezone", "GMT") == "auto" else 0
         days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
         with self._lock:
-            body = {"latitude": round(lat, 4), "longitude": round(lon, 4), "generationtime_ms": random.uniform(0.1, 3),
-                    "utc_offset_seconds": offset, "timezone": "GMT" if not offset else f"Etc/GMT{-offset // 3600:+d}",
-                    "timezone_abbreviation": "GMT" if not offset else f"GMT{offset // 3600:+d}",
-                    "elevation": round(abs(lat * 3.1) % 400, 1)}
+            body = {
+                "latitude": round(lat, 4),
+                "longitude": round(lon, 4),
+                "generationtime_ms": random.uniform(0.1, 3),
+                "utc_offset_seconds": offset,
+                "timezone": "GMT" if not offset else f"Etc/GMT{-offset // 3600:+d}",
+                "timezone_abbreviation": "GMT" if not offset else f"GMT{offset // 3600:+d}",
+                "elevation": round(abs(lat * 3.1) % 400, 1),
+            }
             if hourly:
                 body["hourly_units"] = {"time": "iso8601", **{v: HOURLY[v] for v in hourly}}
-                body["hourly"] = {"time": [f"{d}T{h:02d}:00" for d in days for h in range(24)],
-                                  **{v: [self._value(v, lat, lon, d, h) for d in days for h in range(24)] for v in hourly}}
+                body["hourly"] = {
+                    "time": [f"{d}T{h:02d}:00" for d in days for h in range(24)],
+                    **{v: [self._value(v, lat, lon, d, h) for d in days for h in range(24)] for v in hourly},
+                }
             if daily:
                 body["daily_units"] = {"time": "iso8601", **{v: DAILY[v] for v in daily}}
-                body["daily"] = {"time": [d.isoformat() for d in days],
-                                 **{v: [self._value(v, lat, lon, d) for d in days] for v in daily}}
+                body["daily"] = {
+                    "time": [d.isoformat() for d in days],
+                    **{v: [self._value(v, lat, lon, d) for d in days] for v in daily},
+                }
         return 200, body, {}

@@ -31,10 +31,13 @@ def top_level(text: str) -> dict[str, list[ET.Element]]:
 
 def ids(elements: dict[str, list[ET.Element]]) -> dict[str, set]:
     return {
-        "records": {tuple(r.get(k) for k in ("type", "sourceName", "startDate", "endDate"))
-                    for r in elements.get("Record", [])},
-        "workouts": {tuple(w.get(k) for k in ("workoutActivityType", "sourceName", "startDate", "endDate"))
-                     for w in elements.get("Workout", [])},
+        "records": {
+            tuple(r.get(k) for k in ("type", "sourceName", "startDate", "endDate")) for r in elements.get("Record", [])
+        },
+        "workouts": {
+            tuple(w.get(k) for k in ("workoutActivityType", "sourceName", "startDate", "endDate"))
+            for w in elements.get("Workout", [])
+        },
         "activity_summaries": {a.get("dateComponents") for a in elements.get("ActivitySummary", [])},
     }
 
@@ -55,9 +58,13 @@ def test_real_structure(tmp_path):
     assert list(elements)[2:] == ["Record", "Workout", "ActivitySummary"]  # in this order, grouped
     types = Counter(r.get("type") for r in elements["Record"])
     assert set(types) == {
-        "HKQuantityTypeIdentifierStepCount", "HKQuantityTypeIdentifierHeartRate",
-        "HKQuantityTypeIdentifierHeartRateVariabilitySDNN", "HKCategoryTypeIdentifierSleepAnalysis",
-        "HKQuantityTypeIdentifierDietaryWater", "HKQuantityTypeIdentifierBodyMass"}
+        "HKQuantityTypeIdentifierStepCount",
+        "HKQuantityTypeIdentifierHeartRate",
+        "HKQuantityTypeIdentifierHeartRateVariabilitySDNN",
+        "HKCategoryTypeIdentifierSleepAnalysis",
+        "HKQuantityTypeIdentifierDietaryWater",
+        "HKQuantityTypeIdentifierBodyMass",
+    }
     assert {r.get("sourceName") for r in elements["Record"]} >= {"iPhone", "Apple Watch"}
     heart = next(r for r in elements["Record"] if r.get("type") == "HKQuantityTypeIdentifierHeartRate")
     assert heart.get("startDate").endswith(" +0100") and heart.find("MetadataEntry") is not None

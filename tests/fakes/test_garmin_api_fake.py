@@ -29,8 +29,10 @@ def call(fake, path, token=None, method="GET", form=None, basic="GARMIN_CONNECT_
     data = None
     if form is not None:
         data = urllib.parse.urlencode(form).encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Authorization": "Basic " + base64.b64encode(f"{basic}:".encode()).decode()}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "Basic " + base64.b64encode(f"{basic}:".encode()).decode(),
+        }
     request = urllib.request.Request(fake.url + path, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -41,9 +43,16 @@ def call(fake, path, token=None, method="GET", form=None, basic="GARMIN_CONNECT_
 
 
 def refresh(fake, refresh_token):
-    return call(fake, TOKEN_PATH, method="POST",
-                form={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                      "client_id": "GARMIN_CONNECT_MOBILE_ANDROID_DI"})
+    return call(
+        fake,
+        TOKEN_PATH,
+        method="POST",
+        form={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": "GARMIN_CONNECT_MOBILE_ANDROID_DI",
+        },
+    )
 
 
 @pytest.fixture
@@ -66,14 +75,19 @@ def test_data_needs_a_bearer_token(fake):
 
 def test_sleep_payload_shape_and_the_unworn_night(fake):
     day = fake.days_list[-1]
-    status, _, body = call(fake, f"/wellness-service/wellness/dailySleepData/{fake.display_name}"
-                                 f"?date={day}&nonSleepBufferMinutes=60", fake.access_token)
+    status, _, body = call(
+        fake,
+        f"/wellness-service/wellness/dailySleepData/{fake.display_name}?date={day}&nonSleepBufferMinutes=60",
+        fake.access_token,
+    )
     assert status == 200
     dto = body["dailySleepDTO"]
     assert dto["calendarDate"] == day.isoformat()
     assert 6 * 3600 <= dto["sleepTimeSeconds"] <= 9 * 3600
     assert dto["sleepTimeSeconds"] == dto["deepSleepSeconds"] + dto["lightSleepSeconds"] + dto["remSleepSeconds"]
-    assert isinstance(dto["sleepStartTimestampGMT"], int) and dto["sleepEndTimestampGMT"] > dto["sleepStartTimestampGMT"]
+    assert (
+        isinstance(dto["sleepStartTimestampGMT"], int) and dto["sleepEndTimestampGMT"] > dto["sleepStartTimestampGMT"]
+    )
     assert dto["sleepStartTimestampLocal"] - dto["sleepStartTimestampGMT"] == 3_600_000  # UTC+1
     assert isinstance(dto["sleepScores"]["overall"]["value"], int)
     assert body["sleepMovement"][0]["startGMT"].endswith(".0") and 48 <= body["restingHeartRate"] <= 62
@@ -105,8 +119,7 @@ def test_activities_are_newest_first_and_paging_ends_empty():
         assert all(len(str(a["activityId"])) == 11 for a in everything)
 
         first, last = fake.days_list[3], fake.days_list[5]
-        _, _, window = call(fake, f"{ACTIVITIES}?start=0&limit=50&startDate={first}&endDate={last}",
-                            fake.access_token)
+        _, _, window = call(fake, f"{ACTIVITIES}?start=0&limit=50&startDate={first}&endDate={last}", fake.access_token)
         assert [a["startTimeLocal"][:10] for a in window] == [str(last), str(fake.days_list[4]), str(first)]
 
 
@@ -160,10 +173,12 @@ def test_die_after_closes_connections_unanswered(fake):
 def test_same_arguments_same_data_over_http():
     one, two = FakeGarmin(days=5, seed=3), FakeGarmin(days=5, seed=3)
     with one, two:
-        for path in (f"/wellness-service/wellness/dailyHeartRate/{one.display_name}?date={one.days_list[2]}",
-                     f"/wellness-service/wellness/bodyBattery/reports/daily"
-                     f"?startDate={one.days_list[0]}&endDate={one.days_list[-1]}",
-                     f"{ACTIVITIES}?start=0&limit=100"):
+        for path in (
+            f"/wellness-service/wellness/dailyHeartRate/{one.display_name}?date={one.days_list[2]}",
+            f"/wellness-service/wellness/bodyBattery/reports/daily"
+            f"?startDate={one.days_list[0]}&endDate={one.days_list[-1]}",
+            f"{ACTIVITIES}?start=0&limit=100",
+        ):
             assert call(one, path, one.access_token)[2] == call(two, path, two.access_token)[2]
     hr = one.heart_rate_payload(one.days_list[1])
     assert len(hr["heartRateValues"]) == 720 and 48 <= hr["restingHeartRate"] <= 62
@@ -172,8 +187,13 @@ def test_same_arguments_same_data_over_http():
 
 
 def test_runs_as_a_script_for_the_demo():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.garmin_api", "--port", "0", "--days", "3"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.garmin_api", "--port", "0", "--days", "3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("fake garmin listening on http://127.0.0.1:")

@@ -74,9 +74,10 @@ def test_zip_is_byte_identical_across_runs(tmp_path):
 
 def test_overlapping_daily_summaries_are_byte_identical(tmp_path):
     files = folder_files(write_export(tmp_path / "export", days=14))
-    first, second = ({json.loads(line.rstrip(","))["calendarDate"]: line.rstrip(",")
-                      for line in files[name].splitlines()[1:-1]}
-                     for name in by_kind(files)["daily_summary"])
+    first, second = (
+        {json.loads(line.rstrip(","))["calendarDate"]: line.rstrip(",") for line in files[name].splitlines()[1:-1]}
+        for name in by_kind(files)["daily_summary"]
+    )
     overlap = set(first) & set(second)
     assert sorted(overlap) == ["2024-05-14", "2024-05-15", "2024-05-16"]
     assert all(first[day] == second[day] for day in overlap)
@@ -103,8 +104,10 @@ def test_one_item_per_line_and_plausible_values(tmp_path):
     nights = items(files, "sleep")
     assert any(set(n) == {"calendarDate", "sleepWindowConfirmationType", "retro"} for n in nights)
     for night in (n for n in nights if "deepSleepSeconds" in n):
-        hours = sum(night[k] for k in ("deepSleepSeconds", "lightSleepSeconds", "remSleepSeconds",
-                                       "awakeSleepSeconds")) / 3600
+        hours = (
+            sum(night[k] for k in ("deepSleepSeconds", "lightSleepSeconds", "remSleepSeconds", "awakeSleepSeconds"))
+            / 3600
+        )
         assert 6 <= hours <= 9 and "combinedAwakeScore" in night["sleepScores"]
         assert night["spo2SleepSummary"]["userProfilePk"] == 90817263
     for day in items(files, "daily_summary"):

@@ -16,7 +16,7 @@ import random
 
 from tests.fakes.http_fake import FakeAPI, Request
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PREFIX = "/api/v9"
 WORKSPACE_ID = 7_000_001
 
@@ -35,19 +35,43 @@ class FakeToggl(FakeAPI):
         self.now = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         rng = random.Random(seed)
         created = _iso(self.now - dt.timedelta(days=400))
-        self.workspaces = [{"id": WORKSPACE_ID, "name": "Personal", "organization_id": 9_000_001,
-                            "premium": False, "default_currency": "EUR", "at": created,
-                            "logo_url": "https://assets.track.toggl.com/images/workspace.jpg"}]
-        self.clients = [{"id": 60_000_001 + n, "wid": WORKSPACE_ID, "name": name, "archived": False, "at": created}
-                        for n, name in enumerate(["Self", "Side project"])]
-        self.projects = [{"id": 190_000_001 + n, "workspace_id": WORKSPACE_ID, "wid": WORKSPACE_ID,
-                          "client_id": self.clients[n % 2]["id"], "cid": self.clients[n % 2]["id"],
-                          "name": name, "is_private": True, "active": name != "Old thesis",
-                          "billable": False, "color": "#06aaf5", "at": created, "created_at": created,
-                          "actual_hours": rng.randint(1, 300)}
-                         for n, name in enumerate(["Deep work", "Reading", "Exercise", "Old thesis"])]
-        self.tags = [{"id": 15_000_001 + n, "workspace_id": WORKSPACE_ID, "name": name, "at": created,
-                      "deleted_at": None} for n, name in enumerate(["focus", "admin", "learning"])]
+        self.workspaces = [
+            {
+                "id": WORKSPACE_ID,
+                "name": "Personal",
+                "organization_id": 9_000_001,
+                "premium": False,
+                "default_currency": "EUR",
+                "at": created,
+                "logo_url": "https://assets.track.toggl.com/images/workspace.jpg",
+            }
+        ]
+        self.clients = [
+            {"id": 60_000_001 + n, "wid": WORKSPACE_ID, "name": name, "archived": False, "at": created}
+            for n, name in enumerate(["Self", "Side project"])
+        ]
+        self.projects = [
+            {
+                "id": 190_000_001 + n,
+                "workspace_id": WORKSPACE_ID,
+                "wid": WORKSPACE_ID,
+                "client_id": self.clients[n % 2]["id"],
+                "cid": self.clients[n % 2]["id"],
+                "name": name,
+                "is_private": True,
+                "active": name != "Old thesis",
+                "billable": False,
+                "color": "#06aaf5",
+                "at": created,
+                "created_at": created,
+                "actual_hours": rng.randint(1, 300),
+            }
+            for n, name in enumerate(["Deep work", "Reading", "Exercise", "Old thesis"])
+        ]
+        self.tags = [
+            {"id": 15_000_001 + n, "workspace_id": WORKSPACE_ID, "name": name, "at": created, "deleted_at": None}
+            for n, name in enumerate(["focus", "admin", "learning"])
+        ]
         self.entries: list[dict] = []
         for day in range(days, 0, -1):
             for _ in range(rng.randint(0, 3)):
@@ -61,13 +85,28 @@ class FakeToggl(FakeAPI):
     def _add(self, start: dt.datetime, duration: int, rng: random.Random) -> dict:
         project = rng.choice(self.projects[:3])
         stop = None if duration < 0 else start + dt.timedelta(seconds=duration)
-        entry = {"id": 3_400_000_000 + len(self.entries), "workspace_id": WORKSPACE_ID, "wid": WORKSPACE_ID,
-                 "project_id": project["id"], "pid": project["id"], "task_id": None, "user_id": 5_000_001,
-                 "uid": 5_000_001, "billable": False, "start": _iso(start), "stop": _iso(stop) if stop else None,
-                 "duration": duration, "description": rng.choice(["Writing", "Review", "Run", "Notes", ""]),
-                 "tags": [rng.choice(self.tags)["name"]], "tag_ids": [], "duronly": False,
-                 "at": _iso((stop or start) + dt.timedelta(minutes=1)), "server_deleted_at": None,
-                 "project_name": project["name"], "permissions": None}
+        entry = {
+            "id": 3_400_000_000 + len(self.entries),
+            "workspace_id": WORKSPACE_ID,
+            "wid": WORKSPACE_ID,
+            "project_id": project["id"],
+            "pid": project["id"],
+            "task_id": None,
+            "user_id": 5_000_001,
+            "uid": 5_000_001,
+            "billable": False,
+            "start": _iso(start),
+            "stop": _iso(stop) if stop else None,
+            "duration": duration,
+            "description": rng.choice(["Writing", "Review", "Run", "Notes", ""]),
+            "tags": [rng.choice(self.tags)["name"]],
+            "tag_ids": [],
+            "duronly": False,
+            "at": _iso((stop or start) + dt.timedelta(minutes=1)),
+            "server_deleted_at": None,
+            "project_name": project["name"],
+            "permissions": None,
+        }
         self.entries.append(entry)
         return entry
 
@@ -86,8 +125,12 @@ class FakeToggl(FakeAPI):
             return entry
 
     def quota_exceeded(self, times: int = 1, resets_in: int = 1200) -> None:
-        self.fail_next(402, times=times, headers={"X-Toggl-Quota-Resets-In": str(resets_in)},
-                       body='"You have hit your hourly limit for API calls."')
+        self.fail_next(
+            402,
+            times=times,
+            headers={"X-Toggl-Quota-Resets-In": str(resets_in)},
+            body='"You have hit your hourly limit for API calls."',
+        )
 
     def visible_entries(self) -> list[dict]:
         return [e for e in self.entries if not e["server_deleted_at"]]

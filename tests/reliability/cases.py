@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tests.fakes import hidrate_api
 from tests.fakes.airtable_api import BASE_ID, FakeAirtable
@@ -50,16 +50,24 @@ class ApiTap:
         return self.name.upper().replace("-", "_") + "_"
 
     def env(self, fake, **overrides) -> dict:
-        values = {**FAST, **{k.upper(): v for k, v in self.settings(fake).items()},
-                  **{k.upper(): v for k, v in self.extra.items()},
-                  **{k.upper(): v for k, v in overrides.items()}}
+        values = {
+            **FAST,
+            **{k.upper(): v for k, v in self.settings(fake).items()},
+            **{k.upper(): v for k, v in self.extra.items()},
+            **{k.upper(): v for k, v in overrides.items()},
+        }
         return {self.prefix + key: str(value) for key, value in values.items()}
 
 
 def _garmin_settings(fake):
-    return {"api_url": fake.url, "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-            "access_token": fake.access_token, "refresh_token": fake.refresh_token,
-            "start_date": fake.days_list[0].isoformat(), "end_date": fake.days_list[-1].isoformat()}
+    return {
+        "api_url": fake.url,
+        "auth_url": fake.url + "/di-oauth2-service/oauth/token",
+        "access_token": fake.access_token,
+        "refresh_token": fake.refresh_token,
+        "start_date": fake.days_list[0].isoformat(),
+        "end_date": fake.days_list[-1].isoformat(),
+    }
 
 
 def _garmin_revoke(fake):
@@ -68,70 +76,119 @@ def _garmin_revoke(fake):
 
 
 def _openmeteo_start():
-    return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=40)
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
 
 
 AIRTABLE_TABLES = [{"name": "Inventory", "last_modified_field": "Last modified"}, "Body measurements"]
 
 API_TAPS = [
     ApiTap(
-        "tap-garmin", lambda: FakeGarmin(days=6, access_token="GARMINACCESS-s3cr3t-0",
-                                         refresh_token="GARMINREFRESH-s3cr3t-0"),
-        _garmin_settings, "dailySleepData",
-        lambda f: {"garmin__sleep": {d.isoformat(): f.sleep_payload(d) for d in f.days_list},
-                   "garmin__activities": {str(a["activityId"]): a for a in f.activities()}},
+        "tap-garmin",
+        lambda: FakeGarmin(days=6, access_token="GARMINACCESS-s3cr3t-0", refresh_token="GARMINREFRESH-s3cr3t-0"),
+        _garmin_settings,
+        "dailySleepData",
+        lambda f: {
+            "garmin__sleep": {d.isoformat(): f.sleep_payload(d) for d in f.days_list},
+            "garmin__activities": {str(a["activityId"]): a for a in f.activities()},
+        },
         secrets=lambda f: ["GARMINACCESS-s3cr3t", "GARMINREFRESH-s3cr3t", "fake-access-", "fake-refresh-"],
-        auth_setting="refresh_token", revoke=_garmin_revoke,
-        expire={"kind": "status", "status": 401}, fault_skip=2),
+        auth_setting="refresh_token",
+        revoke=_garmin_revoke,
+        expire={"kind": "status", "status": 401},
+        fault_skip=2,
+    ),
     ApiTap(
-        "tap-toggl", lambda: FakeToggl(api_token="TOGGLTOKEN-s3cr3t-5150", days=30),
+        "tap-toggl",
+        lambda: FakeToggl(api_token="TOGGLTOKEN-s3cr3t-5150", days=30),
         lambda f: {"api_token": f.api_token, "api_url": f.url + "/api/v9", "max_requests_per_run": 200},
         "/me/time_entries",
         lambda f: {"toggl__time_entries": {str(e["id"]): e for e in f.visible_entries()}},
-        secrets=lambda f: [f.api_token], auth_setting="api_token",
-        revoke=lambda f: {"api_token": "TOGGLTOKEN-s3cr3t-REVOKED"}),
+        secrets=lambda f: [f.api_token],
+        auth_setting="api_token",
+        revoke=lambda f: {"api_token": "TOGGLTOKEN-s3cr3t-REVOKED"},
+    ),
     ApiTap(
-        "tap-notion", lambda: FakeNotion(token="ntn_NOTIONTOKEN_s3cr3t_77", pages_per_source=30),
+        "tap-notion",
+        lambda: FakeNotion(token="ntn_NOTIONTOKEN_s3cr3t_77", pages_per_source=30),
         lambda f: {"api_token": f.token, "api_url": f.url + "/v1", "database_ids": json.dumps(f.database_ids())},
         "/query",
         lambda f: {"notion__pages": {p["id"]: p for p in f.all_pages()}},
-        secrets=lambda f: [f.token], auth_setting="api_token",
-        revoke=lambda f: {"api_token": "ntn_NOTIONTOKEN_s3cr3t_REVOKED"}),
+        secrets=lambda f: [f.token],
+        auth_setting="api_token",
+        revoke=lambda f: {"api_token": "ntn_NOTIONTOKEN_s3cr3t_REVOKED"},
+    ),
     ApiTap(
-        "tap-airtable", lambda: FakeAirtable(token="patAIRTABLETOKEN.s3cr3t99", rows=120),
-        lambda f: {"api_token": f.token, "api_url": f.url + "/v0", "base_id": BASE_ID,
-                   "tables": json.dumps(AIRTABLE_TABLES), "rate_limit_wait_seconds": 1},
+        "tap-airtable",
+        lambda: FakeAirtable(token="patAIRTABLETOKEN.s3cr3t99", rows=120),
+        lambda f: {
+            "api_token": f.token,
+            "api_url": f.url + "/v0",
+            "base_id": BASE_ID,
+            "tables": json.dumps(AIRTABLE_TABLES),
+            "rate_limit_wait_seconds": 1,
+        },
         BASE_ID,
-        lambda f: {"airtable__inventory": {r["id"]: r for r in f.tables["Inventory"]},
-                   "airtable__body_measurements": {r["id"]: r for r in f.tables["Body measurements"]}},
-        secrets=lambda f: [f.token], auth_setting="api_token",
-        revoke=lambda f: {"api_token": "patAIRTABLETOKEN.s3cr3tREVOKED"}),
+        lambda f: {
+            "airtable__inventory": {r["id"]: r for r in f.tables["Inventory"]},
+            "airtable__body_measurements": {r["id"]: r for r in f.tables["Body measurements"]},
+        },
+        secrets=lambda f: [f.token],
+        auth_setting="api_token",
+        revoke=lambda f: {"api_token": "patAIRTABLETOKEN.s3cr3tREVOKED"},
+    ),
     ApiTap(
-        "tap-openmeteo", FakeOpenMeteo,
-        lambda f: {"api_url": f.url + "/v1", "start_date": _openmeteo_start().isoformat(),
-                   "locations": json.dumps([{"name": "home", "latitude": 52.52, "longitude": 13.41}]),
-                   "chunk_days": 10},
+        "tap-openmeteo",
+        FakeOpenMeteo,
+        lambda f: {
+            "api_url": f.url + "/v1",
+            "start_date": _openmeteo_start().isoformat(),
+            "locations": json.dumps([{"name": "home", "latitude": 52.52, "longitude": 13.41}]),
+            "chunk_days": 10,
+        },
         "/archive",
-        lambda f: {"openmeteo__weather": {
-            f"home:{(_openmeteo_start() + dt.timedelta(days=n)).isoformat()}": None for n in range(41)}}),
+        lambda f: {
+            "openmeteo__weather": {
+                f"home:{(_openmeteo_start() + dt.timedelta(days=n)).isoformat()}": None for n in range(41)
+            }
+        },
+    ),
     ApiTap(
-        "tap-hidrate", lambda: FakeHidrate(password="HIDRATEPASS-s3cr3t-42", days=20),
-        lambda f: {"api_url": f.url + "/parse", "username": f.username, "password": f.password,
-                   "app_id": hidrate_api.APP_ID, "client_key": hidrate_api.CLIENT_KEY, "page_size": 50},
+        "tap-hidrate",
+        lambda: FakeHidrate(password="HIDRATEPASS-s3cr3t-42", days=20),
+        lambda f: {
+            "api_url": f.url + "/parse",
+            "username": f.username,
+            "password": f.password,
+            "app_id": hidrate_api.APP_ID,
+            "client_key": hidrate_api.CLIENT_KEY,
+            "page_size": 50,
+        },
         "/classes/Sip",
         lambda f: {"hidrate__sips": {o["objectId"]: o for o in f.classes["Sip"]}},
-        secrets=lambda f: [f.password, "r:fake-session-"], auth_setting="password",
+        secrets=lambda f: [f.password, "r:fake-session-"],
+        auth_setting="password",
         revoke=lambda f: {"password": "HIDRATEPASS-s3cr3t-REVOKED"},
-        expire={"kind": "status", "status": 400, "body": json.dumps({"code": 209, "error": "invalid session token"})}),
+        expire={"kind": "status", "status": 400, "body": json.dumps({"code": 209, "error": "invalid session token"})},
+    ),
     ApiTap(
-        "tap-hubspot", lambda: FakeHubspot(token="pat-na1-HUBSPOTTOKEN-s3cr3t", per_type=60),
-        lambda f: {"api_token": f.token, "api_url": f.url,
-                   "objects": json.dumps(["contacts", "companies", "meetings"]), "requests_per_second": 50},
+        "tap-hubspot",
+        lambda: FakeHubspot(token="pat-na1-HUBSPOTTOKEN-s3cr3t", per_type=60),
+        lambda f: {
+            "api_token": f.token,
+            "api_url": f.url,
+            "objects": json.dumps(["contacts", "companies", "meetings"]),
+            "requests_per_second": 50,
+        },
         "/contacts/search",
-        lambda f: {"hubspot__contacts": {r["id"]: r for r in f.objects["contacts"]},
-                   "hubspot__meetings": {r["id"]: r for r in f.objects["meetings"]}},
-        secrets=lambda f: [f.token], auth_setting="api_token",
-        revoke=lambda f: {"api_token": "pat-na1-HUBSPOTTOKEN-s3cr3t-REVOKED"}, fault_skip=0),
+        lambda f: {
+            "hubspot__contacts": {r["id"]: r for r in f.objects["contacts"]},
+            "hubspot__meetings": {r["id"]: r for r in f.objects["meetings"]},
+        },
+        secrets=lambda f: [f.token],
+        auth_setting="api_token",
+        revoke=lambda f: {"api_token": "pat-na1-HUBSPOTTOKEN-s3cr3t-REVOKED"},
+        fault_skip=0,
+    ),
 ]
 
 API_TAP_NAMES = [t.name for t in API_TAPS]

@@ -8,8 +8,14 @@ from tests.reliability.cases import ApiTap
 def run(meltano, tap: ApiTap, fake, *, check: bool = False, extra_env: dict | None = None, **overrides):
     """One ordinary ``meltano run <tap> target-postgres`` against the fake, logging at debug level
     (the most a log can say, so the secret checks see everything)."""
-    return meltano.run("--log-level=debug", "run", tap.name, "target-postgres", check=check,
-                       extra_env={**tap.env(fake, **overrides), **(extra_env or {})})
+    return meltano.run(
+        "--log-level=debug",
+        "run",
+        tap.name,
+        "target-postgres",
+        check=check,
+        extra_env={**tap.env(fake, **overrides), **(extra_env or {})},
+    )
 
 
 def assert_no_secret(secrets, **places) -> None:
@@ -25,17 +31,23 @@ def stored_text(meltano, state_id: str) -> dict:
     state = meltano.run("state", "get", state_id, check=False)
     rows = []
     for table in bronze_tables(meltano):
-        rows += [str(r) for r in meltano.query(
-            f"SELECT raw_id, raw_data::text, metadata::text, error_message FROM bronze.{table}")]
+        rows += [
+            str(r)
+            for r in meltano.query(f"SELECT raw_id, raw_data::text, metadata::text, error_message FROM bronze.{table}")
+        ]
     return {"meltano state": state.stdout + state.stderr, "bronze rows": "\n".join(rows)}
 
 
 def bronze_tables(meltano) -> list[str]:
     """The tables holding bronze rows (not the project's own, e.g. ``status_acknowledged``)."""
-    return [t for (t,) in meltano.query(
-        "SELECT table_name FROM information_schema.tables t JOIN information_schema.columns c "
-        "USING (table_schema, table_name) WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' "
-        "AND column_name = 'raw_id' ORDER BY 1")]
+    return [
+        t
+        for (t,) in meltano.query(
+            "SELECT table_name FROM information_schema.tables t JOIN information_schema.columns c "
+            "USING (table_schema, table_name) WHERE table_schema = 'bronze' AND table_type = 'BASE TABLE' "
+            "AND column_name = 'raw_id' ORDER BY 1"
+        )
+    ]
 
 
 def assert_exact(meltano, tap: ApiTap, fake) -> None:

@@ -44,8 +44,9 @@ def start(meltano, *args: str, extra_env: dict) -> BackgroundRun:
     """`meltano <args>` in its own session, so its children can be found (and only they)."""
     env = {**os.environ, **meltano.env, **extra_env}
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    popen = subprocess.Popen([MELTANO, *args], cwd=ROOT, env=env, stdout=out, stderr=err,
-                             text=True, start_new_session=True)
+    popen = subprocess.Popen(
+        [MELTANO, *args], cwd=ROOT, env=env, stdout=out, stderr=err, text=True, start_new_session=True
+    )
     return BackgroundRun(popen, out, err)
 
 

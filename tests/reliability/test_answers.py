@@ -77,8 +77,14 @@ def test_an_open_meteo_answer_missing_days_of_its_window_is_retried(meltano):
     """Right container, wrong content: a window's answer holding one day instead of ten."""
     tap = TAPS["tap-openmeteo"]
     with tap.make_fake() as fake:
-        query = {"latitude": "52.52", "longitude": "13.41", "start_date": "2024-01-01", "end_date": "2024-01-01",
-                 "hourly": "temperature_2m", "daily": "temperature_2m_max"}
+        query = {
+            "latitude": "52.52",
+            "longitude": "13.41",
+            "start_date": "2024-01-01",
+            "end_date": "2024-01-01",
+            "hourly": "temperature_2m",
+            "daily": "temperature_2m_max",
+        }
         status, one_day, _ = fake.answer(Request("GET", "/v1/archive", query, {}, b""))
         assert status == 200
         fake.inject("wrong_shape", path_contains=tap.fault_path, skip=1, body=json.dumps(one_day))
@@ -95,8 +101,9 @@ def garmin_rows(meltano, table: str) -> dict:
 
 def test_a_404_on_one_garmin_endpoint_leaves_the_other_streams_and_the_next_run_exact(meltano):
     tap = TAPS["tap-garmin"]
-    with FakeGarmin(days=8, access_token="GARMINACCESS-s3cr3t-0", refresh_token="GARMINREFRESH-s3cr3t-0",
-                    activities_per_day=1.0) as fake:
+    with FakeGarmin(
+        days=8, access_token="GARMINACCESS-s3cr3t-0", refresh_token="GARMINREFRESH-s3cr3t-0", activities_per_day=1.0
+    ) as fake:
         # The endpoint answers 404 (a 404 is not retried: the stream stops at its first request)
         fake.inject("status", times=1, path_contains="/hrv-service/", status=404)
         # and the second page of the (newest first) activity list: a stream that fails part-way
@@ -134,8 +141,12 @@ def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
         habits, journal = fake.database_ids()
         source_2025, source_2026 = (s["id"] for s in fake.databases[habits]["data_sources"])
         [journal_source] = (s["id"] for s in fake.databases[journal]["data_sources"])
-        fake.inject("status", path_contains=f"/databases/{journal}", status=404,
-                    body=json.dumps({"object": "error", "status": 404, "code": "object_not_found"}))
+        fake.inject(
+            "status",
+            path_contains=f"/databases/{journal}",
+            status=404,
+            body=json.dumps({"object": "error", "status": 404, "code": "object_not_found"}),
+        )
         fake.inject("status", times=2, path_contains=f"/data_sources/{source_2025}/", status=500)
         first = run(meltano, tap, fake, max_retries=1)
         assert fake.pending_faults() == 0
@@ -143,7 +154,9 @@ def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
         assert first.returncode != 0
         assert f"stream notion__databases {{'database_id': '{journal}'}} failed" in text, text[-3000:]
         assert f"'data_source_id': '{source_2025}'" in text and "notion__pages" in text
-        landed = {row[0] for row in meltano.query("SELECT raw_data->'parent'->>'data_source_id' FROM bronze.notion__pages")}
+        landed = {
+            row[0] for row in meltano.query("SELECT raw_data->'parent'->>'data_source_id' FROM bronze.notion__pages")
+        }
         assert landed == {source_2026}
         cursors = meltano.state("dev:tap-notion-to-target-postgres")["singer_state"]["bookmarks"]["notion__pages"]
         assert set(cursors["cursors"]) == {source_2026}, cursors
@@ -152,7 +165,8 @@ def test_one_failing_notion_database_or_data_source_leaves_the_others(meltano):
         assert second.returncode == 0, output(second)[-3000:]
         assert_exact(meltano, tap, fake)
         assert {p for (p,) in meltano.query("SELECT raw_id FROM bronze.notion__pages")} == {
-            p["id"] for p in fake.pages[source_2025] + fake.pages[source_2026] + fake.pages[journal_source]}
+            p["id"] for p in fake.pages[source_2025] + fake.pages[source_2026] + fake.pages[journal_source]
+        }
 
 
 def edit_before_page_two_then_run_again(meltano, tap, fake, path: str, edit):
@@ -178,18 +192,20 @@ def test_an_object_updated_while_hidrate_pages_are_read_skips_nothing(meltano):
     with tap.make_fake() as fake:
         sips = fake.classes["Sip"]
         assert len(sips) > 100  # at least three pages of 50
+
         def correct_the_first_sip():  # the user corrected that sip in the app
             first_read = min(sips, key=lambda o: (o["updatedAt"], o["objectId"]))
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             first_read["updatedAt"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
             first_read["amount"] += 1
 
-        first, second = edit_before_page_two_then_run_again(meltano, tap, fake, "/classes/Sip",
-                                                            correct_the_first_sip)
+        first, second = edit_before_page_two_then_run_again(meltano, tap, fake, "/classes/Sip", correct_the_first_sip)
         assert first.returncode == 0, output(first)[-3000:]
         assert second.returncode == 0, output(second)[-3000:]
-        rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hidrate__sips "
-                             "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
+        rows = meltano.query(
+            "SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hidrate__sips "
+            "ORDER BY raw_id, (raw_data->>'updatedAt') DESC"
+        )
         assert dict(rows) == {o["objectId"]: o for o in sips}, "a sip was skipped for good"
 
 
@@ -198,6 +214,7 @@ def test_an_object_edited_while_hubspot_pages_are_read_skips_nothing(meltano):
     tap = TAPS["tap-hubspot"]
     with FakeHubspot(token="pat-na1-HUBSPOTTOKEN-s3cr3t", per_type=250) as fake:
         contacts = fake.objects["contacts"]
+
         def correct_the_first_contact():  # the first contact read is now the newest
             stamps = sorted(c["properties"]["lastmodifieddate"] for c in contacts)
             newest = dt.datetime.fromisoformat(stamps[-1].replace("Z", "+00:00")) + dt.timedelta(minutes=1)
@@ -205,12 +222,15 @@ def test_an_object_edited_while_hubspot_pages_are_read_skips_nothing(meltano):
             oldest["properties"]["email"] = "corrected@example.com"
             oldest["properties"]["lastmodifieddate"] = oldest["updatedAt"] = newest.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
-        first, second = edit_before_page_two_then_run_again(meltano, tap, fake, "/contacts/search",
-                                                            correct_the_first_contact)
+        first, second = edit_before_page_two_then_run_again(
+            meltano, tap, fake, "/contacts/search", correct_the_first_contact
+        )
         assert first.returncode == 0, output(first)[-3000:]
         assert second.returncode == 0, output(second)[-3000:]
-        rows = meltano.query("SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hubspot__contacts "
-                             "ORDER BY raw_id, (raw_data->>'updatedAt') DESC")
+        rows = meltano.query(
+            "SELECT DISTINCT ON (raw_id) raw_id, raw_data FROM bronze.hubspot__contacts "
+            "ORDER BY raw_id, (raw_data->>'updatedAt') DESC"
+        )
         assert {raw_id for raw_id, _ in rows} == {c["id"] for c in contacts}, "a contact was skipped for good"
 
 

@@ -45,13 +45,12 @@ OBJECTS = {"hubspot__contacts", "hubspot__companies", "hubspot__meetings"}
 
 
 def start_run(meltano, fake):
-    return start(meltano, "run", HUBSPOT.name, "target-postgres",
-                 extra_env=HUBSPOT.env(fake, request_timeout=300))
+    return start(meltano, "run", HUBSPOT.name, "target-postgres", extra_env=HUBSPOT.env(fake, request_timeout=300))
 
 
 def bookmarks(meltano) -> dict:
     out = meltano.run("state", "get", STATE_ID).stdout
-    return json.loads(out[out.index("{"):])["singer_state"]["bookmarks"]
+    return json.loads(out[out.index("{") :])["singer_state"]["bookmarks"]
 
 
 def test_second_run_while_the_first_runs_is_refused_clearly(meltano):
@@ -88,8 +87,9 @@ def test_two_runs_started_in_the_same_instant_stay_exact(meltano):
         # instant: "Cannot start plugin ...: Invalid catalog"). Nothing else.
         for code, text in outcomes:
             if code != 0:
-                assert ("already running" in text
-                        or "Invalid catalog" in text and "Cannot start plugin" in text), text[-3000:]
+                assert "already running" in text or ("Invalid catalog" in text and "Cannot start plugin" in text), text[
+                    -3000:
+                ]
         if any(code == 0 for code, _ in outcomes):
             assert_exact(meltano, HUBSPOT, fake)
             assert set(bookmarks(meltano)) == OBJECTS
@@ -135,20 +135,40 @@ def loader_input(stream: str, count: int) -> str:
     lines = [{"type": "SCHEMA", "stream": stream, "schema": BRONZE_SCHEMA, "key_properties": BRONZE_KEY}]
     for n in range(count):
         payload = {"n": n, "stream": stream}
-        lines.append({"type": "RECORD", "stream": stream, "record": {
-            "raw_id": str(n), "raw_hash": payload_hash(payload), "source": "lock", "raw_data": payload,
-            "source_timestamp": "2024-05-14T06:00:00+00:00", "validation_status": "valid",
-            "error_message": None, "metadata": {"line": n}}})
+        lines.append(
+            {
+                "type": "RECORD",
+                "stream": stream,
+                "record": {
+                    "raw_id": str(n),
+                    "raw_hash": payload_hash(payload),
+                    "source": "lock",
+                    "raw_data": payload,
+                    "source_timestamp": "2024-05-14T06:00:00+00:00",
+                    "validation_status": "valid",
+                    "error_message": None,
+                    "metadata": {"line": n},
+                },
+            }
+        )
     return "\n".join(json.dumps(line) for line in lines) + "\n"
 
 
 def start_loader(url: str, sql_dir, stream: str, tmp_path) -> subprocess.Popen:
     config = tmp_path / f"{stream}.json"
-    config.write_text(json.dumps({"sqlalchemy_url": url, "default_target_schema": "bronze",
-                                  "load_method": "upsert", "use_copy": True}))
-    process = subprocess.Popen([str(LOADER), "--config", str(config)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "BRONZE_SQL_DIR": str(sql_dir)})
+    config.write_text(
+        json.dumps(
+            {"sqlalchemy_url": url, "default_target_schema": "bronze", "load_method": "upsert", "use_copy": True}
+        )
+    )
+    process = subprocess.Popen(
+        [str(LOADER), "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BRONZE_SQL_DIR": str(sql_dir)},
+    )
     process.stdin.write(loader_input(stream, 5))
     process.stdin.close()
     return process
@@ -186,7 +206,8 @@ def test_loaders_starting_together_apply_changed_ddl_once_and_all_land(fresh_db,
         while time.monotonic() < deadline:
             (waiting,) = gate.execute(  # pg_locks, not pg_stat_activity (frozen for a transaction)
                 "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted AND database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
             if waiting >= len(loaders) or any(p.poll() is not None for p in loaders):
                 break
             time.sleep(0.2)
@@ -212,20 +233,20 @@ def test_garmin_export_runs_beside_garmin_and_keeps_its_batch_files(meltano, tmp
     export_env = {"TAP_GARMIN_EXPORT_EXPORT_PATH": str(export)}
     with GARMIN.make_fake() as fake:
         fake.inject("hold", path_contains="dailySleepData")
-        garmin = start(meltano, "run", "tap-garmin", "target-postgres",
-                       extra_env=GARMIN.env(fake, request_timeout=300))
+        garmin = start(meltano, "run", "tap-garmin", "target-postgres", extra_env=GARMIN.env(fake, request_timeout=300))
         try:
             assert fake.held.wait(240), "tap-garmin never reached the held request"
-            beside = meltano.run("run", "tap-garmin-export", "target-postgres", check=False,
-                                 extra_env=export_env)
+            beside = meltano.run("run", "tap-garmin-export", "target-postgres", check=False, extra_env=export_env)
         finally:
             fake.release()
         out, err = garmin.communicate(timeout=300)
         assert garmin.returncode == 0, (out + err)[-3000:]
         assert beside.returncode == 0, (beside.stdout + beside.stderr)[-3000:]
         assert_exact(meltano, GARMIN, fake)
-    counts = {kind: meltano.query(f"SELECT count(*) FROM bronze.garmin__export_{kind}")[0][0]
-              for kind in ("sleep", "daily_summary", "activities")}
+    counts = {
+        kind: meltano.query(f"SELECT count(*) FROM bronze.garmin__export_{kind}")[0][0]
+        for kind in ("sleep", "daily_summary", "activities")
+    }
     assert counts == expected_counts(days=5)
 
     # Batch files tap-garmin-export has written and not yet handed over (its tap alone,
@@ -237,8 +258,11 @@ def test_garmin_export_runs_beside_garmin_and_keeps_its_batch_files(meltano, tmp
     try:
         assert all(f.name.startswith("bronze-batch-tap-garmin-export--") for f in files), files
         with GARMIN.make_fake() as fake:
-            config = {"encoding": {"format": "jsonl", "compression": "none"},
-                      "storage": {"root": f"file://{batch_folder(meltano)}"}, "batch_size": 1000}
+            config = {
+                "encoding": {"format": "jsonl", "compression": "none"},
+                "storage": {"root": f"file://{batch_folder(meltano)}"},
+                "batch_size": 1000,
+            }
             run(meltano, GARMIN, fake, check=True, extra_env={"TAP_GARMIN_BATCH_CONFIG": json.dumps(config)})
         assert all(f.exists() for f in files), "tap-garmin removed tap-garmin-export's batch files"
     finally:
@@ -258,11 +282,14 @@ def file_sources(tmp_path) -> tuple[dict, dict]:
     for folder, count in (("water", 7), ("体重", 3)):
         (manual / folder).mkdir(parents=True)
         (manual / folder / "log.jsonl").write_text(
-            "".join(json.dumps({"id": f"{folder}-{n}", "n": n}, ensure_ascii=False) + "\n"
-                    for n in range(count)), encoding="utf-8")
-    env = {"tap-garmin-export": {"TAP_GARMIN_EXPORT_EXPORT_PATH": str(export)},
-           "tap-wearable-csv": {"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "wearable")},
-           "tap-manual": {"TAP_MANUAL_MANUAL_DIR": str(manual)}}
+            "".join(json.dumps({"id": f"{folder}-{n}", "n": n}, ensure_ascii=False) + "\n" for n in range(count)),
+            encoding="utf-8",
+        )
+    env = {
+        "tap-garmin-export": {"TAP_GARMIN_EXPORT_EXPORT_PATH": str(export)},
+        "tap-wearable-csv": {"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "wearable")},
+        "tap-manual": {"TAP_MANUAL_MANUAL_DIR": str(manual)},
+    }
     counts = {f"garmin__export_{kind}": n for kind, n in expected_counts(days=6).items()}
     counts.update({f"wearable__{stream}": n for stream, n in drop.items()})
     counts.update({stream_name("manual", "water"): 7, stream_name("manual", "体重"): 3})
@@ -282,8 +309,9 @@ def test_pipelines_started_in_the_same_instant_all_succeed_exactly(meltano, tmp_
     with contextlib.ExitStack() as stack:
         fakes = {tap.name: stack.enter_context(tap.make_fake()) for tap in taps}
         env.update({tap.name: tap.env(fakes[tap.name]) for tap in taps})
-        runs = {plugin: start(meltano, "run", plugin, "target-postgres", extra_env=extra)
-                for plugin, extra in env.items()}
+        runs = {
+            plugin: start(meltano, "run", plugin, "target-postgres", extra_env=extra) for plugin, extra in env.items()
+        }
         failed = {}
         for plugin, process in runs.items():
             out, err = process.communicate(timeout=900)

@@ -30,8 +30,9 @@ def test_fault_sequence_then_exact_rows(meltano, tap):
         served = [r["status"] for r in fake.requests if tap.fault_path in r["path"]]
         assert {429, 500, 502, 503, -1, -2} <= set(served)
         if tap.secrets(fake):  # error paths, retries and refreshes logged at debug level
-            assert_no_secret(tap.secrets(fake), log=output(first),
-                             **stored_text(meltano, f"dev:{tap.name}-to-target-postgres"))
+            assert_no_secret(
+                tap.secrets(fake), log=output(first), **stored_text(meltano, f"dev:{tap.name}-to-target-postgres")
+            )
 
 
 @pytest.mark.parametrize("tap", [t for t in API_TAPS if t.auth_setting], ids=lambda t: t.name)
@@ -42,5 +43,8 @@ def test_revoked_credentials_fail_naming_the_setting(meltano, tap):
         assert result.returncode != 0
         assert f"`{tap.auth_setting}`" in output(result), output(result)[-3000:]
         secrets = tap.secrets(fake) + [v for v in overrides.values() if "s3cr3t" in str(v)]
-        assert_no_secret(secrets, **{"failed run's log and exception": output(result)},
-                         **stored_text(meltano, f"dev:{tap.name}-to-target-postgres"))
+        assert_no_secret(
+            secrets,
+            **{"failed run's log and exception": output(result)},
+            **stored_text(meltano, f"dev:{tap.name}-to-target-postgres"),
+        )

@@ -35,12 +35,14 @@ def _noise(length: int) -> str:
 
 def all_row_text(meltano, table: str) -> str:
     """Every stored column of a bronze table that could carry a path, as one text."""
-    rows = meltano.query(f"SELECT raw_id, raw_data::text, metadata::text, coalesce(error_message, '') "
-                         f"FROM bronze.{table}")
+    rows = meltano.query(
+        f"SELECT raw_id, raw_data::text, metadata::text, coalesce(error_message, '') FROM bronze.{table}"
+    )
     return "\n".join(" ".join(row) for row in rows)
 
 
 # --- Garmin: a file of the wrong shape is a broken file ------------------------
+
 
 def test_garmin_sleep_file_holding_an_object_is_reported_not_marked_done(meltano, tmp_path):
     folder = write_export(tmp_path / "export", days=5)
@@ -53,8 +55,10 @@ def test_garmin_sleep_file_holding_an_object_is_reported_not_marked_done(meltano
     assert result.returncode != 0, "zero rows from a file of the wrong shape must fail the run"
     assert f"{path}, line 1: not the expected shape" in result.stderr, result.stderr[-3000:]
     assert "first key 'sleepData'" in result.stderr
-    landed = {t: meltano.query(f"SELECT count(*) FROM bronze.garmin__export_{t}")[0][0]
-              for t in ("daily_summary", "activities")}
+    landed = {
+        t: meltano.query(f"SELECT count(*) FROM bronze.garmin__export_{t}")[0][0]
+        for t in ("daily_summary", "activities")
+    }
     assert landed == {"daily_summary": 5, "activities": expected_counts(days=5)["activities"]}
 
     again = meltano.run("run", "tap-garmin-export", "target-postgres", check=False, extra_env=env)
@@ -68,6 +72,7 @@ def test_garmin_sleep_file_holding_an_object_is_reported_not_marked_done(meltano
 
 # --- tap-manual: one hostile line costs one row --------------------------------
 
+
 def _journal(logs: Path, *lines: str) -> Path:
     """A manual folder named to sort first (before the fix a bad line in it stopped every
     other folder) next to the sample's two, holding one JSON Lines file."""
@@ -80,22 +85,34 @@ def _journal(logs: Path, *lines: str) -> Path:
 
 
 def _journal_rows(meltano) -> dict[int, tuple]:
-    return {line: rest for *rest, line in meltano.query(
-        "SELECT raw_id, validation_status, error_message, raw_data, (metadata->>'line')::int "
-        "FROM bronze.manual__a_journal")}
+    return {
+        line: rest
+        for *rest, line in meltano.query(
+            "SELECT raw_id, validation_status, error_message, raw_data, (metadata->>'line')::int "
+            "FROM bronze.manual__a_journal"
+        )
+    }
 
 
 def _sample_folders_landed(meltano) -> bool:
-    return (meltano.query("SELECT count(*) FROM bronze.manual__water_intake")[0][0],
-            meltano.query("SELECT count(*) FROM bronze.manual__body_measurements")[0][0]) == (4, 2)
+    return (
+        meltano.query("SELECT count(*) FROM bronze.manual__water_intake")[0][0],
+        meltano.query("SELECT count(*) FROM bronze.manual__body_measurements")[0][0],
+    ) == (4, 2)
 
 
 def test_manual_deeply_nested_line_is_one_invalid_row_and_other_folders_sync(meltano, tmp_path):
     deep = '{"id": "deep", "v": ' + "[" * 10_000 + "]" * 10_000 + "}"
-    journal = _journal(tmp_path / "manual", '{"id": "n1", "text": "first"}', deep,
-                       '{"id": "n2", "text": typo}', '{"id": "n3", "text": "last"}')
-    result = meltano.run("run", "tap-manual", "target-postgres",
-                         extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)})
+    journal = _journal(
+        tmp_path / "manual",
+        '{"id": "n1", "text": "first"}',
+        deep,
+        '{"id": "n2", "text": typo}',
+        '{"id": "n3", "text": "last"}',
+    )
+    result = meltano.run(
+        "run", "tap-manual", "target-postgres", extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)}
+    )
     rows = _journal_rows(meltano)
     assert sorted(rows) == [1, 2, 3, 4] and rows[1][1] == rows[4][1] == "valid"
     _, status, error, raw = rows[2]
@@ -112,10 +129,13 @@ def test_manual_deeply_nested_line_is_one_invalid_row_and_other_folders_sync(mel
 def test_manual_id_longer_than_an_index_entry_lands_with_a_bounded_raw_id(meltano, tmp_path):
     long_id = "note-" + _noise(10_000)  # does not compress: past the btree entry limit as stored
     other = long_id[:-1] + "!"
-    journal = _journal(tmp_path / "manual", json.dumps({"id": long_id, "text": "long"}),
-                       json.dumps({"id": other, "text": "another"}), '{"id": "n1", "text": "short"}')
-    meltano.run("run", "tap-manual", "target-postgres",
-                extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)})
+    journal = _journal(
+        tmp_path / "manual",
+        json.dumps({"id": long_id, "text": "long"}),
+        json.dumps({"id": other, "text": "another"}),
+        '{"id": "n1", "text": "short"}',
+    )
+    meltano.run("run", "tap-manual", "target-postgres", extra_env={"TAP_MANUAL_MANUAL_DIR": str(journal.parent)})
     rows = _journal_rows(meltano)
     assert {n: r[1] for n, r in rows.items()} == {1: "valid", 2: "valid", 3: "valid"}
     raw_id, _, _, raw = rows[1]
@@ -128,13 +148,16 @@ def test_manual_id_longer_than_an_index_entry_lands_with_a_bounded_raw_id(meltan
 
 # --- Apple Health: one raw_id is one sample -------------------------------------
 
+
 def _food(value: str, source: str = "MyFitnessPal") -> str:
     """A food-log entry as Apple exports it: one meal's items share type, source and time."""
     moment = "2018-01-01 12:30:00 +0100"
-    return (f' <Record type="HKQuantityTypeIdentifierDietaryEnergyConsumed" sourceName="{source}" '
-            f'sourceVersion="22.1.0" unit="kcal" creationDate="2018-01-01 12:31:05 +0100" '
-            f'startDate="{moment}" endDate="{moment}" value="{value}">\n'
-            f'  <MetadataEntry key="meal" value="Lunch"/>\n </Record>\n')
+    return (
+        f' <Record type="HKQuantityTypeIdentifierDietaryEnergyConsumed" sourceName="{source}" '
+        f'sourceVersion="22.1.0" unit="kcal" creationDate="2018-01-01 12:31:05 +0100" '
+        f'startDate="{moment}" endDate="{moment}" value="{value}">\n'
+        f'  <MetadataEntry key="meal" value="Lunch"/>\n </Record>\n'
+    )
 
 
 def _apple_export(path: Path, extra: str) -> Path:
@@ -149,22 +172,26 @@ def _apple_export(path: Path, extra: str) -> Path:
 
 
 def _apple_counts(meltano) -> dict[str, int]:
-    return {t: meltano.query(f"SELECT count(*) FROM bronze.apple_health__{t}")[0][0]
-            for t in ("records", "workouts", "activity_summaries")}
+    return {
+        t: meltano.query(f"SELECT count(*) FROM bronze.apple_health__{t}")[0][0]
+        for t in ("records", "workouts", "activity_summaries")
+    }
 
 
 def _run_apple(meltano, archive):
-    return meltano.run("run", "tap-apple-health", "target-postgres",
-                       extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(archive)})
+    return meltano.run(
+        "run", "tap-apple-health", "target-postgres", extra_env={"TAP_APPLE_HEALTH_EXPORT_PATH": str(archive)}
+    )
 
 
 def test_apple_samples_sharing_an_interval_keep_their_own_raw_ids(meltano, tmp_path):
     # Three entries differing only in value, and the first listed a second time.
-    archive = _apple_export(tmp_path / "export.zip", _food("31.2") + _food("0") + _food("12")
-                            + _food("31.2"))
+    archive = _apple_export(tmp_path / "export.zip", _food("31.2") + _food("0") + _food("12") + _food("31.2"))
     result = _run_apple(meltano, archive)
-    food = meltano.query("SELECT raw_id, raw_data->>'value' FROM bronze.apple_health__records "
-                         "WHERE raw_data->>'type' = 'HKQuantityTypeIdentifierDietaryEnergyConsumed'")
+    food = meltano.query(
+        "SELECT raw_id, raw_data->>'value' FROM bronze.apple_health__records "
+        "WHERE raw_data->>'type' = 'HKQuantityTypeIdentifierDietaryEnergyConsumed'"
+    )
     assert sorted(value for _, value in food) == ["0", "12", "31.2"]
     assert len({raw_id for raw_id, _ in food}) == 3, "one raw_id per sample"
     assert "1 of them exact duplicates" in result.stderr, "the element listed twice is counted"
@@ -179,18 +206,23 @@ def test_apple_source_name_longer_than_an_index_entry_lands(meltano, tmp_path):
     long_source = "Kitchen scale " + _noise(4000)
     archive = _apple_export(tmp_path / "export.zip", _food("250", source=long_source))
     _run_apple(meltano, archive)
-    (raw_id, status), = meltano.query(
-        "SELECT raw_id, validation_status FROM bronze.apple_health__records "
-        "WHERE raw_data->>'sourceName' = %s", long_source)
+    ((raw_id, status),) = meltano.query(
+        "SELECT raw_id, validation_status FROM bronze.apple_health__records WHERE raw_data->>'sourceName' = %s",
+        long_source,
+    )
     assert status == "valid" and len(raw_id) == 256 and "|sha256:" in raw_id
     assert raw_id.startswith("HKQuantityTypeIdentifierDietaryEnergyConsumed|" + long_source[:100])
     assert _apple_counts(meltano) == {**apple.expected_counts(200, seed=7), "records": 201}
 
 
 def test_apple_element_nested_5000_levels_is_one_invalid_row(tmp_path):
-    deep = (' <Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Deep scale" unit="kg" '
-            'startDate="2018-01-01 07:00:00 +0100" endDate="2018-01-01 07:00:00 +0100" value="64">'
-            + "<MetadataEntry>" * 5000 + "</MetadataEntry>" * 5000 + "</Record>\n")
+    deep = (
+        ' <Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Deep scale" unit="kg" '
+        'startDate="2018-01-01 07:00:00 +0100" endDate="2018-01-01 07:00:00 +0100" value="64">'
+        + "<MetadataEntry>" * 5000
+        + "</MetadataEntry>" * 5000
+        + "</Record>\n"
+    )
     archive = _apple_export(tmp_path / "export.zip", deep)
     result, messages, state = run_tap("tap-apple-health", {"export_path": str(archive)}, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -203,6 +235,7 @@ def test_apple_element_nested_5000_levels_is_one_invalid_row(tmp_path):
 
 
 # --- Symbolic links do not lead out of a drop folder ----------------------------
+
 
 def test_links_out_of_the_manual_folder_are_skipped_and_named(meltano, tmp_path):
     logs = tmp_path / "manual"
@@ -228,8 +261,7 @@ def test_links_out_of_the_manual_folder_are_skipped_and_named(meltano, tmp_path)
         assert f"skipped symbolic link {link} " in result.stderr, result.stderr[-3000:]
     assert "secret-file" not in result.stderr and "secret-folder" not in result.stderr
 
-    meltano.run("run", "tap-manual", "target-postgres",
-                extra_env={**env, "TAP_MANUAL_FOLLOW_SYMLINKS": "true"})
+    meltano.run("run", "tap-manual", "target-postgres", extra_env={**env, "TAP_MANUAL_FOLLOW_SYMLINKS": "true"})
     ids = {r[0] for r in meltano.query("SELECT raw_id FROM bronze.manual__body_measurements")}
     assert ids == {"m-2024-11-01", "m-2024-11-08", "secret-file", "secret-folder"}
     assert meltano.query("SELECT raw_id FROM bronze.manual__stolen") == [("secret-folder",)]
@@ -243,10 +275,14 @@ def test_apple_export_xml_of_another_kind_is_reported_not_marked_done(tmp_path):
         zf.writestr(f"{apple.FOLDER}/export.xml", apple.CDA)
     result, messages, state = run_tap("tap-apple-health", {"export_path": str(archive)}, tmp_path)
     assert result.returncode != 0
-    assert (f"{archive}!{apple.FOLDER}/export.xml, line 2: not the expected shape: the document is "
-            "<ClinicalDocument>, not <HealthData>") in result.stderr
-    assert not any((state or {}).get("bookmarks", {}).get(s, {}).get("files")
-                   for s in ("apple_health__records", "apple_health__workouts"))
+    assert (
+        f"{archive}!{apple.FOLDER}/export.xml, line 2: not the expected shape: the document is "
+        "<ClinicalDocument>, not <HealthData>"
+    ) in result.stderr
+    assert not any(
+        (state or {}).get("bookmarks", {}).get(s, {}).get("files")
+        for s in ("apple_health__records", "apple_health__workouts")
+    )
 
 
 def test_manual_folder_with_an_unusable_schema_stops_only_itself(tmp_path):

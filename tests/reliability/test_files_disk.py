@@ -61,7 +61,7 @@ def test_a_file_still_being_written_is_read_again_whole_next_time(tmp_path, file
     make_tap, write, stream_name = FACTORIES[file_tap]
     folder = write(tmp_path / "export", days=10)
     tap = make_tap(folder)
-    first_file = sorted(folder.rglob("UDSFile_*.json"))[0]
+    first_file = min(folder.rglob("UDSFile_*.json"))
     whole = first_file.read_bytes()
     first_file.write_bytes(whole[: len(whole) // 2])  # the writer is half-way
     partial, done, problems = read(tap, stream_name)
@@ -69,8 +69,7 @@ def test_a_file_still_being_written_is_read_again_whole_next_time(tmp_path, file
     assert first_file.name not in json.dumps(done)
 
     first_file.write_bytes(whole)  # the writer finished
-    rows, done, problems = read(make_tap(folder, state={"bookmarks": {stream_name: {"files": done}}}),
-                                stream_name)
+    rows, done, problems = read(make_tap(folder, state={"bookmarks": {stream_name: {"files": done}}}), stream_name)
     assert not problems and len(done) == 2
     ids = {r["raw_id"] for r in partial} | {r["raw_id"] for r in rows}
     assert len(ids) == expected_counts(days=10)["daily_summary"]

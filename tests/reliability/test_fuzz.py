@@ -22,18 +22,29 @@ from hypothesis import strategies as st
 
 from bronze_core.envelope import MAX_MESSAGE_CHARS, build_envelope, scan
 from bronze_core.fast_io import dumpb
-from bronze_core.hashing import canonical_bytes, canonical_json
 from bronze_core.files import FileFormatError, SourceFile, iter_json_array, list_files
+from bronze_core.hashing import canonical_bytes, canonical_json
 
-FUZZ = settings(max_examples=150, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-any_text = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()),
-                   max_size=30)
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(10**40), max_value=10**40)
-           | st.floats(allow_nan=True, allow_infinity=True) | any_text)
-payloads = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                        | st.dictionaries(any_text, inner, max_size=4), max_leaves=25)
+any_text = st.text(
+    st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=30
+)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | any_text
+)
+payloads = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=25
+)
 
 
 def strings_in(value):
@@ -86,17 +97,22 @@ def read_all(src: SourceFile):
 
 
 @FUZZ
-@given(st.binary(max_size=300) | st.text(alphabet='[]{}",:0123456789.eE-+ truefalsn\\u\n', max_size=200)
-       .map(str.encode))
+@given(
+    st.binary(max_size=300) | st.text(alphabet='[]{}",:0123456789.eE-+ truefalsn\\u\n', max_size=200).map(str.encode)
+)
 def test_any_bytes_are_read_or_refused_clearly(data):
     read_all(source(data))
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False, width=64) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False, width=64)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=15)
+    max_leaves=15,
+)
 
 
 @FUZZ
@@ -136,8 +152,16 @@ def test_csv_and_json_lines_readers_keep_every_line_of_any_bytes(data):
 
 
 @FUZZ
-@given(st.lists(st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                                 max_size=8), min_size=2, max_size=2), max_size=8))
+@given(
+    st.lists(
+        st.lists(
+            st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8),
+            min_size=2,
+            max_size=2,
+        ),
+        max_size=8,
+    )
+)
 def test_csv_rows_written_by_the_csv_module_read_back_exactly(rows):
     import csv as csv_module
 

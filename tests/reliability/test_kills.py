@@ -28,8 +28,13 @@ SMALL_BATCHES = {"TARGET_POSTGRES_BATCH_SIZE_ROWS": "20"}
 
 def held_run(meltano, fake):
     fake.inject("hold", path_contains="/meetings/search")
-    process = start(meltano, "run", HUBSPOT.name, "target-postgres",
-                    extra_env={**HUBSPOT.env(fake, request_timeout=300), **SMALL_BATCHES})
+    process = start(
+        meltano,
+        "run",
+        HUBSPOT.name,
+        "target-postgres",
+        extra_env={**HUBSPOT.env(fake, request_timeout=300), **SMALL_BATCHES},
+    )
     assert fake.held.wait(240), "the run never reached the held request"
     # The target starts slower than the tap reads: wait until it committed a batch.
     deadline = time.monotonic() + 120
@@ -40,9 +45,13 @@ def held_run(meltano, fake):
 
 
 def committed(meltano) -> int:
-    tables = [t for (t,) in meltano.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bronze' "
-        "AND table_name IN ('hubspot__contacts', 'hubspot__companies')")]
+    tables = [
+        t
+        for (t,) in meltano.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bronze' "
+            "AND table_name IN ('hubspot__contacts', 'hubspot__companies')"
+        )
+    ]
     return sum(meltano.query(f"SELECT count(*) FROM bronze.{t}")[0][0] for t in tables)
 
 
@@ -60,8 +69,9 @@ def test_sigkill_mid_run_then_one_rerun_is_exact(meltano, victim):
         code, output = finish(process, fake)
         assert code != 0, "a run whose process was killed must not report success"
         saved = meltano.run("state", "get", STATE_ID, check=False).stdout
-        assert "hubspot__meetings" not in saved or meltano.query(
-            "SELECT count(*) FROM bronze.hubspot__meetings")[0][0] > 0, "state moved past the rows"
+        assert (
+            "hubspot__meetings" not in saved or meltano.query("SELECT count(*) FROM bronze.hubspot__meetings")[0][0] > 0
+        ), "state moved past the rows"
         run(meltano, HUBSPOT, fake, check=True, extra_env=SMALL_BATCHES)
         assert_exact(meltano, HUBSPOT, fake)
 

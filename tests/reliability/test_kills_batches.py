@@ -24,10 +24,11 @@ HEART = "wearable__heartrate_seconds"
 
 
 def counts(meltano) -> dict[str, int]:
-    tables = meltano.query("SELECT table_name FROM information_schema.tables "
-                           "WHERE table_schema = 'bronze' AND table_name LIKE %s", "wearable\\_\\_%")
-    return {name.split("__")[1]: meltano.query(f'SELECT count(*) FROM bronze."{name}"')[0][0]
-            for (name,) in tables}
+    tables = meltano.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bronze' AND table_name LIKE %s",
+        "wearable\\_\\_%",
+    )
+    return {name.split("__")[1]: meltano.query(f'SELECT count(*) FROM bronze."{name}"')[0][0] for (name,) in tables}
 
 
 def landed(meltano) -> int:
@@ -36,14 +37,19 @@ def landed(meltano) -> int:
 
 
 @pytest.mark.parametrize("victim", ["target-postgres-bronze", "tap-wearable-csv"])
-def test_sigkill_mid_batch_load_then_one_rerun_is_exact_and_clears_leftovers(meltano, tmp_path,
-                                                                           victim):
+def test_sigkill_mid_batch_load_then_one_rerun_is_exact_and_clears_leftovers(meltano, tmp_path, victim):
     expected = write_drop(tmp_path / "drop", heartrate_rows_count=150_000)
     folder = tmp_path / "batches"
-    env = {"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop"),
-           "TAP_WEARABLE_CSV_BATCH_CONFIG": json.dumps({
-               "encoding": {"format": "jsonl", "compression": "none"},
-               "storage": {"root": folder.as_uri()}, "batch_size": 1000})}
+    env = {
+        "TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop"),
+        "TAP_WEARABLE_CSV_BATCH_CONFIG": json.dumps(
+            {
+                "encoding": {"format": "jsonl", "compression": "none"},
+                "storage": {"root": folder.as_uri()},
+                "batch_size": 1000,
+            }
+        ),
+    }
     process = start(meltano, "run", "tap-wearable-csv", "target-postgres", extra_env=env)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not landed(meltano) and process.poll() is None:
@@ -61,8 +67,7 @@ def test_sigkill_mid_batch_load_then_one_rerun_is_exact_and_clears_leftovers(mel
 
     again = meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env=env)
     assert counts(meltano) == expected
-    (dupes,) = meltano.query(f"SELECT count(*) - count(DISTINCT (raw_id, raw_hash)) "
-                             f"FROM bronze.{HEART}")[0]
+    (dupes,) = meltano.query(f"SELECT count(*) - count(DISTINCT (raw_id, raw_hash)) FROM bronze.{HEART}")[0]
     assert dupes == 0
     assert list(folder.glob("bronze-batch-*")) == []
     if stale:

@@ -89,7 +89,8 @@ def test_a_redirect_to_another_host_gets_nothing_and_fails_clearly(meltano, case
     assert fake.pending_faults() == 0, "the redirect was never asked for: the case tests nothing"
     assert other.requests == [], (
         f"{len(other.requests)} request(s) followed the redirect to the other host: "
-        f"{[(r['method'], r['path']) for r in other.requests]}")
+        f"{[(r['method'], r['path']) for r in other.requests]}"
+    )
     assert result.returncode != 0, "a refused redirect must fail the run"
     assert "refused a redirect" in text and f"HTTP {case.status}" in text, text[-3000:]
     assert show_origin(fake.url) in text and show_origin(other.url) in text, text[-3000:]

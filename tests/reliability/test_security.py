@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
-from pathlib import Path
-
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -51,8 +50,9 @@ def test_secret_settings_are_redacted_by_meltano():
             continue
         if setting["name"] in SECRET_SETTINGS or any(w in setting["name"] for w in ("token", "secret", "password")):
             seen.add(setting["name"])
-            assert setting.get("sensitive") is True or setting.get("kind") == "password", \
+            assert setting.get("sensitive") is True or setting.get("kind") == "password", (
                 f"{plugin}: setting {setting['name']} holds a secret but is not sensitive"
+            )
     assert seen == SECRET_SETTINGS
 
 
@@ -60,13 +60,15 @@ def test_secret_settings_are_redacted_by_meltano():
 def test_meltano_config_output_hides_secrets(meltano, tap):
     fake = tap.make_fake()  # not started: only its credentials are used
     env = tap.env(fake)
-    secrets = [v for k, v in env.items() if k[len(tap.prefix):].lower() in SECRET_SETTINGS]
+    secrets = [v for k, v in env.items() if k[len(tap.prefix) :].lower() in SECRET_SETTINGS]
     assert secrets
     # Meltano 4.4 spells `meltano config <tap> [list]` as `meltano config print|list <tap>`.
     listed = meltano.run("config", "list", tap.name, extra_env=env)
     shown = meltano.run("config", "print", tap.name, extra_env=env)
-    assert_no_secret(secrets, **{"meltano config list": listed.stdout + listed.stderr,
-                                 "meltano config print": shown.stdout + shown.stderr})
+    assert_no_secret(
+        secrets,
+        **{"meltano config list": listed.stdout + listed.stderr, "meltano config print": shown.stdout + shown.stderr},
+    )
     assert "(redacted)" in listed.stdout or "****" in shown.stdout + listed.stdout
 
 
@@ -75,10 +77,18 @@ def test_hostile_airtable_table_name_cannot_inject_sql(meltano):
     with FakeAirtable(rows=30) as fake:
         fake.tables[HOSTILE] = [dict(r) for r in fake.tables["Body measurements"]]
         _create_canary(meltano)
-        meltano.run("run", "tap-airtable", "target-postgres", extra_env={
-            "TAP_AIRTABLE_API_TOKEN": fake.token, "TAP_AIRTABLE_API_URL": fake.url + "/v0",
-            "TAP_AIRTABLE_BASE_ID": BASE_ID, "TAP_AIRTABLE_TABLES": json.dumps([HOSTILE, "Inventory"]),
-            "TAP_AIRTABLE_BACKOFF_BASE_MS": "5"})
+        meltano.run(
+            "run",
+            "tap-airtable",
+            "target-postgres",
+            extra_env={
+                "TAP_AIRTABLE_API_TOKEN": fake.token,
+                "TAP_AIRTABLE_API_URL": fake.url + "/v0",
+                "TAP_AIRTABLE_BASE_ID": BASE_ID,
+                "TAP_AIRTABLE_TABLES": json.dumps([HOSTILE, "Inventory"]),
+                "TAP_AIRTABLE_BACKOFF_BASE_MS": "5",
+            },
+        )
         assert _canary_stands(meltano), "the canary table was dropped"
         rows = meltano.query("SELECT raw_id, raw_data FROM bronze.airtable__x_drop_table_bronze_y")
         assert {r[0]: r[1] for r in rows} == {r["id"]: r for r in fake.tables[HOSTILE]}
@@ -92,9 +102,18 @@ def test_hostile_notion_database_id_and_title_cannot_inject_sql(meltano):
         real = fake.database_ids()
         fake.databases[real[0]]["title"][0]["plain_text"] = HOSTILE
         _create_canary(meltano)
-        result = meltano.run("run", "tap-notion", "target-postgres", check=False, extra_env={
-            "TAP_NOTION_API_TOKEN": fake.token, "TAP_NOTION_API_URL": fake.url + "/v1",
-            "TAP_NOTION_DATABASE_IDS": json.dumps(real + [HOSTILE]), "TAP_NOTION_BACKOFF_BASE_MS": "5"})
+        result = meltano.run(
+            "run",
+            "tap-notion",
+            "target-postgres",
+            check=False,
+            extra_env={
+                "TAP_NOTION_API_TOKEN": fake.token,
+                "TAP_NOTION_API_URL": fake.url + "/v1",
+                "TAP_NOTION_DATABASE_IDS": json.dumps(real + [HOSTILE]),
+                "TAP_NOTION_BACKOFF_BASE_MS": "5",
+            },
+        )
         assert _canary_stands(meltano), "the canary table was dropped"
         # The unknown id is refused by the API (404, a clear failure); it reached it as one segment.
         assert result.returncode != 0 and "404" in result.stdout + result.stderr
@@ -123,8 +142,13 @@ def test_health_and_metrics_bind_to_localhost_by_default():
     finally:
         server.server_close()
     # The script as a user starts it, with no --host.
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "metrics.py"), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "metrics.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         line = process.stdout.readline()
     finally:
@@ -134,6 +158,7 @@ def test_health_and_metrics_bind_to_localhost_by_default():
 
 
 # --- zips ---------------------------------------------------------------------------
+
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -145,8 +170,9 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 def test_zip_slip_members_are_read_in_place_and_nothing_is_written(tmp_path):
     work = tmp_path / "inside" / "deeper"
     work.mkdir(parents=True)
-    archive = _zip(work / "evil.zip", {"../../evil_sleepData.json": b'[{"a": 1}]',
-                                       "/abs/evil_sleepData.json": b'[{"b": 2}]'})
+    archive = _zip(
+        work / "evil.zip", {"../../evil_sleepData.json": b'[{"a": 1}]', "/abs/evil_sleepData.json": b'[{"b": 2}]'}
+    )
     before = sorted(p for p in tmp_path.rglob("*"))
     found = list_files(archive, ["*_sleepData.json"])
     items = [item for source in found for _, item in iter_json_array(source)]
@@ -179,9 +205,13 @@ def test_zip_bomb_in_an_export_fails_the_run_clearly_after_the_rest_landed(melta
     archive = write_export(tmp_path / "garmin.zip", days=7, as_zip=True)
     with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("DI_CONNECT/DI-Connect-Wellness/bomb_sleepData.json", b"[" + b" " * (4 << 20) + b"]")
-    result = meltano.run("run", file_tap, "target-postgres", check=False, extra_env={
-        "TAP_GARMIN_EXPORT_EXPORT_PATH": str(archive), "BRONZE_MAX_MEMBER_BYTES": str(1 << 20)})
+    result = meltano.run(
+        "run",
+        file_tap,
+        "target-postgres",
+        check=False,
+        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(archive), "BRONZE_MAX_MEMBER_BYTES": str(1 << 20)},
+    )
     assert result.returncode != 0
     assert "bomb_sleepData.json" in result.stderr and "zip bomb" in result.stderr
-    assert meltano.query("SELECT count(*) FROM bronze.garmin__export_sleep")[0][0] == \
-        expected_counts(days=7)["sleep"]
+    assert meltano.query("SELECT count(*) FROM bronze.garmin__export_sleep")[0][0] == expected_counts(days=7)["sleep"]

@@ -27,8 +27,9 @@ import gzip
 import itertools
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import uuid4
 
@@ -44,8 +45,9 @@ _END = object()
 logger = logging.getLogger(__name__)
 
 
-def write_batches(records: Iterator[dict], config: BatchConfig, tap: str,
-                  stream: str) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+def write_batches(
+    records: Iterator[dict], config: BatchConfig, tap: str, stream: str
+) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
     """Write ``records`` to JSON Lines files of ``config.batch_size`` rows; yield each when closed.
 
     ``tap`` is the Meltano plugin name (``BronzeTap.plugin_name``): the files of
@@ -91,10 +93,12 @@ def batch_notice(config: BatchConfig, plugin: str) -> str:
     and singer-sdk targets other than the bronze loader leave the files behind.
     """
     variable = plugin.upper().replace("-", "_") + "_BATCH_CONFIG"
-    return (f"{plugin}: rows go to the loader as BATCH messages, JSON Lines files under "
-            f"{config.storage.root} (owner-only) that the bronze loader deletes once loaded. "
-            f"For another target, send RECORD messages instead: {variable}='{{}}' "
-            "(or no batch_config in the tap's config file)")
+    return (
+        f"{plugin}: rows go to the loader as BATCH messages, JSON Lines files under "
+        f"{config.storage.root} (owner-only) that the bronze loader deletes once loaded. "
+        f"For another target, send RECORD messages instead: {variable}='{{}}' "
+        "(or no batch_config in the tap's config file)"
+    )
 
 
 def _local(url: str) -> Path | None:
@@ -132,7 +136,7 @@ def remove_stale(config: BatchConfig, plugin: str) -> int:
     start = f"{config.storage.prefix or ''}{FILE_PREFIX}"
     removed = 0
     for stale in folder.glob(f"{start}{plugin}--*"):
-        if stale.name[len(start):].rsplit("--", 1)[0] != plugin:
+        if stale.name[len(start) :].rsplit("--", 1)[0] != plugin:
             continue
         try:
             os.unlink(stale)

@@ -31,7 +31,8 @@ first read, so the next run resumes exactly where the old one stopped.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from bronze_core.fields import TimeField, read_time
 from bronze_core.timestamps import parse_timestamp
@@ -46,6 +47,10 @@ def _text(value: dt.datetime | dt.date | str) -> str:
 
 class CursorStream:
     """Mixin for streams that keep a cursor (the REST streams); see the module."""
+
+    if TYPE_CHECKING:  # given by singer-sdk's Stream, which every user of the mixin is
+
+        def get_context_state(self, context: Any) -> dict: ...
 
     #: Where a payload holds its cursor value, or ``EVENT_TIME``; None: no cursor from records.
     cursor_field: TimeField | str = None
@@ -77,8 +82,8 @@ class CursorStream:
 
     def save_cursor(self, context, value: dt.datetime | dt.date | str) -> None:
         """Save ``value`` as the cursor of this stream or scope, unless it is behind the saved one."""
-        old = self.cursor(context)
-        if old is not None and parse_timestamp(old) >= parse_timestamp(value):
+        old, new = parse_timestamp(self.cursor(context)), parse_timestamp(value)
+        if old is not None and new is not None and old >= new:
             return
         state = self.get_context_state(context)
         scope = self.cursor_scope(context)

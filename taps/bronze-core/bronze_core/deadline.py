@@ -37,7 +37,7 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         watchdog.daemon = True
         watchdog.start()
         try:
-            response.content  # reads the body; the watchdog may cut it short
+            response.content  # noqa: B018  # reads the body; the watchdog may cut it short
         except Exception:
             if not cut.is_set():
                 raise
@@ -47,7 +47,9 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
             response.close()
             raise requests.exceptions.ReadTimeout(
                 f"no complete answer within request_timeout={total:g} s (the deadline covers "
-                "the whole answer, body included)", request=request)
+                "the whole answer, body included)",
+                request=request,
+            )
         return response
 
 

@@ -39,7 +39,8 @@ import hashlib
 import math
 import re
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import fastjsonschema
 from jsonschema import validators
@@ -74,8 +75,7 @@ BRONZE_KEY = ["raw_id", "raw_hash"]
 #: The envelope's columns, in table (and COPY) order: sql/001_bronze.sql, the loader.
 BRONZE_COLUMNS = tuple(BRONZE_SCHEMA["properties"])
 #: The columns that hold JSON (``jsonb`` in the table).
-BRONZE_JSON_COLUMNS = frozenset(name for name, prop in BRONZE_SCHEMA["properties"].items()
-                                if "object" in prop["type"])
+BRONZE_JSON_COLUMNS = frozenset(name for name, prop in BRONZE_SCHEMA["properties"].items() if "object" in prop["type"])
 
 #: Longest ``raw_id`` stored as it is. Even at 4 bytes a character, with the
 #: 64-character ``raw_hash``, a key stays far below the ~2.7 kB btree limit.
@@ -125,7 +125,7 @@ def scan(value: Any) -> tuple[Any, list[str], bool]:
 class _Walk:
     """What one ``scan`` found: the problems, and whether all it saw was plain."""
 
-    __slots__ = ("problems", "plain")
+    __slots__ = ("plain", "problems")
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -174,7 +174,9 @@ def _storable(value: Any, where: tuple | None, depth: int, walk: _Walk) -> Any:
         return NESTING_CUT
     if isinstance(value, dict):
         if isinstance(value, DuplicateKeys):
-            walk.problems.append(f"{_short(where)}: repeated keys {list(value.duplicates)}, the last value of each kept")
+            walk.problems.append(
+                f"{_short(where)}: repeated keys {list(value.duplicates)}, the last value of each kept"
+            )
         cleaned = {}
         for key, item in value.items():
             if type(key) is not str:
@@ -198,12 +200,32 @@ def _storable(value: Any, where: tuple | None, depth: int, walk: _Walk) -> Any:
 #: Keywords whose meaning is the same in draft-07 (fastjsonschema) and 2020-12
 #: (jsonschema) for JSON-parsed values. ``enum``/``const`` are left out on
 #: purpose: fastjsonschema compares ``True == 1`` where jsonschema does not.
-_FAST_KEYWORDS = frozenset({
-    "$schema", "$id", "$comment", "title", "description", "default", "examples",
-    "type", "properties", "required", "additionalProperties", "items", "pattern",
-    "format", "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum",
-    "minProperties", "maxProperties",
-})
+_FAST_KEYWORDS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "pattern",
+        "format",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "minProperties",
+        "maxProperties",
+    }
+)
 
 
 def _fast_compatible(schema: Any) -> bool:
@@ -251,9 +273,7 @@ class PayloadValidator:
                 pass
         found = sorted(self._validator.iter_errors(payload), key=_error_rank)
         return [_describe(error) for error in found[:MAX_REPORTED_ERRORS]] + (
-            [f"... and {len(found) - MAX_REPORTED_ERRORS} more"]
-            if len(found) > MAX_REPORTED_ERRORS
-            else []
+            [f"... and {len(found) - MAX_REPORTED_ERRORS} more"] if len(found) > MAX_REPORTED_ERRORS else []
         )
 
 

@@ -15,21 +15,22 @@ holds a value wins. A plain path means ``When(path, ISO)``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 from bronze_core.timestamps import UTC, parse_timestamp
 
 #: A key, or keys into nested objects.
-FieldPath = Union[str, tuple[str, ...]]
+FieldPath = str | tuple[str, ...]
 
 
-def ISO(value: Any) -> dt.datetime | None:  # noqa: N802 - named like the other constants it sits with
+def ISO(value: Any) -> dt.datetime | None:
     """ISO 8601 date or datetime text; a date is midnight UTC, a datetime without zone is UTC."""
     return parse_timestamp(value)
 
 
-def EPOCH_MS(value: Any) -> dt.datetime | None:  # noqa: N802
+def EPOCH_MS(value: Any) -> dt.datetime | None:
     """Epoch milliseconds when a number, else ISO text read as UTC.
 
     Garmin writes its ``...GMT`` fields as epoch ms in the web API and as
@@ -42,8 +43,10 @@ def EPOCH_MS(value: Any) -> dt.datetime | None:  # noqa: N802
 
 def iso_in(zone: dt.tzinfo) -> Callable[[Any], dt.datetime | None]:
     """ISO text whose zone-less values are local times of ``zone`` (a file in the user's zone)."""
+
     def parse(value: Any) -> dt.datetime | None:
         return parse_timestamp(value, naive_tz=zone)
+
     return parse
 
 
@@ -87,7 +90,7 @@ class When:
 
 
 #: What a stream may declare as ``time_field``.
-TimeField = Union[FieldPath, When, tuple[When, ...], None]
+TimeField = FieldPath | When | tuple[When, ...] | None
 
 
 def read_time(declared: TimeField, payload: Any) -> dt.datetime | None:
@@ -98,11 +101,11 @@ def read_time(declared: TimeField, payload: Any) -> dt.datetime | None:
         return declared.read(payload)
     if isinstance(declared, tuple) and declared and isinstance(declared[0], When):
         for place in declared:
-            found = place.read(payload)
+            found = place.read(payload) if isinstance(place, When) else None
             if found is not None:
                 return found
         return None
-    return When(declared).read(payload)
+    return When(declared).read(payload)  # type: ignore[arg-type]  # a field path: str or tuple of str
 
 
 def read_key(key_fields: tuple[FieldPath, ...], payload: Any) -> Any:

@@ -28,9 +28,10 @@ land once; the stream's summary line says how many there were.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from singer_sdk import typing as th
 
@@ -43,10 +44,14 @@ from bronze_core.streams import BronzeStream
 
 #: Settings every file tap has (added to its ``config_jsonschema``).
 FILE_SETTINGS = [
-    th.Property("follow_symlinks", th.BooleanType, default=False,
-                description="Read files that symbolic links in the folder point to outside it. "
-                            "Off by default: such links are skipped and named in the log (links "
-                            "that stay inside the folder are always followed)."),
+    th.Property(
+        "follow_symlinks",
+        th.BooleanType,
+        default=False,
+        description="Read files that symbolic links in the folder point to outside it. "
+        "Off by default: such links are skipped and named in the log (links "
+        "that stay inside the folder are always followed).",
+    ),
 ]
 
 
@@ -66,8 +71,7 @@ class Fingerprint:
         return {"sha256": self.sha256, "bytes": self.size, "lines": self.lines}
 
 
-def fingerprint(source: SourceFile, prefix_size: int | None = None,
-                chunk_size: int = 1 << 20) -> Fingerprint:
+def fingerprint(source: SourceFile, prefix_size: int | None = None, chunk_size: int = 1 << 20) -> Fingerprint:
     """Hash a file in one streaming pass, also hashing its first ``prefix_size`` bytes.
 
     The one place a file's sha256 is taken (state, ``metadata.file_sha256``):
@@ -142,9 +146,14 @@ class BronzeFileStream(BronzeStream):
         links leaving the folder are named in the log (once per tap run)."""
         broken: list[FileFormatError] = []
         skipped: list[str] = []
-        found = list_files(self.files_root(), self.file_patterns, nested_zips=self.nested_zips,
-                           problems=broken, follow_symlinks=bool(self.config.get("follow_symlinks")),
-                           skipped=skipped)
+        found = list_files(
+            self.files_root(),
+            self.file_patterns,
+            nested_zips=self.nested_zips,
+            problems=broken,
+            follow_symlinks=bool(self.config.get("follow_symlinks")),
+            skipped=skipped,
+        )
         for error in broken:
             self.report_problem(error, "the rest still lands; it will be read again on the next run")
         logged = self._tap.__dict__.setdefault("_skipped_links", set())  # once a run, not per stream
@@ -161,17 +170,21 @@ class BronzeFileStream(BronzeStream):
         if problems is not None and str(error) not in problems:  # several streams may read one file
             problems.append(str(error))
 
-    def read_items(self, source: SourceFile,
-                   resume: ResumePoint | None = None) -> Iterable[tuple[dict[str, Any], Any]]:
+    def read_items(self, source: SourceFile, resume: ResumePoint | None = None) -> Iterable[tuple[dict[str, Any], Any]]:
         """``(position, payload)`` pairs of a file, or ``FileRow``s; JSON arrays by default."""
         for index, item in iter_json_array(source):
             yield {"item": index}, item
 
     def resume_point(self, before: Mapping[str, Any], now: Fingerprint) -> ResumePoint | None:
         """Where to continue a file that only grew since it was read, if it did."""
-        if (self.appendable and before.get("bytes") and now.size > before["bytes"]
-                and now.prefix_sha256 == before.get("sha256") and now.prefix_ends_line
-                and before.get("lines") is not None):
+        if (
+            self.appendable
+            and before.get("bytes")
+            and now.size > before["bytes"]
+            and now.prefix_sha256 == before.get("sha256")
+            and now.prefix_ends_line
+            and before.get("lines") is not None
+        ):
             return ResumePoint(offset=before["bytes"], line=before["lines"] + 1)
         return None
 
@@ -185,8 +198,10 @@ class BronzeFileStream(BronzeStream):
             return
         damage = damaged_zip(self.files_root())
         if damage:
-            self.report_problem(FileFormatError(str(self.files_root()), None, damage),
-                                "what it holds lands; replace it with a complete copy")
+            self.report_problem(
+                FileFormatError(str(self.files_root()), None, damage),
+                "what it holds lands; replace it with a complete copy",
+            )
         for source in sources:
             before = _remembered(done.get(source.relative_path))
             mtime = source.mtime_ns()
@@ -199,29 +214,39 @@ class BronzeFileStream(BronzeStream):
                 self.logger.info("%s: %s unchanged, skipped", self.name, source.display_path)
                 continue
             resume = self.resume_point(before, now)
-            self.logger.info("%s: reading %s (%.1f MB)%s", self.name, source.display_path,
-                             source.size / 1e6,
-                             f" from line {resume.line} (appended)" if resume else "")
+            self.logger.info(
+                "%s: reading %s (%.1f MB)%s",
+                self.name,
+                source.display_path,
+                source.size / 1e6,
+                f" from line {resume.line} (appended)" if resume else "",
+            )
             lineage = {**source.lineage(), "file_sha256": now.sha256}
             self.current_file = now
             try:
                 for item in self.read_items(source.bounded(now.size), resume):
                     yield self._file_record(source, item, lineage)
             except (FileFormatError, OSError) as exc:
-                self.report_problem(exc, "the rows before it landed; the file will be read "
-                                         "again on the next run")
+                self.report_problem(exc, "the rows before it landed; the file will be read again on the next run")
                 continue
             except Exception as exc:  # noqa: BLE001 - one file must not stop the others
                 self.report_problem(
-                    FileFormatError(source.display_path, None,
-                                    f"reading stopped on an unexpected error ({type(exc).__name__}: "
-                                    f"{str(exc)[:300]})"),
-                    "the rows before it landed; the file will be read again on the next run")
+                    FileFormatError(
+                        source.display_path,
+                        None,
+                        f"reading stopped on an unexpected error ({type(exc).__name__}: {str(exc)[:300]})",
+                    ),
+                    "the rows before it landed; the file will be read again on the next run",
+                )
                 continue
             if source.changed_since(now.size, mtime):
-                self.logger.warning("%s: %s changed while it was read (still being written?); "
-                                    "what was read landed, the file will be read again on the "
-                                    "next run", self.name, source.display_path)
+                self.logger.warning(
+                    "%s: %s changed while it was read (still being written?); "
+                    "what was read landed, the file will be read again on the "
+                    "next run",
+                    self.name,
+                    source.display_path,
+                )
             elif not damage:
                 done[source.relative_path] = now.as_state()
 
@@ -229,8 +254,9 @@ class BronzeFileStream(BronzeStream):
         if isinstance(item, FileRow):
             for defect in item.defects:
                 self.logger.warning("%s: %s (kept as invalid)", self.name, defect)
-            record = self.to_bronze(item.payload, {**lineage, "line": item.line},
-                                    defects=[source.for_rows(d) for d in item.defects])
+            record = self.to_bronze(
+                item.payload, {**lineage, "line": item.line}, defects=[source.for_rows(d) for d in item.defects]
+            )
         else:
             position, payload = item
             record = self.to_bronze(payload, {**lineage, **position})

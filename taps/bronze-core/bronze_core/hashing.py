@@ -47,4 +47,3 @@ def payload_hash(value: Any, *, plain: bool = False) -> str:
     key; it only makes the hash faster, never different.
     """
     return hashlib.sha256(canonical_bytes(value, plain=plain)).hexdigest()
-

@@ -24,8 +24,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,11 @@ def config_paths(argv: Sequence[str] | None = None) -> list[Path]:
 def meltano_run_configs(root: Path, argv: Sequence[str] | None = None) -> list[Path]:
     """This run's config files that Meltano wrote into ``<root>/.meltano/run/<plugin>/``."""
     run_dir = (root / ".meltano" / "run").resolve()
-    return [path for path in (p.resolve() for p in config_paths(argv))
-            if path.parent.parent == run_dir and path.match(CONFIG_GLOB)]
+    return [
+        path
+        for path in (p.resolve() for p in config_paths(argv))
+        if path.parent.parent == run_dir and path.match(CONFIG_GLOB)
+    ]
 
 
 def protect_meltano_dirs(root: Path, configs: list[Path]) -> None:
@@ -137,6 +141,9 @@ def remove_leftover_configs(current: list[Path]) -> int:
             if not owner.with_name(owner.name.removesuffix(OWNER_SUFFIX)).exists():
                 owner.unlink(missing_ok=True)
     if removed:
-        logger.info("removed %d tap config file(s) (they hold secrets) that killed runs left "
-                    "in %s", removed, ", ".join(sorted(str(f) for f in {p.parent for p in current})))
+        logger.info(
+            "removed %d tap config file(s) (they hold secrets) that killed runs left in %s",
+            removed,
+            ", ".join(sorted(str(f) for f in {p.parent for p in current})),
+        )
     return removed

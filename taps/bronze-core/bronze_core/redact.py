@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "***"
-_SECRET_NAME = re.compile(r"pass|secret|token|key|auth|session|signature|credential", re.I)
+_SECRET_NAME = re.compile(r"pass|secret|token|key|auth|session|signature|credential", re.IGNORECASE)
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 
 _secrets: set[str] = set()

@@ -68,8 +68,9 @@ def may_follow(from_url: str, to_url: str) -> bool:
     source, target = origin(from_url), origin(to_url)
     if source == target:
         return True
-    return (source[0], target[0]) == ("http", "https") and source[1] == target[1] \
-        and (source[2], target[2]) == (80, 443)
+    return (
+        (source[0], target[0]) == ("http", "https") and source[1] == target[1] and (source[2], target[2]) == (80, 443)
+    )
 
 
 class SameOriginSession(requests.Session):

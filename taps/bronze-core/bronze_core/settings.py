@@ -28,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, MutableMapping, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -50,8 +51,14 @@ COUNT_MINIMUMS: dict[str, tuple[float, bool]] = {
 #: Suffixes of settings that are counts, waits or windows: never negative.
 NON_NEGATIVE_SUFFIXES = ("_days", "_seconds", "_ms")
 #: What a JSON Schema type means to a user typing a setting.
-TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
-              "array": "a JSON list", "object": "a JSON object", "boolean": "true or false"}
+TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "array": "a JSON list",
+    "object": "a JSON object",
+    "boolean": "true or false",
+}
 DATE_FORMATS = {"date": "a date (YYYY-MM-DD)", "date-time": "a date or time (ISO 8601)"}
 _INTEGER = re.compile(r"[+-]?\d+")
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
@@ -148,8 +155,12 @@ def _problem(error: jsonschema.ValidationError) -> str:
     if rule == "type":
         wanted = [TYPE_WORDS.get(t, t) for t in ([bound] if isinstance(bound, str) else bound) if t != "null"]
         return "must be " + " or ".join(wanted)
-    words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-             "exclusiveMaximum": "less than"}
+    words = {
+        "minimum": "at least",
+        "exclusiveMinimum": "more than",
+        "maximum": "at most",
+        "exclusiveMaximum": "less than",
+    }
     if rule in words:
         return f"must be {words[rule]} {bound}"
     if rule == "enum":
@@ -172,8 +183,9 @@ def _date_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> dict
     return problems
 
 
-def setting_errors(tap: str, config: Mapping[str, Any], schema: Mapping[str, Any],
-                   secrets: Iterable[str] = ()) -> list[str]:
+def setting_errors(
+    tap: str, config: Mapping[str, Any], schema: Mapping[str, Any], secrets: Iterable[str] = ()
+) -> list[str]:
     """One line per bad setting: ``<tap>: setting <name>: <problem> (got <value>)``."""
     hidden = secret_names(schema, secrets)
     lines: dict[str, str] = {}
@@ -218,8 +230,10 @@ def future_start(config: Mapping[str, Any], now: dt.datetime | None = None) -> s
     start = _parsed(config, "start_date")
     if start is None or start <= (now or dt.datetime.now(UTC)):
         return None
-    return (f"setting start_date {config['start_date']!r} is in the future: a first run reads "
-            "nothing before it, so nothing lands until that day comes. Is it a typo?")
+    return (
+        f"setting start_date {config['start_date']!r} is in the future: a first run reads "
+        "nothing before it, so nothing lands until that day comes. Is it a typo?"
+    )
 
 
 def env_variable(tap: str, setting: str) -> str:
@@ -227,8 +241,7 @@ def env_variable(tap: str, setting: str) -> str:
     return f"{tap}_{setting}".upper().replace("-", "_")
 
 
-def required_path(tap: str, config: Mapping[str, Any], setting: str, *, folder: bool = False,
-                  hint: str = "") -> Path:
+def required_path(tap: str, config: Mapping[str, Any], setting: str, *, folder: bool = False, hint: str = "") -> Path:
     """The file or folder a setting names, checked before anything is read.
 
     A setting that is unset, names nothing, or (``folder``) names no folder
@@ -253,11 +266,17 @@ def required_timezone(tap: str, config: Mapping[str, Any], setting: str = "timez
     try:
         return ZoneInfo(config[setting])
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise SystemExit(f"{tap}: {setting} {config.get(setting)!r} is not an IANA time zone name "
-                         f"(setting {setting}), e.g. Europe/Berlin") from None
+        raise SystemExit(
+            f"{tap}: {setting} {config.get(setting)!r} is not an IANA time zone name "
+            f"(setting {setting}), e.g. Europe/Berlin"
+        ) from None
 
 
-Named = TypeVar("Named")
+class _HasName(Protocol):
+    name: str
+
+
+Named = TypeVar("Named", bound=_HasName)
 
 
 def unique_stream_names(tap: str, streams: Sequence[Named], what: str) -> Sequence[Named]:

@@ -19,9 +19,10 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import singer_sdk.singerlib as singer
 from singer_sdk import Stream
@@ -52,8 +53,11 @@ def _transliterated(label: str) -> str:
     """A readable ASCII hint of a non-ASCII label: accents dropped (``Größe`` -> ``grosse``),
     letters without an ASCII form as their code points (``体重`` -> ``u4f53_u91cd``)."""
     folded = unicodedata.normalize("NFKD", label.replace("ß", "ss"))
-    words = [char if char.isascii() else f" u{ord(char):x} " if char.isalnum() else " "
-             for char in folded if not unicodedata.combining(char)]
+    words = [
+        char if char.isascii() else f" u{ord(char):x} " if char.isalnum() else " "
+        for char in folded
+        if not unicodedata.combining(char)
+    ]
     return _slug("".join(words))
 
 
@@ -153,11 +157,17 @@ class BronzeStream(Stream):
         finally:
             counts = self._statuses
             repeats = getattr(self, "duplicates", 0)
-            self.logger.info("%s: %d records (%d invalid, %d warning) in %.1f s%s", self.name,
-                             sum(counts.values()), counts["invalid"], counts["warning"],
-                             time.monotonic() - started,
-                             f"; {repeats} of them exact duplicates of a record just before "
-                             "(same raw_id and content), landed once" if repeats else "")
+            self.logger.info(
+                "%s: %d records (%d invalid, %d warning) in %.1f s%s",
+                self.name,
+                sum(counts.values()),
+                counts["invalid"],
+                counts["warning"],
+                time.monotonic() - started,
+                f"; {repeats} of them exact duplicates of a record just before (same raw_id and content), landed once"
+                if repeats
+                else "",
+            )
             totals = getattr(self._tap, "run_counts", None)  # the run's summary line (BronzeTap)
             if totals is not None:
                 totals.setdefault(self.name, Counter()).update(counts)
@@ -182,8 +192,12 @@ class BronzeStream(Stream):
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
-                yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                           version=self._stream_version, time_extracted=utc_now())
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     def get_batches(self, batch_config, context=None):
         """Records to JSON Lines batch files, streamed (``bronze_core.batches``).
@@ -195,8 +209,7 @@ class BronzeStream(Stream):
             yield from super().get_batches(batch_config, context)
             return
         records = self._sync_records(context, write_messages=False)
-        yield from write_batches(records, batch_config,
-                                 getattr(self._tap, "plugin_name", self._tap.name), self.name)
+        yield from write_batches(records, batch_config, getattr(self._tap, "plugin_name", self._tap.name), self.name)
 
     @cached_property
     def base_metadata(self) -> dict[str, Any]:
@@ -208,8 +221,7 @@ class BronzeStream(Stream):
             "stream": self.name,
         }
 
-    def to_bronze(self, payload: Any, lineage: Mapping[str, Any],
-                  defects: Iterable[str] = ()) -> dict:
+    def to_bronze(self, payload: Any, lineage: Mapping[str, Any], defects: Iterable[str] = ()) -> dict:
         """Wrap one payload as a bronze record; never raises on bad payloads.
 
         A payload whose id or time cannot be read is still emitted: it is
@@ -246,9 +258,7 @@ class BronzeStream(Stream):
         if problems:
             reasons = "; ".join(problems)
             record["validation_status"] = "invalid"
-            record["error_message"] = (
-                f"{reasons}; {record['error_message']}" if record["error_message"] else reasons
-            )
+            record["error_message"] = f"{reasons}; {record['error_message']}" if record["error_message"] else reasons
         statuses = getattr(self, "_statuses", None)
         if statuses is not None:
             statuses[record["validation_status"]] += 1

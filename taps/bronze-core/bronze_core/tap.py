@@ -17,9 +17,8 @@ from singer_sdk.helpers._batch import BatchConfig
 
 from bronze_core.batches import batch_notice, remove_stale
 from bronze_core.fast_io import BronzeSingerWriter
+from bronze_core.owner_only import claim, meltano_run_configs, protect_meltano_dirs, remove_leftover_configs
 from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
-from bronze_core.owner_only import (claim, meltano_run_configs, protect_meltano_dirs,
-                                    remove_leftover_configs)
 from bronze_core.redact import install_log_filter, register_config_secrets
 from bronze_core.settings import future_start, read_text_settings, secret_names, setting_errors
 
@@ -167,10 +166,11 @@ class BronzeTap(Tap):
         try:
             fcntl.flock(self._run_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SystemExit(f"{plugin}: another run of {plugin} is already running in "
-                             f"this project (lock {path}); this run stops without reading or "
-                             "writing anything. Run it again when the other one has finished."
-                             ) from None
+            raise SystemExit(
+                f"{plugin}: another run of {plugin} is already running in "
+                f"this project (lock {path}); this run stops without reading or "
+                "writing anything. Run it again when the other one has finished."
+            ) from None
         return True
 
     def sync_all(self) -> None:  # type: ignore[misc]  # final in singer-sdk; extended on purpose
@@ -199,8 +199,7 @@ class BronzeTap(Tap):
             also = f"; also: {'; '.join(self.problems)}" if self.problems else ""
             raise SystemExit(f"{self.name}: {self.stopped}{also} ({summary})")
         if self.problems:
-            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems)
-                             + f" ({summary})")
+            raise SystemExit(f"{self.name}: everything else landed, but: " + "; ".join(self.problems) + f" ({summary})")
 
     #: Marks the run's summary line, so scripts/metrics.py can find it in Meltano's logs.
     SUMMARY_MARK = "BRONZE SUMMARY"
@@ -216,10 +215,17 @@ class BronzeTap(Tap):
         total: Counter[str] = Counter()
         for counts in self.run_counts.values():
             total.update(counts)
-        details = {name: {"records": sum(c.values()), "invalid": c["invalid"], "warning": c["warning"]}
-                   for name, c in sorted(self.run_counts.items())}
-        flagged = ", ".join(f"{name}: {d['invalid']} invalid, {d['warning']} warning"
-                            for name, d in details.items() if d["invalid"] or d["warning"])
-        text = (f"{self.name}: {sum(total.values())} records sent, {total['invalid']} invalid, "
-                f"{total['warning']} warning" + (f" ({flagged})" if flagged else ""))
+        details = {
+            name: {"records": sum(c.values()), "invalid": c["invalid"], "warning": c["warning"]}
+            for name, c in sorted(self.run_counts.items())
+        }
+        flagged = ", ".join(
+            f"{name}: {d['invalid']} invalid, {d['warning']} warning"
+            for name, d in details.items()
+            if d["invalid"] or d["warning"]
+        )
+        text = (
+            f"{self.name}: {sum(total.values())} records sent, {total['invalid']} invalid, "
+            f"{total['warning']} warning" + (f" ({flagged})" if flagged else "")
+        )
         return f"{self.SUMMARY_MARK}: {text} {json.dumps({'streams': details}, sort_keys=True)}"

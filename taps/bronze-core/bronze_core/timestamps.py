@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Any
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # "2024-01-04 12:00:00 +0000" -> "2024-01-04 12:00:00+0000"
 _SPACE_BEFORE_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")

@@ -12,7 +12,8 @@ way keeps the windows it finished.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator, Mapping, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 from bronze_core.timestamps import UTC, parse_timestamp
 
@@ -31,8 +32,8 @@ def today() -> dt.date:
 
 def setting_day(config: Mapping[str, Any], setting: str) -> dt.date | None:
     """A date setting (``start_date``, ``end_date``) as a date, if set."""
-    value = config.get(setting)
-    return parse_timestamp(value).date() if value else None
+    moment = parse_timestamp(config.get(setting)) if config.get(setting) else None
+    return moment.date() if moment else None
 
 
 def start_day(config: Mapping[str, Any], default_days: int) -> dt.date:
@@ -43,9 +44,10 @@ def start_day(config: Mapping[str, Any], default_days: int) -> dt.date:
 def resume_day(start: dt.date, bookmark: str | dt.date | None, lookback_days: int) -> dt.date:
     """Where a run begins: the bookmark's day (ISO date or time, read in UTC) minus
     ``lookback_days``, never before ``start``; ``start`` when there is no bookmark yet."""
-    if not bookmark:
+    moment = parse_timestamp(bookmark) if bookmark else None
+    if moment is None:
         return start
-    return max(start, parse_timestamp(bookmark).date() - dt.timedelta(days=lookback_days))
+    return max(start, moment.date() - dt.timedelta(days=lookback_days))
 
 
 def date_windows(first: dt.date, last: dt.date, days: int = 1) -> Iterator[DateWindow]:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from bronze_loader.pgsettings import connection_settings
 
@@ -34,9 +34,13 @@ def dbt_environment(environ: Mapping[str, str]) -> dict[str, str]:
     root = project_root(environ)
     settings = connection_settings(environ, root / ".env")
     env = dict(environ)
-    env.update(DBT_PG_HOST=settings["PG_HOST"], DBT_PG_PORT=str(settings["PG_PORT"]),
-               DBT_PG_USER=settings["PG_USER"], DBT_PG_DBNAME=settings["PG_DB"],
-               DBT_ENV_SECRET_PG_PASSWORD=settings["PG_PASS"])
+    env.update(
+        DBT_PG_HOST=settings["PG_HOST"],
+        DBT_PG_PORT=str(settings["PG_PORT"]),
+        DBT_PG_USER=settings["PG_USER"],
+        DBT_PG_DBNAME=settings["PG_DB"],
+        DBT_ENV_SECRET_PG_PASSWORD=settings["PG_PASS"],
+    )
     env.setdefault("DBT_PROJECT_DIR", str(root / "transform"))
     env.setdefault("DBT_PROFILES_DIR", str(root / "transform"))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -37,8 +37,8 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from psycopg import sql
 from singer_sdk.helpers._batch import StorageTarget
@@ -79,7 +79,7 @@ def normalise_url(url: str | None) -> str | None:
     if url:
         for prefix in _DRIVER_PREFIXES:
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
+                return "postgresql+psycopg://" + url[len(prefix) :]
     return url or None
 
 
@@ -140,7 +140,8 @@ class BronzeSink(PostgresSink):
             cached = self._fast = bool(
                 self.config.get("fast_copy", True)
                 and set(self.schema.get("properties", {})) == set(BRONZE_COLUMNS)
-                and list(self.key_properties or []) == list(BRONZE_KEY))
+                and list(self.key_properties or []) == list(BRONZE_KEY)
+            )
         return cached
 
     def envelope_row(self, record: dict) -> tuple:
@@ -148,8 +149,7 @@ class BronzeSink(PostgresSink):
         serialised as the SDK does, a missing optional column NULL."""
         for name in _NEEDED:
             if name not in record:
-                raise ValueError(f"{self.stream_name}: record without {name!r} is no bronze "
-                                 "envelope")
+                raise ValueError(f"{self.stream_name}: record without {name!r} is no bronze envelope")
         row = [record.get(name) for name in BRONZE_COLUMNS]
         for at in _JSON_AT:
             if row[at] is not None or BRONZE_COLUMNS[at] in _NEEDED:
@@ -185,16 +185,19 @@ class BronzeSink(PostgresSink):
         count = 0
         with self.connector._connect() as connection, connection.begin():
             with connection.connection.cursor() as cursor:
-                cursor.execute(sql.SQL("CREATE TEMP TABLE bronze_stage (LIKE {} INCLUDING DEFAULTS)"
-                                       " ON COMMIT DROP").format(target))
+                cursor.execute(
+                    sql.SQL("CREATE TEMP TABLE bronze_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(target)
+                )
                 with cursor.copy(sql.SQL("COPY bronze_stage ({}) FROM STDIN").format(columns)) as copy:
                     for row in rows:
                         copy.write_row(row)
                         count += 1
                 if count:
-                    cursor.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage "
-                                           "ON CONFLICT ({}) DO NOTHING")
-                                   .format(target, columns, columns, key))
+                    cursor.execute(
+                        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bronze_stage ON CONFLICT ({}) DO NOTHING").format(
+                            target, columns, columns, key
+                        )
+                    )
         return count
 
     def process_batch_files(self, encoding, files) -> None:
@@ -205,8 +208,7 @@ class BronzeSink(PostgresSink):
         stays for the next run of its tap to clear. Other formats, and streams
         that are no plain bronze envelopes, take singer-sdk's path.
         """
-        if (not self.fast or encoding.format != "jsonl"
-                or self.include_sdc_metadata_properties):
+        if not self.fast or encoding.format != "jsonl" or self.include_sdc_metadata_properties:
             self.prepare_stock()
             super().process_batch_files(encoding, files)
             return
@@ -215,8 +217,7 @@ class BronzeSink(PostgresSink):
             head, tail = StorageTarget.split_url(url)
             with (storage or StorageTarget.from_url(head)).open(tail, mode="rb") as raw:
                 lines = gzip.GzipFile(fileobj=raw) if encoding.compression == "gzip" else raw
-                count = self.copy_rows(self.envelope_row(loadb(line)) for line in lines
-                                       if not line.isspace())
+                count = self.copy_rows(self.envelope_row(loadb(line)) for line in lines if not line.isspace())
             self.record_counter_metric.increment(count)
             remove_loaded(url)
 
@@ -284,13 +285,21 @@ class TargetPostgresBronze(TargetPostgres):
 
     def _enable_lean(self, stream: str | None) -> None:
         maps = self.mapper.stream_maps.get(stream) or []
-        if (len(maps) != 1 or not isinstance(maps[0], SameRecordTransform)
-                or maps[0].stream_alias != stream or self.config.get("stream_maps")
-                or self.config.get("flattening_enabled")):
+        if (
+            len(maps) != 1
+            or not isinstance(maps[0], SameRecordTransform)
+            or maps[0].stream_alias != stream
+            or self.config.get("stream_maps")
+            or self.config.get("flattening_enabled")
+        ):
             return
         sink = self._sinks_active.get(stream)
-        if (isinstance(sink, BronzeSink) and sink.fast and sink._validator is None
-                and not sink.include_sdc_metadata_properties):
+        if (
+            isinstance(sink, BronzeSink)
+            and sink.fast
+            and sink._validator is None
+            and not sink.include_sdc_metadata_properties
+        ):
             self._lean[stream] = sink
 
 

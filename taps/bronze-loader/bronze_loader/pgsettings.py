@@ -16,12 +16,11 @@ state and rows are backed up, restored and dropped together.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import quote, unquote, urlsplit
 
-DEFAULTS = {"PG_HOST": "127.0.0.1", "PG_PORT": "55432", "PG_DB": "bronze",
-            "PG_USER": "postgres", "PG_PASS": ""}
+DEFAULTS = {"PG_HOST": "127.0.0.1", "PG_PORT": "55432", "PG_DB": "bronze", "PG_USER": "postgres", "PG_PASS": ""}
 SYSTEM_SCHEMA = "meltano"  # Meltano's tables, next to bronze in the same database
 
 
@@ -47,8 +46,7 @@ def _source(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str,
     return {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
 
 
-def embedded_data_dir(root: Path, environ: Mapping[str, str] | None = None,
-                      dotenv: Path | None = None) -> Path:
+def embedded_data_dir(root: Path, environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Path:
     """The embedded server's data directory: PGDATA_DIR, else <root>/.pgdata."""
     configured = _source(environ, dotenv).get("PGDATA_DIR")
     return Path(configured or Path(root) / ".pgdata").resolve()
@@ -71,8 +69,7 @@ def read_secret(path: Path) -> str:
         return ""
 
 
-def connection_settings(environ: Mapping[str, str] | None = None,
-                        dotenv: Path | None = None) -> dict:
+def connection_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> dict:
     """Effective PG_* settings, ``embedded`` (bool) and ``url``.
 
     For the embedded server without PG_PASS the password is read from its secret
@@ -84,11 +81,13 @@ def connection_settings(environ: Mapping[str, str] | None = None,
     external = bool(source.get("DATABASE_URL") or source.get("PG_HOST"))
     if source.get("DATABASE_URL"):
         parts = urlsplit(source["DATABASE_URL"])
-        result.update(PG_HOST=parts.hostname or DEFAULTS["PG_HOST"],
-                      PG_PORT=str(parts.port or 5432),
-                      PG_DB=parts.path.lstrip("/") or DEFAULTS["PG_DB"],
-                      PG_USER=unquote(parts.username or DEFAULTS["PG_USER"]),
-                      PG_PASS=unquote(parts.password or ""))
+        result.update(
+            PG_HOST=parts.hostname or DEFAULTS["PG_HOST"],
+            PG_PORT=str(parts.port or 5432),
+            PG_DB=parts.path.lstrip("/") or DEFAULTS["PG_DB"],
+            PG_USER=unquote(parts.username or DEFAULTS["PG_USER"]),
+            PG_PASS=unquote(parts.password or ""),
+        )
     else:
         result.update({k: source[k] for k in DEFAULTS if source.get(k)})
     if not external and not result["PG_PASS"] and (dotenv or source.get("PGDATA_DIR")):

@@ -46,7 +46,8 @@ class ProjectSystemDatabase(CreateEnginePlugin):
             raise SystemDatabaseNotReady(
                 f"Meltano keeps its bookmarks in the project's PostgreSQL, and the embedded one has not "
                 f"been set up here yet (no password file {password_file}): run `make up` first, or set "
-                "MELTANO_DATABASE_URI to keep them elsewhere")
+                "MELTANO_DATABASE_URI to keep them elsewhere"
+            )
         return make_url(system_database_url(settings["url"]))
 
     def engine_created(self, engine) -> None:

@@ -61,8 +61,7 @@ class TableStream(BronzeRESTStream):
             params["offset"] = next_page_token
         since = self.cursor(context)
         if self.last_modified_field and since:
-            params["filterByFormula"] = (
-                f"NOT(IS_BEFORE({{{self.last_modified_field}}}, '{since}'))")
+            params["filterByFormula"] = f"NOT(IS_BEFORE({{{self.last_modified_field}}}, '{since}'))"
         return params
 
     @property

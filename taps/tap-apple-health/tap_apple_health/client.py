@@ -67,8 +67,7 @@ class AppleHealthStream(BronzeFileStream):
         return Path(self.config["export_path"]).expanduser()
 
     def read_items(self, source, resume=None):
-        spooled = self._tap.shared_pass.read(source.relative_path, self.current_file.sha256,
-                                             self.tag)
+        spooled = self._tap.shared_pass.read(source.relative_path, self.current_file.sha256, self.tag)
         if spooled is not None:
             self.logger.info("%s: %s elements taken from the records pass", self.name, self.tag)
             yield from spooled

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bronze_core.fast_io import dumpb, loadb
 from bronze_core.owner_only import open_private
@@ -35,7 +36,7 @@ class SharedPass:
         self._folder: Path | None = None
         self._complete: dict[tuple[str, str, str], Path] = {}
 
-    def writer(self, file: str, sha256: str, tags: list[str]) -> "SpoolWriter":
+    def writer(self, file: str, sha256: str, tags: list[str]) -> SpoolWriter:
         """A spool for ``tags`` of one file; it counts only once ``complete()`` is called."""
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="tap-apple-health-pass-"))
@@ -67,8 +68,7 @@ class SpoolWriter:
 
     def __init__(self, owner: SharedPass, file: str, sha256: str, tags: list[str]) -> None:
         self._owner, self._key, self.tags = owner, (file, sha256), tuple(tags)
-        self._paths = {tag: owner._folder / f"{len(owner._complete)}-{n}-{tag}.jsonl"
-                       for n, tag in enumerate(tags)}
+        self._paths = {tag: owner._folder / f"{len(owner._complete)}-{n}-{tag}.jsonl" for n, tag in enumerate(tags)}
         # Health records are personal data: owner-only (in mkdtemp's 0700 folder, too).
         self._handles = {tag: open_private(path, "wb") for tag, path in self._paths.items()}
 

@@ -37,14 +37,19 @@ def utc_text(value: Any) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def identity(payload: dict, required: tuple[str, ...], optional: tuple[str, ...] = (),
-             times: frozenset[str] = frozenset({"startDate", "endDate", "creationDate"})) -> str:
+def identity(
+    payload: dict,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    times: frozenset[str] = frozenset({"startDate", "endDate", "creationDate"}),
+) -> str:
     """The ``required`` then ``optional`` attributes of an element joined by ``|``: text
     trimmed, times in UTC. A required one missing raises ``KeyError`` (the row is then
     invalid: no natural id); an optional one missing is an empty part."""
     values = [payload[name] for name in required] + [payload.get(name) for name in optional]
-    return "|".join(utc_text(value) if name in times else (value or "").strip()
-                    for name, value in zip(required + optional, values))
+    return "|".join(
+        utc_text(value) if name in times else (value or "").strip() for name, value in zip(required + optional, values)
+    )
 
 
 class RecordsStream(AppleHealthStream):
@@ -60,9 +65,11 @@ class RecordsStream(AppleHealthStream):
 
     def spool_for_others(self, source):
         """Records run first and parse the whole export: they collect the selected other streams' elements."""
-        others = [stream.tag for stream in self._tap.streams.values()
-                  if isinstance(stream, AppleHealthStream) and stream is not self
-                  and stream.selected]
+        others = [
+            stream.tag
+            for stream in self._tap.streams.values()
+            if isinstance(stream, AppleHealthStream) and stream is not self and stream.selected
+        ]
         if not others:
             return None
         return self._tap.shared_pass.writer(source.relative_path, self.current_file.sha256, others)
@@ -72,8 +79,7 @@ class RecordsStream(AppleHealthStream):
 
         Not ``key_fields``: the times are normalised to UTC (one sample keeps its raw_id
         across exports made in different zones) and the metadata list is digested."""
-        found = identity(payload, ("type", "sourceName", "startDate", "endDate"),
-                         ("value", "unit", "creationDate"))
+        found = identity(payload, ("type", "sourceName", "startDate", "endDate"), ("value", "unit", "creationDate"))
         metadata = payload.get("MetadataEntry")
         if metadata:
             found += "|meta:" + payload_hash(metadata)[:16]

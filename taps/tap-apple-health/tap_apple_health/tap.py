@@ -21,19 +21,25 @@ class TapAppleHealth(BronzeTap):
     stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(
-        th.Property("export_path", th.StringType,
-                    description="The Apple Health export: `export.zip` as the Health app shares it "
-                                "(read in place, never unpacked), the folder it was unpacked to, "
-                                "or `export.xml` itself. An unchanged export is skipped by its "
-                                "checksum; a newer one lands only what is new."),
+        th.Property(
+            "export_path",
+            th.StringType,
+            description="The Apple Health export: `export.zip` as the Health app shares it "
+            "(read in place, never unpacked), the folder it was unpacked to, "
+            "or `export.xml` itself. An unchanged export is skipped by its "
+            "checksum; a newer one lands only what is new.",
+        ),
         *FILE_SETTINGS,
     ).to_dict()
 
     def sync_all(self) -> None:
         """Fail early and plainly when there is no export to read."""
-        required_path(self.name, self.config, "export_path",
-                      hint=": point it at export.zip, the unpacked apple_health_export folder "
-                           "or export.xml")
+        required_path(
+            self.name,
+            self.config,
+            "export_path",
+            hint=": point it at export.zip, the unpacked apple_health_export folder or export.xml",
+        )
         try:
             super().sync_all()
         finally:

@@ -36,9 +36,14 @@ ACCEPTED, INVALID, REJECTED, DUPLICATE = "accepted", "invalid", "rejected", "dup
 #: Event types become table names (``events__<event_type>``): lower-case, short, plain.
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 #: Health Auto Export's newer sections and their tables (``health_auto_export__<name>``).
-HAE_SECTIONS = {"stateOfMind": "state_of_mind", "medications": "medications",
-                "symptoms": "symptoms", "cycleTracking": "cycle_tracking", "ecg": "ecg",
-                "heartRateNotifications": "heart_rate_notifications"}
+HAE_SECTIONS = {
+    "stateOfMind": "state_of_mind",
+    "medications": "medications",
+    "symptoms": "symptoms",
+    "cycleTracking": "cycle_tracking",
+    "ecg": "ecg",
+    "heartRateNotifications": "heart_rate_notifications",
+}
 HAE_OTHER = "other"
 
 
@@ -136,11 +141,11 @@ def _metrics(metrics: list, context: dict) -> list[Outcome]:
         outer = {key: value for key, value in metric.items() if key != "data"}
         for n, point in enumerate(metric["data"]):
             if not isinstance(point, dict) or not _readable_time(point_time(point)):
-                found.append(Outcome(None, REJECTED,
-                                     f"data.metrics[{m}] ({metric['name']}) point {n} has no readable date"))
+                found.append(
+                    Outcome(None, REJECTED, f"data.metrics[{m}] ({metric['name']}) point {n} has no readable date")
+                )
                 continue
-            found.append(Outcome(Item("health_auto_export__metrics", {**outer, "data": [point]}, context),
-                                 ACCEPTED))
+            found.append(Outcome(Item("health_auto_export__metrics", {**outer, "data": [point]}, context), ACCEPTED))
     return found
 
 

@@ -14,13 +14,15 @@ The collector never needs PostgreSQL: if the database is down, items wait here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -60,10 +62,8 @@ def _owner_only_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.exists():
         return
-    try:
+    with contextlib.suppress(FileExistsError):  # another process created it first
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass  # another process created it first
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
@@ -104,15 +104,19 @@ class Spool:
                 stored = []
                 for item in items:
                     if item.event_id is not None:
-                        cur.execute("INSERT OR IGNORE INTO event_ids (event_id) VALUES (?)",
-                                    (item.event_id,))
+                        cur.execute("INSERT OR IGNORE INTO event_ids (event_id) VALUES (?)", (item.event_id,))
                         if cur.rowcount == 0:
                             stored.append(False)
                             continue
-                    cur.execute("INSERT INTO items (stream, received, payload, context) "
-                                "VALUES (?, ?, ?, ?)",
-                                (item.stream, now, json.dumps(item.payload, ensure_ascii=False),
-                                 json.dumps(item.context, ensure_ascii=False)))
+                    cur.execute(
+                        "INSERT INTO items (stream, received, payload, context) VALUES (?, ?, ?, ?)",
+                        (
+                            item.stream,
+                            now,
+                            json.dumps(item.payload, ensure_ascii=False),
+                            json.dumps(item.context, ensure_ascii=False),
+                        ),
+                    )
                     stored.append(True)
                 results.append(stored)
             cur.execute("COMMIT")
@@ -134,8 +138,8 @@ class Spool:
     def backlog(self) -> int:
         """Items not yet known to be in bronze (as of tap-events' last run start)."""
         row = self.conn.execute(
-            "SELECT count(*) FROM items i LEFT JOIN loaded l ON l.stream = i.stream "
-            "WHERE i.seq > coalesce(l.seq, 0)").fetchone()
+            "SELECT count(*) FROM items i LEFT JOIN loaded l ON l.stream = i.stream WHERE i.seq > coalesce(l.seq, 0)"
+        ).fetchone()
         return int(row[0])
 
     # --- tap-events' side ---------------------------------------------------
@@ -152,8 +156,8 @@ class Spool:
         for the next run, and since ``seq`` follows commit order none is skipped.
         """
         cursor = self.conn.execute(
-            "SELECT seq, payload, context FROM items WHERE stream = ? AND seq > ? ORDER BY seq",
-            (stream, after))
+            "SELECT seq, payload, context FROM items WHERE stream = ? AND seq > ? ORDER BY seq", (stream, after)
+        )
         while rows := cursor.fetchmany(5000):
             yield from rows
 
@@ -164,10 +168,14 @@ class Spool:
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            cur.execute("INSERT INTO loaded (stream, seq) VALUES (?, ?) ON CONFLICT (stream) "
-                        "DO UPDATE SET seq = max(seq, excluded.seq)", (stream, loaded_through))
-            cur.execute("DELETE FROM items WHERE stream = ? AND seq <= ? AND received < ?",
-                        (stream, loaded_through, cutoff))
+            cur.execute(
+                "INSERT INTO loaded (stream, seq) VALUES (?, ?) ON CONFLICT (stream) "
+                "DO UPDATE SET seq = max(seq, excluded.seq)",
+                (stream, loaded_through),
+            )
+            cur.execute(
+                "DELETE FROM items WHERE stream = ? AND seq <= ? AND received < ?", (stream, loaded_through, cutoff)
+            )
             deleted = cur.rowcount
             cur.execute("COMMIT")
         except BaseException:

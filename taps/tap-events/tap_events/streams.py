@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from bronze_core.envelope import PayloadValidator
 from bronze_core.streams import BronzeStream
@@ -20,7 +21,7 @@ from bronze_core.timestamps import parse_timestamp, to_utc_iso
 from tap_events import apps
 
 SCHEMAS = Path(__file__).parent / "schemas"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _iso(value: Any) -> str:
@@ -51,8 +52,12 @@ class SpoolStream(BronzeStream):
         if start:
             gone = spool.compact(self.name, start, float(self.config["retention_days"]))
             if gone:
-                self.logger.info("%s: compacted %d loaded spool items older than %s days",
-                                 self.name, gone, self.config["retention_days"])
+                self.logger.info(
+                    "%s: compacted %d loaded spool items older than %s days",
+                    self.name,
+                    gone,
+                    self.config["retention_days"],
+                )
         last = start
         for seq, payload, context_json in spool.read(self.name, start):
             lineage = {**json.loads(context_json), "spool_seq": seq}
@@ -115,8 +120,9 @@ class OwntracksMessages(OwntracksLocations):
 
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> Any:
         tst = payload.get("tst")
-        return (f"{payload.get('_type')}|{_tracker(payload, lineage)}|"
-                f"{int(tst) if isinstance(tst, (int, float)) else ''}")
+        return (
+            f"{payload.get('_type')}|{_tracker(payload, lineage)}|{int(tst) if isinstance(tst, (int, float)) else ''}"
+        )
 
 
 # --- Health Auto Export -----------------------------------------------------------------
@@ -161,8 +167,11 @@ def health_sections(tap, spooled: list[str]) -> list[HealthSection]:
     """Workouts always; the newer sections once the spool holds some (no empty tables for
     sections an app version never sends)."""
     names = ["health_auto_export__workouts"]
-    names += [f"health_auto_export__{name}" for name in (*apps.HAE_SECTIONS.values(), apps.HAE_OTHER)
-              if f"health_auto_export__{name}" in spooled]
+    names += [
+        f"health_auto_export__{name}"
+        for name in (*apps.HAE_SECTIONS.values(), apps.HAE_OTHER)
+        if f"health_auto_export__{name}" in spooled
+    ]
     return [HealthSection(tap, name=name) for name in names]
 
 

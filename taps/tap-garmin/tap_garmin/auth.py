@@ -98,8 +98,7 @@ class GarminTokenAuth(requests.auth.AuthBase):
             try:
                 response = self._session.post(
                     self._auth_url,
-                    data={"grant_type": "refresh_token", "refresh_token": self._refresh,
-                          "client_id": self._client_id},
+                    data={"grant_type": "refresh_token", "refresh_token": self._refresh, "client_id": self._client_id},
                     auth=(self._client_id, ""),
                     timeout=self._timeout,
                 )
@@ -127,14 +126,17 @@ class GarminTokenAuth(requests.auth.AuthBase):
             register_secret(self._access)
             register_secret(self._refresh)
             self.refresh_count += 1
-            self._write_token_file({
-                "access_token": self._access,
-                "refresh_token": self._refresh,
-                "expires_at": self._expires_at,
-                "refresh_token_expires_at": time.time() + float(body.get("refresh_token_expires_in", 0) or 0),
-            })
-            self._logger.info("garmin: access token refreshed%s",
-                              " and saved to token_file" if self._token_file else "")
+            self._write_token_file(
+                {
+                    "access_token": self._access,
+                    "refresh_token": self._refresh,
+                    "expires_at": self._expires_at,
+                    "refresh_token_expires_at": time.time() + float(body.get("refresh_token_expires_in", 0) or 0),
+                }
+            )
+            self._logger.info(
+                "garmin: access token refreshed%s", " and saved to token_file" if self._token_file else ""
+            )
 
     def __call__(self, request):
         if not self._access or self._expired():

@@ -55,8 +55,7 @@ class GarminStream(BronzeRESTStream):
         ``source_timestamp``): that value is the cursor. Progress markers of an unfinished
         unsorted read are dropped, as a failed read's are."""
         value = state.pop("replication_key_value", None)
-        for key in ("replication_key", "replication_key_signpost", "starting_replication_value",
-                    "progress_markers"):
+        for key in ("replication_key", "replication_key_signpost", "starting_replication_value", "progress_markers"):
             state.pop(key, None)
         if value and "cursor" not in state:
             state["cursor"] = value
@@ -119,4 +118,3 @@ class GarminDailyStream(GarminStream):
         if self.key_fields:
             return super().payload_id(payload, lineage)
         return lineage["requested_date"]
-

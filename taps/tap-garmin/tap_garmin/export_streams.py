@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bronze_core.file_streams import BronzeFileStream
 from bronze_core.fields import EPOCH_MS, When
+from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files.json_arrays import iter_json_array
 from tap_garmin.client import SCHEMAS_DIR
 

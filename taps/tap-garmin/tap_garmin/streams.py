@@ -16,8 +16,7 @@ class SleepStream(GarminDailyStream):
     path = "/wellness-service/wellness/dailySleepData/{display_name}"
     extra_params = {"nonSleepBufferMinutes": 60}
     response_shape = ResponseShape(dict, required=("dailySleepDTO",))  # also on nights without
-    time_field = (When(("dailySleepDTO", "sleepStartTimestampGMT"), EPOCH_MS),
-                  When(("dailySleepDTO", "calendarDate")))
+    time_field = (When(("dailySleepDTO", "sleepStartTimestampGMT"), EPOCH_MS), When(("dailySleepDTO", "calendarDate")))
 
 
 class DailySummaryStream(GarminDailyStream):

@@ -13,48 +13,75 @@ from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
 from tap_garmin.streams import API_STREAMS
 
+
 class TapGarmin(BronzeTap):
     """Garmin Connect sleep, daily summaries, heart rate, HRV, stress, Body Battery, activities."""
 
     name = "tap-garmin"
 
     config_jsonschema = th.PropertiesList(
-        th.Property("token_file", th.StringType,
-                    description="JSON file holding the Garmin DI OAuth `access_token` and "
-                                "`refresh_token` (e.g. saved by the garminconnect library). "
-                                "Refreshed tokens are written back to it."),
-        th.Property("access_token", th.StringType, secret=True,
-                    description="Access token, if no token_file is used."),
-        th.Property("refresh_token", th.StringType, secret=True,
-                    description="Refresh token, if no token_file is used (the refreshed pair is "
-                                "then kept in memory only)."),
-        th.Property("client_id", th.StringType, default="GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2",
-                    description="DI OAuth client id used to refresh the access token."),
-        th.Property("display_name", th.StringType,
-                    description="Garmin display name used in wellness URLs; read from the "
-                                "profile when not set."),
-        th.Property("start_date", th.DateType,
-                    description="First calendar date to read on a first (or full-refresh) run "
-                                "(default: 30 days before today)."),
-        th.Property("end_date", th.DateType,
-                    description="Last calendar date to read (default: today, UTC)."),
-        th.Property("lookback_days", th.IntegerType, default=3,
-                    description="Days before the bookmark re-read on every run: Garmin rescores "
-                                "recent sleep and HRV."),
-        th.Property("activities_page_size", th.IntegerType, default=100,
-                    description="Activities per page of the activity list."),
+        th.Property(
+            "token_file",
+            th.StringType,
+            description="JSON file holding the Garmin DI OAuth `access_token` and "
+            "`refresh_token` (e.g. saved by the garminconnect library). "
+            "Refreshed tokens are written back to it.",
+        ),
+        th.Property("access_token", th.StringType, secret=True, description="Access token, if no token_file is used."),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            secret=True,
+            description="Refresh token, if no token_file is used (the refreshed pair is then kept in memory only).",
+        ),
+        th.Property(
+            "client_id",
+            th.StringType,
+            default="GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2",
+            description="DI OAuth client id used to refresh the access token.",
+        ),
+        th.Property(
+            "display_name",
+            th.StringType,
+            description="Garmin display name used in wellness URLs; read from the profile when not set.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateType,
+            description="First calendar date to read on a first (or full-refresh) run (default: 30 days before today).",
+        ),
+        th.Property("end_date", th.DateType, description="Last calendar date to read (default: today, UTC)."),
+        th.Property(
+            "lookback_days",
+            th.IntegerType,
+            default=3,
+            description="Days before the bookmark re-read on every run: Garmin rescores recent sleep and HRV.",
+        ),
+        th.Property(
+            "activities_page_size", th.IntegerType, default=100, description="Activities per page of the activity list."
+        ),
         api_url_setting("https://connectapi.garmin.com", "Garmin Connect API base URL"),
-        th.Property("auth_url", th.StringType,
-                    default="https://diauth.garmin.com/di-oauth2-service/oauth/token",
-                    description="Token refresh endpoint of Garmin's DI OAuth service."),
-        th.Property("export_path", th.StringType,
-                    description="A Garmin Connect data export (the zip, or its unpacked folder "
-                                "containing DI_CONNECT/). When set, the tap reads the export "
-                                "instead of the API."),
-        th.Property("mode", th.StringType, allowed_values=["api", "export"],
-                    description="`api` reads the Connect API, `export` the data export at "
-                                "`export_path` (required then). Default: `export` when "
-                                "`export_path` is set, else `api`."),
+        th.Property(
+            "auth_url",
+            th.StringType,
+            default="https://diauth.garmin.com/di-oauth2-service/oauth/token",
+            description="Token refresh endpoint of Garmin's DI OAuth service.",
+        ),
+        th.Property(
+            "export_path",
+            th.StringType,
+            description="A Garmin Connect data export (the zip, or its unpacked folder "
+            "containing DI_CONNECT/). When set, the tap reads the export "
+            "instead of the API.",
+        ),
+        th.Property(
+            "mode",
+            th.StringType,
+            allowed_values=["api", "export"],
+            description="`api` reads the Connect API, `export` the data export at "
+            "`export_path` (required then). Default: `export` when "
+            "`export_path` is set, else `api`.",
+        ),
         *HTTP_SETTINGS,
         *FILE_SETTINGS,
     ).to_dict()
@@ -72,12 +99,13 @@ class TapGarmin(BronzeTap):
         only, so a first real run can never load it into the user's database.
         """
         plugin = self.plugin_name
-        variable = (f" (environment variable {plugin.upper().replace('-', '_')}_EXPORT_PATH,"
-                    " e.g. in .env)")
-        return (f"{plugin}: mode is `export` but `export_path` is not set. Set "
-                f"`export_path`{variable} to your Garmin Connect data export: the zip, or the "
-                "folder it was unpacked to. The bundled fake sample (samples/garmin-export) is "
-                "read only in the demo environment (`meltano --environment=demo ...`).")
+        variable = f" (environment variable {plugin.upper().replace('-', '_')}_EXPORT_PATH, e.g. in .env)"
+        return (
+            f"{plugin}: mode is `export` but `export_path` is not set. Set "
+            f"`export_path`{variable} to your Garmin Connect data export: the zip, or the "
+            "folder it was unpacked to. The bundled fake sample (samples/garmin-export) is "
+            "read only in the demo environment (`meltano --environment=demo ...`)."
+        )
 
     @cached_property
     def garmin_auth(self) -> GarminTokenAuth:
@@ -90,8 +118,9 @@ class TapGarmin(BronzeTap):
         if self.config.get("display_name"):
             return self.config["display_name"]
         stream = self.streams["garmin__activities"]  # any API stream: same session and retries
-        profile = stream.request_json("/userprofile-service/socialProfile",
-                                      shape=ResponseShape(dict, required=("displayName",)))
+        profile = stream.request_json(
+            "/userprofile-service/socialProfile", shape=ResponseShape(dict, required=("displayName",))
+        )
         return profile["displayName"]
 
     @property

@@ -34,8 +34,7 @@ class HidrateSession(requests.auth.AuthBase):
             register_secret(config.get(name))
 
     def parse_headers(self) -> dict[str, str]:
-        return {"X-Parse-Application-Id": self._config["app_id"],
-                "X-Parse-Client-Key": self._config["client_key"]}
+        return {"X-Parse-Application-Id": self._config["app_id"], "X-Parse-Client-Key": self._config["client_key"]}
 
     def login(self) -> None:
         with self._lock:
@@ -43,7 +42,9 @@ class HidrateSession(requests.auth.AuthBase):
                 response = self._session.get(
                     self._config["api_url"].rstrip("/") + "/login",
                     params={"username": self._config["username"], "password": self._config["password"]},
-                    headers=self.parse_headers(), timeout=self._timeout)
+                    headers=self.parse_headers(),
+                    timeout=self._timeout,
+                )
             except requests.RequestException as exc:
                 raise FatalAPIError(f"hidrate: could not reach the login endpoint ({type(exc).__name__})") from None
             token = json_object_body(response).get("sessionToken") if response.status_code == 200 else None
@@ -52,7 +53,8 @@ class HidrateSession(requests.auth.AuthBase):
                 raise FatalAPIError(
                     f"hidrate: login refused (HTTP {response.status_code}{': ' + said if said else ''}). "
                     "Check the `username` and `password` settings, and `app_id`/`client_key` (the "
-                    "app's Parse keys).")
+                    "app's Parse keys)."
+                )
             self._token = token
             register_secret(self._token)
             self.logins += 1

@@ -74,8 +74,11 @@ class ParseClassStream(BronzeRESTStream):
     def get_url_params(self, context, next_page_token):
         instant, skip = next_page_token or (None, 0)
         params = {"order": "updatedAt,objectId", "limit": int(self.config["page_size"]), "skip": skip}
-        since = instant or self.cursor(context) or (self.config.get("start_date") and
-                                                    parse_timestamp(self.config["start_date"]).isoformat())
+        since = (
+            instant
+            or self.cursor(context)
+            or (self.config.get("start_date") and parse_timestamp(self.config["start_date"]).isoformat())
+        )
         if since:
             iso = parse_timestamp(since).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             params["where"] = json.dumps({"updatedAt": {"$gte": {"__type": "Date", "iso": iso}}})

@@ -23,9 +23,10 @@ the walk skips nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bronze_core.fields import When
 from bronze_core.http import BronzeRESTStream, SyncStopped, json_object_body, object_with_list
@@ -75,8 +76,11 @@ class ObjectStream(BronzeRESTStream):
         if response.status_code == 429:
             policy = json_object_body(response).get("policyName")
             if isinstance(policy, str) and policy.upper() == "DAILY":
-                raise SyncStopped("HubSpot's daily request limit is used up (429, policyName DAILY); "
-                                  "state is saved, run again tomorrow", failed=True)
+                raise SyncStopped(
+                    "HubSpot's daily request limit is used up (429, policyName DAILY); "
+                    "state is saved, run again tomorrow",
+                    failed=True,
+                )
         super().validate_response(response)
 
     # --- the walk --------------------------------------------------------------
@@ -100,8 +104,10 @@ class ObjectStream(BronzeRESTStream):
         """Every object modified exactly at ``instant``, by ascending ``hs_object_id``."""
         after_id = 0
         while True:
-            filters = [self.filter(self.modified, "EQ", epoch_ms(instant)),
-                       self.filter("hs_object_id", "GT", str(after_id))]
+            filters = [
+                self.filter(self.modified, "EQ", epoch_ms(instant)),
+                self.filter("hs_object_id", "GT", str(after_id)),
+            ]
             page = self.search(filters, "hs_object_id")
             yield from page
             if len(page) < PAGE_SIZE:
@@ -117,7 +123,8 @@ class ObjectStream(BronzeRESTStream):
         body: dict[str, Any] = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort_by, "direction": "ASCENDING"}],
-            "properties": self.properties, "limit": PAGE_SIZE,
+            "properties": self.properties,
+            "limit": PAGE_SIZE,
         }
         return list(self.fetch(self.path, json_body=body, method="POST"))
 

@@ -16,13 +16,23 @@ class TapHubspot(BronzeTap):
 
     config_jsonschema = th.PropertiesList(
         token_setting("Private app access token (CRM read scopes)."),
-        th.Property("objects", th.ArrayType(th.StringType), default=list(OBJECTS),
-                    description="Object types to read: " + ", ".join(OBJECTS) + "."),
-        th.Property("properties", th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
-                    description='Properties to request per object type, e.g. {"contacts": ["email"]} '
-                                "(default: every property, read from /crm/v3/properties/{object})."),
-        th.Property("start_date", th.DateTimeType,
-                    description="Only objects modified on or after this on a first run (default: all)."),
+        th.Property(
+            "objects",
+            th.ArrayType(th.StringType),
+            default=list(OBJECTS),
+            description="Object types to read: " + ", ".join(OBJECTS) + ".",
+        ),
+        th.Property(
+            "properties",
+            th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+            description='Properties to request per object type, e.g. {"contacts": ["email"]} '
+            "(default: every property, read from /crm/v3/properties/{object}).",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Only objects modified on or after this on a first run (default: all).",
+        ),
         pace_setting(4, "HubSpot allows about 5 search requests per second."),
         *api_settings("https://api.hubapi.com", "HubSpot API base URL"),
     ).to_dict()

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bronze_core.envelope import PayloadValidator
-from bronze_core.file_streams import BronzeFileStream
 from bronze_core.fields import When, iso_in
+from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files.lines import iter_csv_rows, iter_json_lines
 from bronze_core.hashing import payload_hash
 from bronze_core.natural_ids import normal_id
@@ -45,7 +46,7 @@ def load_schema(folder: Path) -> dict[str, Any] | None:
         PayloadValidator(schema)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SchemaError(f"{path}: not a usable JSON Schema ({str(exc).splitlines()[0]})") from None
-    except Exception as exc:  # jsonschema's SchemaError and friends
+    except Exception as exc:  # noqa: BLE001  # jsonschema's SchemaError and friends
         raise SchemaError(f"{path}: not a valid JSON Schema ({str(exc).splitlines()[0]})") from None
     if not isinstance(schema, dict):
         raise SchemaError(f"{path}: a JSON Schema must be an object")
@@ -74,17 +75,21 @@ def read_as_declared(text: str, declared: Any) -> Any:
 class CsvAwareValidator(PayloadValidator):
     """Validates CSV rows as their declared types, JSON Lines rows as they are."""
 
-    def __init__(self, schema: Mapping[str, Any], stream: "ManualStream"):
+    def __init__(self, schema: Mapping[str, Any], stream: ManualStream):
         super().__init__(schema)
-        self._declared = {name: spec.get("type") for name, spec in
-                          schema.get("properties", {}).items() if isinstance(spec, dict)}
+        self._declared = {
+            name: spec.get("type") for name, spec in schema.get("properties", {}).items() if isinstance(spec, dict)
+        }
         self._stream = stream
 
     def errors(self, payload: Any) -> list[str]:
         if self._stream.reading_csv and isinstance(payload, dict):
-            payload = {key: read_as_declared(value, self._declared.get(key))
-                       if isinstance(value, str) and key in self._declared else value
-                       for key, value in payload.items()}
+            payload = {
+                key: read_as_declared(value, self._declared.get(key))
+                if isinstance(value, str) and key in self._declared
+                else value
+                for key, value in payload.items()
+            }
         return super().errors(payload)
 
 
@@ -110,8 +115,7 @@ class ManualStream(BronzeFileStream):
         """The folder's rows; none while its schema.json is unusable: that is reported, its files
         stay unread (not marked done) and the other folders still land."""
         if self.schema_error is not None:
-            self.report_problem(self.schema_error, "its files are read once it is fixed; the other "
-                                                   "folders still land")
+            self.report_problem(self.schema_error, "its files are read once it is fixed; the other folders still land")
             return iter(())
         return super().get_records(context)
 
@@ -121,8 +125,7 @@ class ManualStream(BronzeFileStream):
     @cached_property
     def payload_validator(self) -> PayloadValidator | None:
         if self.user_schema is None:
-            self.logger.warning("%s: no %s in %s; rows land unchecked", self.name, SCHEMA_FILE,
-                                self.folder)
+            self.logger.warning("%s: no %s in %s; rows land unchecked", self.name, SCHEMA_FILE, self.folder)
             return None
         return CsvAwareValidator(self.user_schema, self)
 

@@ -19,17 +19,21 @@ class TapManual(BronzeTap):
     package_name = "tap-manual"
 
     config_jsonschema = th.PropertiesList(
-        th.Property("manual_dir", th.StringType, default="manual",
-                    description="Folder with one sub-folder per stream (e.g. water_intake/), each "
-                                "holding schema.json and .csv or .jsonl files."),
-        th.Property("timezone", th.StringType, default="UTC",
-                    description="IANA zone for times written without an offset."),
+        th.Property(
+            "manual_dir",
+            th.StringType,
+            default="manual",
+            description="Folder with one sub-folder per stream (e.g. water_intake/), each "
+            "holding schema.json and .csv or .jsonl files.",
+        ),
+        th.Property(
+            "timezone", th.StringType, default="UTC", description="IANA zone for times written without an offset."
+        ),
         *FILE_SETTINGS,
     ).to_dict()
 
     def discover_streams(self):
-        root = required_path(self.name, self.config, "manual_dir", folder=True,
-                             hint="; start from samples/manual/")
+        root = required_path(self.name, self.config, "manual_dir", folder=True, hint="; start from samples/manual/")
         required_timezone(self.name, self.config)
         try:
             streams = [ManualStream(self, folder) for folder in self._stream_folders(root)]
@@ -46,10 +50,14 @@ class TapManual(BronzeTap):
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
             target = folder.resolve()
-            if (folder.is_symlink() and real_root not in target.parents
-                    and not self.config.get("follow_symlinks")):
-                self.logger.warning("%s: skipped symbolic link %s (a link to %s, outside %s; set "
-                                    "follow_symlinks to read it)", self.name, folder, target, root)
+            if folder.is_symlink() and real_root not in target.parents and not self.config.get("follow_symlinks"):
+                self.logger.warning(
+                    "%s: skipped symbolic link %s (a link to %s, outside %s; set follow_symlinks to read it)",
+                    self.name,
+                    folder,
+                    target,
+                    root,
+                )
                 continue
             folders.append(folder)
         return folders

@@ -74,12 +74,13 @@ class PagesStream(NotionStream):
         return JSONPathPaginator("$.next_cursor")
 
     def prepare_request_payload(self, context, next_page_token):
-        body: dict = {"page_size": PAGE_SIZE,
-                      "sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}]}
+        body: dict = {"page_size": PAGE_SIZE, "sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}]}
         since = self.cursor(context) or self.config.get("start_date")
         if since:
-            body["filter"] = {"timestamp": "last_edited_time",
-                              "last_edited_time": {"on_or_after": parse_timestamp(since).isoformat()}}
+            body["filter"] = {
+                "timestamp": "last_edited_time",
+                "last_edited_time": {"on_or_after": parse_timestamp(since).isoformat()},
+            }
         if next_page_token:
             body["start_cursor"] = next_page_token
         return body

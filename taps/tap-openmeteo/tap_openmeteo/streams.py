@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from singer_sdk.exceptions import RetriableAPIError
@@ -58,9 +59,12 @@ class WeatherStream(BronzeRESTStream):
         super().validate_response(response)
         missing = self.missing_days(response)
         if missing:
-            raise RetriableAPIError(self.response_error_message(
-                response, f"answered without {len(missing)} of the days asked for (first: {missing[0]})"),
-                response)
+            raise RetriableAPIError(
+                self.response_error_message(
+                    response, f"answered without {len(missing)} of the days asked for (first: {missing[0]})"
+                ),
+                response,
+            )
 
     def missing_days(self, response) -> list[str]:
         """Days of the requested window absent from a ``time`` array of the answer."""
@@ -81,8 +85,9 @@ class WeatherStream(BronzeRESTStream):
         last = today()
         for location in self.config["locations"]:
             scope = {"location": location["name"]}
-            first = resume_day(start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope),
-                               int(self.config["trailing_days"]))
+            first = resume_day(
+                start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope), int(self.config["trailing_days"])
+            )
             for window in date_windows(first, last, int(self.config["chunk_days"])):
                 yield from self.fetch(self.path, self.params(location, window), context=scope)
             self.save_cursor(scope, last)
@@ -100,9 +105,12 @@ class WeatherStream(BronzeRESTStream):
 
     def params(self, location: dict, window) -> dict[str, Any]:
         return {
-            "latitude": location["latitude"], "longitude": location["longitude"],
-            "start_date": window.first.isoformat(), "end_date": window.last.isoformat(),
-            "hourly": ",".join(self.config["hourly"]), "daily": ",".join(self.config["daily"]),
+            "latitude": location["latitude"],
+            "longitude": location["longitude"],
+            "start_date": window.first.isoformat(),
+            "end_date": window.last.isoformat(),
+            "hourly": ",".join(self.config["hourly"]),
+            "daily": ",".join(self.config["daily"]),
             "timezone": self.config["timezone"],
         }
 

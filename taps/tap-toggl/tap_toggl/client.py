@@ -44,8 +44,10 @@ class TogglStream(BronzeRESTStream):
             retry = f"retry after {when:%H:%M} UTC (in {int(wait) // 60 + 1} min)"
         else:
             retry = "retry in an hour (the quota is a sliding hour)"
-        return (f"Toggl's request quota is used up (HTTP 402 on {response.request.path_url.split('?')[0]}); "
-                f"state is saved, {retry}. Lower `max_requests_per_run` or upgrade the plan.")
+        return (
+            f"Toggl's request quota is used up (HTTP 402 on {response.request.path_url.split('?')[0]}); "
+            f"state is saved, {retry}. Lower `max_requests_per_run` or upgrade the plan."
+        )
 
 
 class TogglFullStream(TogglStream):

@@ -45,8 +45,7 @@ class TimeEntriesStream(TogglStream):
         now = dt.datetime.now(UTC).replace(microsecond=0)
         since = parse_timestamp(self.cursor(context))
         if since and now - since < dt.timedelta(days=SINCE_REACH_DAYS) and "backfill_through" not in state:
-            yield from self.fetch(self.url_base + self.path,
-                                  {"since": int(since.timestamp()) - SINCE_SLACK_SECONDS})
+            yield from self.fetch(self.url_base + self.path, {"since": int(since.timestamp()) - SINCE_SLACK_SECONDS})
             self.save_cursor(context, now)
             return
         yield from self.backfill(context, state, now, since)
@@ -60,8 +59,10 @@ class TimeEntriesStream(TogglStream):
             first = start_day(self.config, DEFAULT_HISTORY_DAYS)
         state.setdefault("backfill_started", now.isoformat())
         for window in date_windows(first, today(), BACKFILL_WINDOW_DAYS):
-            params = {"start_date": window.first.isoformat(),
-                      "end_date": (window.last + dt.timedelta(days=1)).isoformat()}
+            params = {
+                "start_date": window.first.isoformat(),
+                "end_date": (window.last + dt.timedelta(days=1)).isoformat(),
+            }
             yield from self.fetch(self.url_base + self.path, params)
             state["backfill_through"] = window.last.isoformat()
         self.save_cursor(context, state.pop("backfill_started"))

@@ -14,17 +14,28 @@ one row re-saved by a spreadsheet keeps its raw_id.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bronze_core.file_streams import BronzeFileStream
 from bronze_core.files.lines import FileRow, ResumePoint, iter_csv_rows, open_at
 from bronze_core.files.source import SourceFile
 from bronze_core.natural_ids import normal_id
-from tap_wearable_csv.dates import (DAY_FIRST, MONTH_FIRST, DateOrder, Parts, ambiguous, decide,
-                                    either_key, proves, scan_date_order, split_time)
+from tap_wearable_csv.dates import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    DateOrder,
+    Parts,
+    ambiguous,
+    decide,
+    either_key,
+    proves,
+    scan_date_order,
+    split_time,
+)
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: Where the stream state remembers how each file's dates were read (for appends).
@@ -85,8 +96,7 @@ class FitabaseStream(BronzeFileStream):
             yield row
         self.stream_state.setdefault(DATE_ORDERS, {})[source.relative_path] = dates.as_state()
 
-    def decide_dates(self, source: SourceFile,
-                     resume: ResumePoint | None) -> tuple[DateOrder, ResumePoint | None]:
+    def decide_dates(self, source: SourceFile, resume: ResumePoint | None) -> tuple[DateOrder, ResumePoint | None]:
         """The file's date order, from its own dates; and whether to resume after all.
 
         An appended file is scanned from where the last run stopped, and read
@@ -96,8 +106,7 @@ class FitabaseStream(BronzeFileStream):
         """
         setting = self.date_order_setting
         if resume is not None:
-            before = DateOrder.from_state(
-                self.stream_state.get(DATE_ORDERS, {}).get(source.relative_path))
+            before = DateOrder.from_state(self.stream_state.get(DATE_ORDERS, {}).get(source.relative_path))
             with open_at(source, resume) as handle:
                 found = scan_date_order(handle, resume.line)
             if before.mixed or not found or set(found) == {before.order}:
@@ -107,9 +116,14 @@ class FitabaseStream(BronzeFileStream):
             self.logger.warning(
                 "%s: appended rows of %s prove %s dates (%s) but its earlier rows were read "
                 "%s (%s); the whole file is read again, and rows it landed before under the "
-                "other reading stay in bronze (see metadata.file_sha256)", self.name,
-                source.display_path, " and ".join(found), "; ".join(found.values()),
-                before.order, before.proof or "setting date_order")
+                "other reading stay in bronze (see metadata.file_sha256)",
+                self.name,
+                source.display_path,
+                " and ".join(found),
+                "; ".join(found.values()),
+                before.order,
+                before.proof or "setting date_order",
+            )
         with source.open() as handle:
             dates = decide(scan_date_order(handle), setting)
         self._log_dates(source, dates)
@@ -117,16 +131,22 @@ class FitabaseStream(BronzeFileStream):
 
     def _log_dates(self, source: SourceFile, dates: DateOrder, appended: bool = False) -> None:
         if dates.mixed:
-            self.logger.warning("%s: %s mixes date orders (%s): rows whose date could be either "
-                                "land invalid; the others are read as their numbers allow",
-                                self.name, source.display_path, dates.mixed)
+            self.logger.warning(
+                "%s: %s mixes date orders (%s): rows whose date could be either "
+                "land invalid; the others are read as their numbers allow",
+                self.name,
+                source.display_path,
+                dates.mixed,
+            )
         elif dates.proof:
-            self.logger.info("%s: dates in %s are %s (%s)", self.name, source.display_path,
-                             dates.order, dates.proof)
+            self.logger.info("%s: dates in %s are %s (%s)", self.name, source.display_path, dates.order, dates.proof)
         elif not appended:
-            self.logger.warning("%s: no date in %s shows which number is the day (all are 12 or "
-                                "less); read as %s (setting date_order)", self.name,
-                                source.display_path, dates.order)
+            self.logger.warning(
+                "%s: no date in %s shows which number is the day (all are 12 or less); read as %s (setting date_order)",
+                self.name,
+                source.display_path,
+                dates.order,
+            )
 
     def _check_row(self, source: SourceFile, row: FileRow) -> None:
         """Read the row's time once; a date the file's own rows leave undecided is a defect."""
@@ -141,15 +161,22 @@ class FitabaseStream(BronzeFileStream):
             proof = proves(parts)
             if proof and proof != dates.order and not dates.mixed:
                 # The pre-scan missed it (a date in the first column?): from here on, no guesses.
-                dates.mixed = (f"line {row.line} ({text.strip()}) is {proof}, "
-                               f"{dates.proof or 'the setting date_order'} {dates.order}")
-                self.logger.warning("%s: %s mixes date orders (%s); rows from line %d whose date "
-                                    "could be either land invalid", self.name,
-                                    source.display_path, dates.mixed, row.line)
+                dates.mixed = (
+                    f"line {row.line} ({text.strip()}) is {proof}, "
+                    f"{dates.proof or 'the setting date_order'} {dates.order}"
+                )
+                self.logger.warning(
+                    "%s: %s mixes date orders (%s); rows from line %d whose date could be either land invalid",
+                    self.name,
+                    source.display_path,
+                    dates.mixed,
+                    row.line,
+                )
             if dates.mixed and ambiguous(parts):
                 row.defects.append(
                     f"{source.display_path}, line {row.line}: {text.strip()!r} could be "
-                    f"{either_key(parts)}, and this file has dates of both orders ({dates.mixed})")
+                    f"{either_key(parts)}, and this file has dates of both orders ({dates.mixed})"
+                )
         self._current = (row.payload, self._read_time(text, parts))
 
     # --- what identifies a row, and when it happened --------------------------
@@ -162,8 +189,9 @@ class FitabaseStream(BronzeFileStream):
                 return payload[column]
         return None
 
-    def _read_time(self, text: str | None, parts: Parts | None) -> tuple[str | None, dt.datetime | None,
-                                                                      Exception | None]:
+    def _read_time(
+        self, text: str | None, parts: Parts | None
+    ) -> tuple[str | None, dt.datetime | None, Exception | None]:
         """``(key, time in the zone, why unreadable)`` of a row's time, computed once per row.
 
         The key is ISO wall-clock time (a date alone for a date, or for
@@ -223,11 +251,16 @@ class FitabaseStream(BronzeFileStream):
             parts.append(self._row_time(payload)[0])
             if not self._lossy_logged:
                 self._lossy_logged = True
-                self.logger.warning("%s: %s has ids a spreadsheet shortened (such as %s in line "
-                                    "%s): those rows are keyed by %s and %s as well", self.name,
-                                    lineage.get("file"), "|".join(parts[:-1]),
-                                    lineage.get("line"), ", ".join(self.key_fields),
-                                    self.time_field)
+                self.logger.warning(
+                    "%s: %s has ids a spreadsheet shortened (such as %s in line "
+                    "%s): those rows are keyed by %s and %s as well",
+                    self.name,
+                    lineage.get("file"),
+                    "|".join(parts[:-1]),
+                    lineage.get("line"),
+                    ", ".join(self.key_fields),
+                    self.time_field,
+                )
         return "|".join(parts)
 
     def payload_time(self, payload: Mapping[str, Any]) -> dt.datetime | None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Mapping
+from typing import IO, Any
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 ORDERS = (MONTH_FIRST, DAY_FIRST)
@@ -27,10 +28,14 @@ ORDERS = (MONTH_FIRST, DAY_FIRST)
 #: A field that is a date only one order can read (the first number a day over
 #: 12, or the second one). Fitabase's date is never the first column, so the
 #: comma before it is part of the pattern, which lets the search skip ahead fast.
-_EITHER_PROOF = re.compile(rb',"?(?:(?P<d>(?:1[3-9]|2[0-9]|3[01])/(?:0?[1-9]|1[0-2]))'
-                           rb'|(?P<m>(?:0?[1-9]|1[0-2])/(?:1[3-9]|2[0-9]|3[01])))/[0-9]{4}\b')
-_PROOF = {DAY_FIRST: re.compile(rb',"?(?:1[3-9]|2[0-9]|3[01])/(?:0?[1-9]|1[0-2])/[0-9]{4}\b'),
-          MONTH_FIRST: re.compile(rb',"?(?:0?[1-9]|1[0-2])/(?:1[3-9]|2[0-9]|3[01])/[0-9]{4}\b')}
+_EITHER_PROOF = re.compile(
+    rb',"?(?:(?P<d>(?:1[3-9]|2[0-9]|3[01])/(?:0?[1-9]|1[0-2]))'
+    rb"|(?P<m>(?:0?[1-9]|1[0-2])/(?:1[3-9]|2[0-9]|3[01])))/[0-9]{4}\b"
+)
+_PROOF = {
+    DAY_FIRST: re.compile(rb',"?(?:1[3-9]|2[0-9]|3[01])/(?:0?[1-9]|1[0-2])/[0-9]{4}\b'),
+    MONTH_FIRST: re.compile(rb',"?(?:0?[1-9]|1[0-2])/(?:1[3-9]|2[0-9]|3[01])/[0-9]{4}\b'),
+}
 _OTHER = {DAY_FIRST: MONTH_FIRST, MONTH_FIRST: DAY_FIRST}
 
 #: The two ways Fitabase itself writes a time (``strptime`` formats, for reference).
@@ -125,15 +130,14 @@ class DateOrder:
         return {"order": self.order, "proof": self.proof, "mixed": self.mixed}
 
     @classmethod
-    def from_state(cls, entry: Mapping[str, Any] | None) -> "DateOrder":
+    def from_state(cls, entry: Mapping[str, Any] | None) -> DateOrder:
         """What a run remembered; state from before ``date_order`` existed was read month-first."""
         if not entry:
             return cls(MONTH_FIRST)
         return cls(entry.get("order", MONTH_FIRST), entry.get("proof"), entry.get("mixed"))
 
 
-def scan_date_order(handle: IO[bytes], first_line: int = 1,
-                    chunk_size: int = 1 << 20) -> dict[str, str]:
+def scan_date_order(handle: IO[bytes], first_line: int = 1, chunk_size: int = 1 << 20) -> dict[str, str]:
     """The first line proving each order in the rest of ``handle``: ``{order: "line N (text)"}``.
 
     One fast pass over the bytes (a regular expression, no CSV parsing): it
@@ -182,8 +186,7 @@ def _where(block: bytes, match: re.Match, lines: int) -> str:
 def decide(found: Mapping[str, str], setting: str) -> DateOrder:
     """The order a file's proofs say, or ``setting`` when they say nothing."""
     if len(found) == 2:
-        return DateOrder(setting, mixed=f"{found[DAY_FIRST]} is day-first, "
-                                        f"{found[MONTH_FIRST]} month-first")
+        return DateOrder(setting, mixed=f"{found[DAY_FIRST]} is day-first, {found[MONTH_FIRST]} month-first")
     if found:
         ((order, proof),) = found.items()
         return DateOrder(order, proof)

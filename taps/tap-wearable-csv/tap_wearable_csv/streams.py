@@ -143,9 +143,22 @@ class WeightLogInfoStream(FitabaseStream):
 
 
 STREAM_TYPES = (
-    DailyActivityStream, DailyCaloriesStream, DailyIntensitiesStream, DailyStepsStream,
-    HeartrateSecondsStream, HourlyCaloriesStream, HourlyIntensitiesStream, HourlyStepsStream,
-    MinuteCaloriesNarrowStream, MinuteCaloriesWideStream, MinuteIntensitiesNarrowStream,
-    MinuteIntensitiesWideStream, MinuteMetsNarrowStream, MinuteSleepStream,
-    MinuteStepsNarrowStream, MinuteStepsWideStream, SleepDayStream, WeightLogInfoStream,
+    DailyActivityStream,
+    DailyCaloriesStream,
+    DailyIntensitiesStream,
+    DailyStepsStream,
+    HeartrateSecondsStream,
+    HourlyCaloriesStream,
+    HourlyIntensitiesStream,
+    HourlyStepsStream,
+    MinuteCaloriesNarrowStream,
+    MinuteCaloriesWideStream,
+    MinuteIntensitiesNarrowStream,
+    MinuteIntensitiesWideStream,
+    MinuteMetsNarrowStream,
+    MinuteSleepStream,
+    MinuteStepsNarrowStream,
+    MinuteStepsWideStream,
+    SleepDayStream,
+    WeightLogInfoStream,
 )

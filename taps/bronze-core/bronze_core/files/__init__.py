@@ -20,16 +20,37 @@ A file's checksum (kept in state, so an unchanged file is skipped) is taken in
 """
 
 from bronze_core.files.json_arrays import iter_json_array
-from bronze_core.files.lines import (MAX_FIELD_CHARS, FileRow, ResumePoint, csv_header,
-                                     iter_csv_rows, iter_json_lines, open_at, unique_columns)
+from bronze_core.files.lines import (
+    MAX_FIELD_CHARS,
+    FileRow,
+    ResumePoint,
+    csv_header,
+    iter_csv_rows,
+    iter_json_lines,
+    open_at,
+    unique_columns,
+)
 from bronze_core.files.listing import list_files
 from bronze_core.files.source import FileFormatError, SourceFile
 from bronze_core.files.xml_elements import XML_CHUNK, iter_xml_elements
 from bronze_core.files.zips import DEFAULT_MAX_MEMBER_BYTES, damaged_zip, max_member_bytes
 
 __all__ = [
-    "DEFAULT_MAX_MEMBER_BYTES", "MAX_FIELD_CHARS", "XML_CHUNK", "FileFormatError", "FileRow",
-    "ResumePoint", "SourceFile", "csv_header", "damaged_zip", "iter_csv_rows", "iter_json_array",
-    "iter_json_lines", "iter_xml_elements", "list_files", "max_member_bytes", "open_at",
+    "DEFAULT_MAX_MEMBER_BYTES",
+    "MAX_FIELD_CHARS",
+    "XML_CHUNK",
+    "FileFormatError",
+    "FileRow",
+    "ResumePoint",
+    "SourceFile",
+    "csv_header",
+    "damaged_zip",
+    "iter_csv_rows",
+    "iter_json_array",
+    "iter_json_lines",
+    "iter_xml_elements",
+    "list_files",
+    "max_member_bytes",
+    "open_at",
     "unique_columns",
 ]

@@ -7,7 +7,8 @@ file of the wrong shape is a broken file, not an empty one.
 
 from __future__ import annotations
 
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import ijson
 
@@ -55,7 +56,8 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
             if "integer overflow" not in str(exc):
                 detail = str(exc).splitlines()[0][:300]
                 raise FileFormatError(
-                    source.display_path, counter.lines,
+                    source.display_path,
+                    counter.lines,
                     f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
                 ) from None
     # The fast C parser stops at integers beyond 64 bits; the pure-Python one
@@ -70,7 +72,8 @@ def iter_json_array(source: SourceFile, prefix: str = "item") -> Iterator[tuple[
         except (ijson.JSONError, ValueError) as exc:  # ValueError: an integer of over 4300 digits
             detail = str(exc).splitlines()[0][:300]
             raise FileFormatError(
-                source.display_path, counter.lines,
+                source.display_path,
+                counter.lines,
                 f"invalid JSON after item {index} ({detail}); the line is where reading stopped",
             ) from None
 
@@ -113,12 +116,16 @@ def _shape_problem(source: SourceFile, prefix: str) -> tuple[int, str] | None:
                     where = f"at {path!r}" if path else "at the top level"
                     return counter.lines, (
                         f"not the expected shape: {where} an {'array' if child == 'item' else 'object'} "
-                        f"was expected, found {found}; nothing was read from it")
+                        f"was expected, found {found}; nothing was read from it"
+                    )
                 if path == holder:
                     return None  # the array holding the items: the shape is right
                 if child != "item":
-                    lacking = (counter.lines, f"not the expected shape: the object at "
-                               f"{path or 'the top level'!r} has no {child!r}; nothing was read from it")
+                    lacking = (
+                        counter.lines,
+                        f"not the expected shape: the object at "
+                        f"{path or 'the top level'!r} has no {child!r}; nothing was read from it",
+                    )
         except (ijson.JSONError, ValueError):
             return None
     return lacking

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import IO, Any, Iterator, Sequence
+from typing import IO, Any
 
 from bronze_core.files.source import FileFormatError, SourceFile
 
@@ -45,8 +46,9 @@ class ResumePoint:
     line: int
 
 
-def _decoded_lines(raw: IO[bytes], path: str, first_line: int,
-                   defects: dict[int, list[str]]) -> Iterator[tuple[int, str]]:
+def _decoded_lines(
+    raw: IO[bytes], path: str, first_line: int, defects: dict[int, list[str]]
+) -> Iterator[tuple[int, str]]:
     """Decode a byte stream line by line, so a bad byte is pinned to its line.
 
     Undecodable bytes and NULs (which PostgreSQL text and jsonb refuse) are
@@ -61,7 +63,8 @@ def _decoded_lines(raw: IO[bytes], path: str, first_line: int,
         except UnicodeDecodeError as exc:
             text = chunk.decode("utf-8", "backslashreplace")
             defects.setdefault(number, []).append(
-                f"{path}, line {number}: invalid UTF-8 at byte {exc.start + 1} of the line")
+                f"{path}, line {number}: invalid UTF-8 at byte {exc.start + 1} of the line"
+            )
         if "\x00" in text:
             text = text.replace("\x00", "\\x00")
             defects.setdefault(number, []).append(f"{path}, line {number}: NUL byte")
@@ -76,7 +79,7 @@ def _byte_lines(raw: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
         pending += chunk
         start = 0
         while (end := pending.find(b"\n", start)) >= 0:
-            yield pending[start:end + 1]
+            yield pending[start : end + 1]
             start = end + 1
         pending = pending[start:]
     if pending:
@@ -112,10 +115,12 @@ def csv_header(source: SourceFile) -> list[str]:
     try:
         row = next(csv.reader([text]), [])
     except csv.Error as exc:
-        raise FileFormatError(source.display_path, 1,
-                              f"unreadable CSV header ({exc}, in a header line of "
-                              f"{len(text):,} characters); no row of the file can be read"
-                              ) from None
+        raise FileFormatError(
+            source.display_path,
+            1,
+            f"unreadable CSV header ({exc}, in a header line of "
+            f"{len(text):,} characters); no row of the file can be read",
+        ) from None
     return [name.strip() for name in row]
 
 
@@ -139,10 +144,13 @@ def unique_columns(header: Sequence[str]) -> tuple[list[str], list[str]]:
             key = f"{name}__{suffix}"
             taken.add(key)
         keys.append(key)
-    problems = [f"the header repeats {name!r} (columns {', '.join(map(str, numbers))}); "
-                f"every column is kept, the repeats as "
-                f"{', '.join(repr(keys[n - 1]) for n in numbers[1:])}"
-                for name, numbers in seen.items() if len(numbers) > 1]
+    problems = [
+        f"the header repeats {name!r} (columns {', '.join(map(str, numbers))}); "
+        f"every column is kept, the repeats as "
+        f"{', '.join(repr(keys[n - 1]) for n in numbers[1:])}"
+        for name, numbers in seen.items()
+        if len(numbers) > 1
+    ]
     return keys, problems
 
 
@@ -203,25 +211,29 @@ def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iter
                     with _UnlimitedFields():
                         values = next(csv.reader(chain(list(record), feed)), [])
                 except csv.Error as again:
-                    raise FileFormatError(source.display_path, start,
-                                          f"unreadable CSV ({again})") from None
+                    raise FileFormatError(source.display_path, start, f"unreadable CSV ({again})") from None
             if not values or values == [""]:
                 continue  # blank line
             problems = [p for n in range(start, position["next"]) for p in defects.pop(n, [])]
             problems += header_problems
             if too_long is not None:
-                long_columns = [header[n] if n < len(header) else f"field {n + 1}"
-                                for n, value in enumerate(values)
-                                if len(value) > csv.field_size_limit()]
-                problems.append(f"{source.display_path}, line {start}: {too_long} in "
-                                f"{', '.join(map(repr, long_columns)) or 'a field'}; "
-                                "the row is kept whole")
+                long_columns = [
+                    header[n] if n < len(header) else f"field {n + 1}"
+                    for n, value in enumerate(values)
+                    if len(value) > csv.field_size_limit()
+                ]
+                problems.append(
+                    f"{source.display_path}, line {start}: {too_long} in "
+                    f"{', '.join(map(repr, long_columns)) or 'a field'}; "
+                    "the row is kept whole"
+                )
             payload = dict(zip(header, values))
             if len(values) != len(header):
-                problems.append(f"{source.display_path}, line {start}: {len(values)} fields, "
-                                f"the header has {len(header)}")
+                problems.append(
+                    f"{source.display_path}, line {start}: {len(values)} fields, the header has {len(header)}"
+                )
                 if len(values) > len(header):
-                    payload["_extra"] = values[len(header):]
+                    payload["_extra"] = values[len(header) :]
             yield FileRow(start, payload, problems)
 
 
@@ -234,8 +246,7 @@ def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> It
     """
     with open_at(source, resume) as raw:
         defects: dict[int, list[str]] = {}
-        for number, text in _decoded_lines(raw, source.display_path,
-                                           resume.line if resume else 1, defects):
+        for number, text in _decoded_lines(raw, source.display_path, resume.line if resume else 1, defects):
             problems = defects.pop(number, [])
             if not text.strip():
                 continue
@@ -246,6 +257,7 @@ def iter_json_lines(source: SourceFile, resume: ResumePoint | None = None) -> It
                 problems.append(f"{source.display_path}, line {number}: invalid JSON ({exc})")
             except RecursionError:
                 payload = {"_line": text.rstrip("\r\n")}
-                problems.append(f"{source.display_path}, line {number}: JSON nested too deep to "
-                                "read; the line is kept as text")
+                problems.append(
+                    f"{source.display_path}, line {number}: JSON nested too deep to read; the line is kept as text"
+                )
             yield FileRow(number, payload, problems)

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 from bronze_core.files.source import FileFormatError, SourceFile, matches
-from bronze_core.files.zips import (NOT_A_ZIP, damaged_zip, nested_zip_members,
-                                    salvaged_members, zip_members)
+from bronze_core.files.zips import NOT_A_ZIP, damaged_zip, nested_zip_members, salvaged_members, zip_members
 
 
-def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool = False,
-               problems: list[FileFormatError] | None = None, follow_symlinks: bool = False,
-               skipped: list[str] | None = None) -> list[SourceFile]:
+def list_files(
+    root: str | Path,
+    patterns: Sequence[str],
+    *,
+    nested_zips: bool = False,
+    problems: list[FileFormatError] | None = None,
+    follow_symlinks: bool = False,
+    skipped: list[str] | None = None,
+) -> list[SourceFile]:
     """Files below ``root`` (a folder or a .zip) whose relative path matches a pattern.
 
     Patterns are ``fnmatch`` patterns on the "/"-separated relative path, where
@@ -50,8 +56,7 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
         if damaged_zip(root):
             return salvaged_members(root, patterns)
         if matches(root.name, patterns):  # the wanted file itself, e.g. a bare export.xml
-            return [SourceFile(root.name, str(root.parent), root.stat().st_size,
-                               lambda p=root: open(p, "rb"))]
+            return [SourceFile(root.name, str(root.parent), root.stat().st_size, lambda p=root: open(p, "rb"))]
         raise FileFormatError(str(root), None, NOT_A_ZIP)
     found, seen = [], set()
     for relative, path in _walk(root, follow_symlinks, problems, skipped):
@@ -61,13 +66,13 @@ def list_files(root: str | Path, patterns: Sequence[str], *, nested_zips: bool =
                 found.extend(nested_zip_members(root, path, relative, patterns, problems))
         elif matches(relative, patterns) and path not in seen:
             seen.add(path)
-            found.append(SourceFile(relative, str(root), path.stat().st_size,
-                                    lambda p=path: _open_no_follow(p), path))
+            found.append(SourceFile(relative, str(root), path.stat().st_size, lambda p=path: _open_no_follow(p), path))
     return sorted(found, key=lambda f: f.relative_path)
 
 
-def _walk(root: Path, follow_symlinks: bool, problems: list[FileFormatError] | None,
-          skipped: list[str] | None) -> Iterator[tuple[str, Path]]:
+def _walk(
+    root: Path, follow_symlinks: bool, problems: list[FileFormatError] | None, skipped: list[str] | None
+) -> Iterator[tuple[str, Path]]:
     """``(relative path, real path)`` of every file below ``root``, links last.
 
     The real tree is walked first without following any link, so a file's
@@ -85,8 +90,7 @@ def _walk(root: Path, follow_symlinks: bool, problems: list[FileFormatError] | N
             target = Path(os.path.realpath(link))
             if not (_inside(target, real_root) or follow_symlinks):
                 if skipped is not None:
-                    skipped.append(f"{link} (a link to {target}, outside {root}; set "
-                                   "follow_symlinks to read it)")
+                    skipped.append(f"{link} (a link to {target}, outside {root}; set follow_symlinks to read it)")
                 continue
             if target.is_file():
                 yield relative, target

@@ -9,9 +9,10 @@ state key), for the log (``display_path``, this machine's path) and for rows
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO
 
 
 class FileFormatError(ValueError):
@@ -93,11 +94,10 @@ class SourceFile:
         except OSError:
             return None
 
-    def bounded(self, size: int) -> "SourceFile":
+    def bounded(self, size: int) -> SourceFile:
         """The same file, read only up to ``size`` bytes: what was checksummed, not what a
         writer appended since."""
-        return SourceFile(self.relative_path, self.root, size,
-                          lambda: Bounded(self._open(), size), self.local_path)
+        return SourceFile(self.relative_path, self.root, size, lambda: Bounded(self._open(), size), self.local_path)
 
     @property
     def display_path(self) -> str:

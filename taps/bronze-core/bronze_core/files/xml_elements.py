@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from typing import Any, Collection, Iterator
+from collections.abc import Collection, Iterator
+from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
 from bronze_core.files.source import FileFormatError, SourceFile
-
 
 #: Bytes handed to the XML parser at a time.
 XML_CHUNK = 1 << 20
@@ -23,8 +23,9 @@ class _WrongShape(Exception):
     """Raised from inside the XML parser's callbacks: the document is of another kind."""
 
 
-def iter_xml_elements(source: SourceFile, tags: Collection[str],
-                      root: str | None = None) -> Iterator[tuple[int, Element]]:
+def iter_xml_elements(
+    source: SourceFile, tags: Collection[str], root: str | None = None
+) -> Iterator[tuple[int, Element]]:
     """Stream the elements named in ``tags`` as ``(line, element)``, in constant memory.
 
     Only the wanted elements (with all their children) are built; everything
@@ -48,8 +49,9 @@ def iter_xml_elements(source: SourceFile, tags: Collection[str],
         if root is not None and not state.get("root_seen"):
             state["root_seen"] = True
             if name != root:
-                raise _WrongShape(f"not the expected shape: the document is <{name}>, not "
-                                  f"<{root}>; nothing was read from it")
+                raise _WrongShape(
+                    f"not the expected shape: the document is <{name}>, not <{root}>; nothing was read from it"
+                )
         builder = state["builder"]
         if builder is None:
             if name not in wanted:
@@ -89,15 +91,19 @@ def iter_xml_elements(source: SourceFile, tags: Collection[str],
             except expat.ExpatError as exc:
                 code = getattr(exc, "code", None)
                 detail = expat.ErrorString(code) if code else str(exc)
-                problem = FileFormatError(source.display_path,
-                                          getattr(exc, "lineno", None) or parser.CurrentLineNumber,
-                                          f"invalid XML ({detail})")
+                problem = FileFormatError(
+                    source.display_path,
+                    getattr(exc, "lineno", None) or parser.CurrentLineNumber,
+                    f"invalid XML ({detail})",
+                )
             except _WrongShape as exc:
                 problem = FileFormatError(source.display_path, parser.CurrentLineNumber, str(exc))
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                problem = FileFormatError(source.display_path, parser.CurrentLineNumber,
-                                          f"unreadable compressed data ({exc}); the line is "
-                                          "where reading stopped")
+                problem = FileFormatError(
+                    source.display_path,
+                    parser.CurrentLineNumber,
+                    f"unreadable compressed data ({exc}); the line is where reading stopped",
+                )
             yield from done  # the elements completed before a break still count
             done.clear()
             if problem is not None:

@@ -15,8 +15,9 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO
 
 from bronze_core.files.source import FileFormatError, SourceFile, WrappedReader, matches
 
@@ -32,8 +33,9 @@ def max_member_bytes() -> int:
     return int(os.environ.get("BRONZE_MAX_MEMBER_BYTES") or DEFAULT_MAX_MEMBER_BYTES)
 
 
-def nested_zip_members(root: Path, path: Path, relative: str, patterns: Sequence[str],
-                       problems: list[FileFormatError] | None) -> list[SourceFile]:
+def nested_zip_members(
+    root: Path, path: Path, relative: str, patterns: Sequence[str], problems: list[FileFormatError] | None
+) -> list[SourceFile]:
     """The matching members of a zip dropped in a folder, named ``sub/export.zip!/member``."""
     if not zipfile.is_zipfile(path):
         error = FileFormatError(str(path), None, NOT_A_ZIP)
@@ -42,8 +44,7 @@ def nested_zip_members(root: Path, path: Path, relative: str, patterns: Sequence
         problems.append(error)
         return []
     prefix = f"{relative}!/"
-    members = zip_members(path, [pattern for p in patterns
-                                 for pattern in (p, p.removeprefix("*/"))])
+    members = zip_members(path, [pattern for p in patterns for pattern in (p, p.removeprefix("*/"))])
     return [SourceFile(prefix + m.relative_path, str(root), m.size, m._open) for m in members]
 
 
@@ -64,6 +65,7 @@ def zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
             member = zf.open(name)
             member._bronze_zip = zf  # keep the archive open as long as the member
             return _CappedReader(member, cap, where)
+
         return _open
 
     return sorted(
@@ -84,8 +86,10 @@ def damaged_zip(path: str | Path) -> str | None:
     with open(path, "rb") as handle:
         if handle.read(4) != _LOCAL_SIGNATURE:
             return None
-    return ("truncated zip archive (no central directory, e.g. an interrupted download): "
-            "its members were read from their local headers up to the cut")
+    return (
+        "truncated zip archive (no central directory, e.g. an interrupted download): "
+        "its members were read from their local headers up to the cut"
+    )
 
 
 def salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
@@ -97,8 +101,9 @@ def salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]
         offset = 0
         while offset + _LOCAL_HEADER.size <= size:
             handle.seek(offset)
-            (signature, _, flags, method, _, _, _, csize, usize, name_len,
-             extra_len) = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
+            (signature, _, flags, method, _, _, _, csize, usize, name_len, extra_len) = _LOCAL_HEADER.unpack(
+                handle.read(_LOCAL_HEADER.size)
+            )
             if signature != _LOCAL_SIGNATURE or method not in (0, 8):
                 break
             name = handle.read(name_len).decode("utf-8" if flags & 0x800 else "cp437", "replace")
@@ -107,9 +112,14 @@ def salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]
             walked += 1
             known = not (flags & 0x08) or csize > 0  # with a data descriptor, sizes come after the data
             if not name.endswith("/") and matches(name, patterns):
-                found.append(SourceFile(name, str(archive), usize if known else 0,
-                                        lambda a=start, m=method, c=(csize if known else None):
-                                        _MemberStream(archive, a, m, c)))
+                found.append(
+                    SourceFile(
+                        name,
+                        str(archive),
+                        usize if known else 0,
+                        lambda a=start, m=method, c=(csize if known else None): _MemberStream(archive, a, m, c),
+                    )
+                )
             end = start + csize if known else _deflated_end(archive, start, method)
             if end is None or end > size:
                 break
@@ -205,8 +215,10 @@ class _MemberStream(WrappedReader):
 
 
 def _too_big(what: str, cap: int) -> str:
-    return (f"zip member {what} decompressed, more than the cap of {cap} bytes (a zip bomb?); "
-            "not read. Raise BRONZE_MAX_MEMBER_BYTES if the file is genuine")
+    return (
+        f"zip member {what} decompressed, more than the cap of {cap} bytes (a zip bomb?); "
+        "not read. Raise BRONZE_MAX_MEMBER_BYTES if the file is genuine"
+    )
 
 
 class _CappedReader(WrappedReader):

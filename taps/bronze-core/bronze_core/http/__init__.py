@@ -44,23 +44,55 @@ from __future__ import annotations
 import logging
 
 from bronze_core.http.pagination import DateWindow, DateWindowPaginator, PaginationLoop, guard_loops
-from bronze_core.http.request import (BODY_PREVIEW_CHARS, JSON_ARRAY, JSON_OBJECT, BearerAuth,
-                                      CredentialsRejected, NoAuth, RateLimitTooLong, ResponseShape,
-                                      TokenRefreshed, error_message, json_object_body,
-                                      object_with_list, parse_json_body, retry_after_seconds,
-                                      retry_waits)
-from bronze_core.http.settings import (HTTP_SETTINGS, api_settings, api_url_setting, pace_setting,
-                                       token_setting)
+from bronze_core.http.request import (
+    BODY_PREVIEW_CHARS,
+    JSON_ARRAY,
+    JSON_OBJECT,
+    BearerAuth,
+    CredentialsRejected,
+    NoAuth,
+    RateLimitTooLong,
+    ResponseShape,
+    TokenRefreshed,
+    error_message,
+    json_object_body,
+    object_with_list,
+    parse_json_body,
+    retry_after_seconds,
+    retry_waits,
+)
+from bronze_core.http.settings import HTTP_SETTINGS, api_settings, api_url_setting, pace_setting, token_setting
 from bronze_core.http.stream import BronzeRESTStream
 from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
 
 __all__ = [
-    "BODY_PREVIEW_CHARS", "HTTP_SETTINGS", "JSON_ARRAY", "JSON_OBJECT", "BearerAuth",
-    "BronzeRESTStream", "CredentialsRejected", "DateWindow", "DateWindowPaginator", "NoAuth",
-    "PaginationLoop", "RateLimitTooLong", "RequestBudget", "RequestThrottle", "ResponseShape",
-    "SyncStopped", "TokenRefreshed", "error_message", "guard_loops", "json_object_body",
-    "object_with_list", "parse_json_body",
-    "retry_after_seconds", "retry_waits", "api_settings", "api_url_setting", "pace_setting",
+    "BODY_PREVIEW_CHARS",
+    "HTTP_SETTINGS",
+    "JSON_ARRAY",
+    "JSON_OBJECT",
+    "BearerAuth",
+    "BronzeRESTStream",
+    "CredentialsRejected",
+    "DateWindow",
+    "DateWindowPaginator",
+    "NoAuth",
+    "PaginationLoop",
+    "RateLimitTooLong",
+    "RequestBudget",
+    "RequestThrottle",
+    "ResponseShape",
+    "SyncStopped",
+    "TokenRefreshed",
+    "api_settings",
+    "api_url_setting",
+    "error_message",
+    "guard_loops",
+    "json_object_body",
+    "object_with_list",
+    "pace_setting",
+    "parse_json_body",
+    "retry_after_seconds",
+    "retry_waits",
     "token_setting",
 ]
 

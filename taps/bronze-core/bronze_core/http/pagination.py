@@ -16,8 +16,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from singer_sdk.pagination import (BaseAPIPaginator, BaseHATEOASPaginator, JSONPathPaginator,
-                                   SimpleHeaderPaginator)
+from singer_sdk.pagination import BaseAPIPaginator, BaseHATEOASPaginator, JSONPathPaginator, SimpleHeaderPaginator
 
 from bronze_core.windows import DateWindow, date_windows
 

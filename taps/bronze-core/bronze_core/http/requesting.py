@@ -19,15 +19,23 @@ writing its own:
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
-from bronze_core.http.request import (BODY_PREVIEW_CHARS, BearerAuth, CredentialsRejected,
-                                      ResponseShape, TokenRefreshed, parse_json_body, retry_waits)
+from bronze_core.http.request import (
+    BODY_PREVIEW_CHARS,
+    BearerAuth,
+    CredentialsRejected,
+    ResponseShape,
+    TokenRefreshed,
+    parse_json_body,
+    retry_waits,
+)
 from bronze_core.redact import redact_params, scrub
 from bronze_core.redirects import SameOriginSession
 
@@ -75,7 +83,11 @@ class RESTRequests:
         what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
         self.logger.warning(
             "%s: %s on %s, retry %d in %.2f s",
-            self.name, what, self.path, details.get("tries", 0), details.get("wait") or 0,
+            self.name,
+            what,
+            self.path,
+            details.get("tries", 0),
+            details.get("wait") or 0,
         )
 
     # --- requests -----------------------------------------------------------
@@ -95,9 +107,16 @@ class RESTRequests:
         response._bronze_context = context
         return response
 
-    def request_once(self, url: str, params: dict | None = None, *, method: str = "GET",
-                     json_body: Any = None, shape: ResponseShape | None = None,
-                     context: dict | None = None) -> requests.Response:
+    def request_once(
+        self,
+        url: str,
+        params: dict | None = None,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
+        shape: ResponseShape | None = None,
+        context: dict | None = None,
+    ) -> requests.Response:
         """One request outside the paginator, under the rules of paginated ones.
 
         ``url`` is a path under ``api_url`` or a full URL; the answer is checked
@@ -106,24 +125,41 @@ class RESTRequests:
         """
         if "://" not in url:
             url = self.url_base + url
-        request = self.build_prepared_request(method=method, url=url, params=params or {},
-                                              headers=self.http_headers, json=json_body)
+        request = self.build_prepared_request(
+            method=method, url=url, params=params or {}, headers=self.http_headers, json=json_body
+        )
         if shape is not None:
             request._bronze_shape = shape  # read back by validate_response
         return self.request_decorator(self._request)(request, context)
 
-    def request_json(self, url: str, params: dict | None = None, *, method: str = "GET",
-                     json_body: Any = None, shape: ResponseShape | None = None,
-                     context: dict | None = None) -> Any:
+    def request_json(
+        self,
+        url: str,
+        params: dict | None = None,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
+        shape: ResponseShape | None = None,
+        context: dict | None = None,
+    ) -> Any:
         """The decoded body of one request outside the paginator (``request_once``)."""
-        return self.response_json(self.request_once(url, params, method=method, json_body=json_body,
-                                                    shape=shape, context=context))
+        return self.response_json(
+            self.request_once(url, params, method=method, json_body=json_body, shape=shape, context=context)
+        )
 
-    def fetch(self, url: str, params: dict | None = None, *, method: str = "GET",
-              json_body: Any = None, context: dict | None = None) -> Iterable[dict]:
+    def fetch(
+        self,
+        url: str,
+        params: dict | None = None,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
+        context: dict | None = None,
+    ) -> Iterable[dict]:
         """One request outside the paginator (``request_once``), as bronze records."""
-        yield from self.parse_response(self.request_once(url, params, method=method,
-                                                         json_body=json_body, context=context))
+        yield from self.parse_response(
+            self.request_once(url, params, method=method, json_body=json_body, context=context)
+        )
 
     # --- credentials ------------------------------------------------------------
     def credentials_expired(self, response: requests.Response) -> bool:
@@ -168,9 +204,12 @@ class RESTRequests:
         if not response.content:
             if status == 204 and shape.no_content:
                 return  # documented: nothing that day
-            raise RetriableAPIError(self.response_error_message(
-                response, f"answered HTTP {status} with an empty body where the API documents "
-                          f"{shape.describe()}"), response)
+            raise RetriableAPIError(
+                self.response_error_message(
+                    response, f"answered HTTP {status} with an empty body where the API documents {shape.describe()}"
+                ),
+                response,
+            )
         try:
             response._bronze_json = parse_json_body(response.content)  # parsed once, reused below
         except RecursionError:

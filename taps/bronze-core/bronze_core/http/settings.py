@@ -14,16 +14,31 @@ from singer_sdk import typing as th
 #: Settings every REST tap offers; tests turn the waits down to milliseconds.
 #: All integers: Meltano's `decimal` setting kind cannot serialise its own values.
 HTTP_SETTINGS = [
-    th.Property("request_timeout", th.IntegerType, default=60,
-                description="Seconds one request may take, the whole answer (body included); "
-                            "then it is retried."),
-    th.Property("max_retries", th.IntegerType, default=5,
-                description="Retries of one request on 5xx, 429, timeouts and connection errors."),
-    th.Property("backoff_base_ms", th.IntegerType, default=2000,
-                description="First wait of the exponential backoff in milliseconds (doubles each retry)."),
-    th.Property("backoff_max_seconds", th.IntegerType, default=300,
-                description="Longest single wait. A Retry-After asking for more fails the run "
-                            "cleanly (state kept) instead of blocking."),
+    th.Property(
+        "request_timeout",
+        th.IntegerType,
+        default=60,
+        description="Seconds one request may take, the whole answer (body included); then it is retried.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=5,
+        description="Retries of one request on 5xx, 429, timeouts and connection errors.",
+    ),
+    th.Property(
+        "backoff_base_ms",
+        th.IntegerType,
+        default=2000,
+        description="First wait of the exponential backoff in milliseconds (doubles each retry).",
+    ),
+    th.Property(
+        "backoff_max_seconds",
+        th.IntegerType,
+        default=300,
+        description="Longest single wait. A Retry-After asking for more fails the run "
+        "cleanly (state kept) instead of blocking.",
+    ),
 ]
 
 
@@ -39,8 +54,7 @@ def pace_setting(per_second: float, description: str) -> th.Property:
 
 def api_url_setting(url: str, what: str) -> th.Property:
     """``api_url``: the API's base URL (``what`` at ``url``), which tests point at a fake server."""
-    return th.Property("api_url", th.StringType, default=url,
-                       description=f"{what} (a local fake server in tests).")
+    return th.Property("api_url", th.StringType, default=url, description=f"{what} (a local fake server in tests).")
 
 
 def api_settings(url: str, what: str) -> list[th.Property]:

@@ -49,8 +49,9 @@ class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not isinstance(self.response_shape, ResponseShape):
-            raise TypeError(f"{type(self).__name__} must declare its `response_shape` "
-                            "(the JSON container its API documents)")
+            raise TypeError(
+                f"{type(self).__name__} must declare its `response_shape` (the JSON container its API documents)"
+            )
 
     @property
     def url_base(self) -> str:
@@ -89,8 +90,13 @@ class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
             self._tap.stopped = SyncStopped(reason, failed=True)
             self.logger.error("%s: %s; the run stops here", label, reason)
         else:
-            self.logger.error("%s: stream failed (%s: %s); its state stays where the next run "
-                              "reads this again, the other streams go on", label, type(exc).__name__, reason)
+            self.logger.error(
+                "%s: stream failed (%s: %s); its state stays where the next run "
+                "reads this again, the other streams go on",
+                label,
+                type(exc).__name__,
+                reason,
+            )
             self._tap.problems.append(f"stream {label} failed: {reason}")
         reset_state_progress_markers(self.get_context_state(context))
         if context is None:
@@ -125,4 +131,3 @@ class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
     def fetch_records(self, context):
         """The stream's records; override for streams that are not one paginated walk."""
         yield from super().get_records(context)
-
