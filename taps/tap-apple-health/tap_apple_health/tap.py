@@ -17,7 +17,6 @@ class TapAppleHealth(BronzeTap):
     """Apple Health records, workouts and activity summaries from an export."""
 
     name = "tap-apple-health"
-    package_name = "tap-apple-health"
     stream_types = STREAMS
 
     config_jsonschema = th.PropertiesList(

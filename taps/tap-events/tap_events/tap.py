@@ -24,7 +24,6 @@ class TapEvents(BronzeTap):
     """Reads the collector's spool past each stream's last loaded ``seq``; compacts what is loaded."""
 
     name = "tap-events"
-    package_name = "tap-events"
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -16,7 +16,6 @@ class TapManual(BronzeTap):
     """Rows of the ``.csv`` / ``.jsonl`` files in each sub-folder of ``manual_dir``; the folder names the stream."""
 
     name = "tap-manual"
-    package_name = "tap-manual"
 
     config_jsonschema = th.PropertiesList(
         th.Property(

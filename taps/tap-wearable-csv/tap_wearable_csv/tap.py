@@ -16,7 +16,6 @@ class TapWearableCsv(BronzeTap):
     """Every ``*_merged.csv`` of a Fitabase-style export found below ``data_dir``, one stream per file kind."""
 
     name = "tap-wearable-csv"
-    package_name = "tap-wearable-csv"
     stream_types = STREAM_TYPES
 
     config_jsonschema = th.PropertiesList(
