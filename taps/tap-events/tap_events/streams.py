@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bronze_core.envelope import PayloadValidator
+from bronze_core.fields import When
 from bronze_core.streams import BronzeStream
 from bronze_core.timestamps import parse_timestamp, to_utc_iso
 from tap_events import apps
@@ -73,13 +74,12 @@ class OverlandLocations(SpoolStream):
     name = "overland__locations"
     source = "overland"
     payload_schema_name = "overland_location"
+    time_field = ("properties", "timestamp")
 
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> Any:
+        """Device and time, the time normalised to UTC (a resend from another zone is the same id)."""
         props = payload["properties"]
         return f"{str(props.get('device_id') or '').strip()}|{_iso(props['timestamp'])}"
-
-    def payload_time(self, payload: Any) -> dt.datetime | None:
-        return parse_timestamp(payload["properties"]["timestamp"])
 
 
 # --- OwnTracks ------------------------------------------------------------------------
@@ -100,14 +100,13 @@ class OwntracksLocations(SpoolStream):
     name = "owntracks__locations"
     source = "owntracks"
     payload_schema_name = "owntracks_location"
+    time_field = When("tst", _epoch)
 
     def payload_id(self, payload: Any, lineage: Mapping[str, Any]) -> Any:
+        """The tracker comes from the request (headers or Basic user), not the payload."""
         if not isinstance(payload.get("tst"), (int, float)):
             return None
         return f"{_tracker(payload, lineage)}|{int(payload['tst'])}"
-
-    def payload_time(self, payload: Any) -> dt.datetime | None:
-        return _epoch(payload.get("tst"))
 
 
 class OwntracksMessages(OwntracksLocations):
