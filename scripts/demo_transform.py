@@ -42,7 +42,7 @@ HEADER = (
     "water ml",
     "t max",
     "t min",
-    "toggl h",
+    "tracked h",
     "steps from",
     "sleep from",
 )
