@@ -195,7 +195,8 @@ def _date_axis(ax, start: dt.date, end: dt.date) -> None:
     import matplotlib.dates as mdates
 
     ax.set_xlim(start - dt.timedelta(days=0.5), end + dt.timedelta(days=0.5))
-    locator = mdates.AutoDateLocator(maxticks=8)
+    # Whole days: a span of a few days would otherwise be ticked in hours.
+    locator = mdates.DayLocator() if (end - start).days < 7 else mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
@@ -445,6 +446,11 @@ def freshness_table(entries: list[dict]) -> str:
             f"{html.escape(name)}: {html.escape(verdict)}, {rows} rows" + (f", {bad} open invalid" if bad else "")
             for name, verdict, rows, bad in e["tables"]
         )
+        if tables:
+            summary = f"{len(e['tables'])} table{'s' if len(e['tables']) != 1 else ''}"
+            if invalid := sum(bad for *_, bad in e["tables"]):
+                summary += f", {invalid} open invalid rows"
+            tables = f"<details><summary>{summary}</summary>{tables}</details>"
         lines.append(
             f"<tr><td>{html.escape(e['pipeline'])}</td><td>{_when(e['last_success_at'])}</td>"
             f"<td>{_when(e['last_failure_at'])}</td>"
