@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 from psycopg import sql
 
+from bronze_core.owner_only import open_private, private_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -489,9 +491,11 @@ def render(report: Report) -> str:
 
 
 def write(output: Path = DEFAULT_OUTPUT, now: dt.datetime | None = None) -> Report:
+    """Build and write the page: owner-only (0600, its folder 0700 if new), since it shows your health data."""
     report = build(now)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(report), encoding="utf-8")
+    private_dir(output.parent)
+    with open_private(output, "w") as handle:
+        handle.write(render(report))
     return report
 
 

@@ -47,16 +47,23 @@ CHARTS_JS = """
 
 
 def write_report(env: dict, output: Path) -> subprocess.CompletedProcess:
-    """`scripts/report.py --output <output>` as `make report` runs it, on the test's databases."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "report.py"), "--output", str(output)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    """`scripts/report.py --output <output>` on the test's databases, under the usual umask 022;
+    the page (health data) and a folder it creates must still be owner-only."""
+    old = os.umask(0o022)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "report.py"), "--output", str(output)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+    finally:
+        os.umask(old)
+    assert output.stat().st_mode & 0o077 == 0 and output.parent.stat().st_mode & 0o077 == 0
+    return done
 
 
 def render(browser: Browser, page: Path) -> tuple[list[dict], list[str], list[str]]:
@@ -108,7 +115,7 @@ def test_report_of_real_loads_renders_in_chromium(meltano, tmp_path):
             extra_env=env,
             timeout=600,
         )
-    page = tmp_path / "report.html"
+    page = tmp_path / "reports" / "report.html"
     printed = write_report(meltano.env, page).stdout
     html = page.read_text(encoding="utf-8")
 
@@ -162,7 +169,7 @@ def test_report_of_real_loads_renders_in_chromium(meltano, tmp_path):
 
 def test_report_of_an_empty_database_says_what_is_missing(fresh_db, tmp_path):
     """No bronze table, no mart, no run: the page is still written and names each missing part."""
-    page = tmp_path / "report.html"
+    page = tmp_path / "reports" / "report.html"
     env = {"DATABASE_URL": fresh_db, "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}"}
     for name in list(os.environ):  # no source configured from the caller's environment
         if name.startswith("TAP_"):
