@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # every line, so no command escapes it.)
 .SHELLFLAGS := -c 'umask 077 && eval "$$0"'
 
-.PHONY: help install env up down db-status status metrics run-all crontab demo test test-fast lint lock bench bench-dbt clean about collector backup restore
+.PHONY: help install env up down db-status status report metrics run-all crontab demo test test-fast lint lock bench bench-dbt clean about collector backup restore
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ db-status: install ## Say which PostgreSQL is used and whether it answers
 
 status: install ## Is my data fresh? Per table and pipeline; exit 1 if stale, failed or never (ACK=<table> acknowledges its invalid rows)
 	$(BIN)/python scripts/status.py $(if $(ACK),--ack $(ACK))
+
+report: install ## Write reports/index.html: freshness, rows landed, daily health and Fitabase charts in one offline page
+	$(BIN)/python scripts/report.py
 
 metrics: install ## Serve /health and Prometheus /metrics on 127.0.0.1:9464 (METRICS_PORT), in the foreground
 	$(BIN)/python scripts/metrics.py

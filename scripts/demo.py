@@ -204,6 +204,15 @@ def main() -> None:
     from demo_transform import build_and_show
 
     build_and_show(url)
+    # The same as `make report`, for the demo database: one offline HTML page of charts.
+    report = ROOT / "reports" / "demo.html"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "report.py"), "--output", str(report)],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "MELTANO_ENVIRONMENT": "demo"},
+        check=True,
+    )
+    print(f"\nOpen the report in a browser: {report}")
 
 
 if __name__ == "__main__":

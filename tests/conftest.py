@@ -98,7 +98,7 @@ def meltano(fresh_db, tmp_path):
 # so a new test is classified without anyone remembering to: `make test-fast` runs
 # `-m "not slow"`, `make test` runs everything.
 DB_FIXTURES = {"pg_server", "fresh_db", "meltano"}
-SPAWNING = {"subprocess", "multiprocessing", "tests.tap_runner", "tests.reliability.processes"}
+SPAWNING = {"subprocess", "multiprocessing", "tests.tap_runner", "tests.reliability.processes", "tests.browser"}
 SPAWNING_CALLS = {"dbctl": {"up", "_run_pg"}}  # a module's functions that start a server
 
 
