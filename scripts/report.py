@@ -87,7 +87,7 @@ TRENDS = (
             Series("temperature_min_c", "daily min", ("temperature_min_c",)),
         ),
     ),
-    Trend("Time tracked (Toggl)", "hours per day", (Series("hours_tracked", "hours", ("hours_tracked",)),)),
+    Trend("Time tracked", "hours per day", (Series("hours_tracked", "hours", ("hours_tracked",)),)),
 )
 
 
