@@ -162,7 +162,7 @@ def test_report_of_real_loads_renders_in_chromium(meltano, tmp_path):
         assert chart["colours"] >= 5, chart  # drawn, not a blank canvas
         assert 0 < chart["shown"] <= 1366, chart  # fits a laptop's width
     assert f"report written to {page} ({len(charts)} charts)" in printed
-    for absent in ("Weight", "Water", "Temperature at home", "Time tracked (Toggl)"):  # no such source loaded
+    for absent in ("Weight", "Water", "Temperature at home", "Time tracked"):  # no such source loaded
         assert f"<li>{absent}: no source gave a value" in html
     assert (tmp_path / "report.png").stat().st_size > 20_000
 
