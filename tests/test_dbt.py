@@ -21,7 +21,7 @@ from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_api import FakeGarmin
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "using-your-data.md"
+README = ROOT / "README.md"
 
 
 def dbt(meltano, *args, check=True):
@@ -146,9 +146,9 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
         (day, steps, "fitabase") for (user, day), steps in days.items() if user == person
     )
 
-    # The questions of docs/using-your-data.md run as written; the Fitabase one gives
+    # The README's three questions run as written; the Fitabase one gives
     # the days the raw rows say are below half the participant's baseline.
-    *_, question = queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.DOTALL)
+    *_, question = queries = re.findall(r"```sql\n(.*?)```", README.read_text(), re.DOTALL)
     assert len(queries) == 3
     for query in queries:
         meltano.query(query)
