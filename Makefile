@@ -83,7 +83,7 @@ run-all: install ## Run every configured source, go on past failures, exit 1 lis
 crontab: install ## Print crontab lines for the schedules in meltano.yml
 	$(BIN)/python scripts/crontab.py
 
-demo: up ## Run every source end to end against local fakes and samples, then count bronze rows
+demo: up ## Run every source end to end against local fakes and samples, count bronze rows, build the marts (dbt), write the report
 	$(BIN)/python scripts/demo.py
 
 test: install ## Run the whole test suite against a real PostgreSQL
@@ -109,7 +109,7 @@ bench: install ## Backfill benchmark: ours vs COPY vs dlt (BENCH_ARGS='-n 100000
 bench-dbt: up ## dbt full build vs incremental over the demo + a heart-rate backfill (BENCH_ARGS='-n 1000000')
 	$(BIN)/python bench/dbt_bench.py $(BENCH_ARGS)
 
-about: install ## Print each tap's settings table (for the README), for every package in sources.yml
+about: install ## Print each tap's settings table (--about), for every package in sources.yml
 	@for tap in $$($(BIN)/python scripts/registry.py executables); do \
 	  $(BIN)/$$tap --about --format=markdown || exit 1; done
 
