@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import tempfile
 import zipfile
 
 import pytest
@@ -11,6 +13,27 @@ from bronze_core.file_streams import fingerprint
 from bronze_core.files import FileFormatError, iter_json_array, iter_xml_elements, list_files
 
 PATTERNS = ["*DI-Connect-Wellness/*_sleepData.json"]
+
+
+@contextlib.contextmanager
+def nothing_written(folder, monkeypatch):
+    """Fail if reading extracts a zip member or writes a file: into ``folder`` or a temp file.
+
+    Temp files are sent to an empty folder inside ``folder`` and zip extraction raises, so the
+    check sees only this test's own writes (other tests' folders can change meanwhile).
+    """
+    scratch = folder / "scratch-temp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a zip member was extracted")
+
+    monkeypatch.setattr(zipfile.ZipFile, "extract", refuse)
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", refuse)
+    before = set(folder.rglob("*"))
+    yield
+    assert set(folder.rglob("*")) == before, "something was written while reading the zip"
 
 
 def test_finds_files_by_pattern_at_any_depth(tmp_path):
@@ -23,17 +46,17 @@ def test_finds_files_by_pattern_at_any_depth(tmp_path):
     assert fingerprint(found[0]).sha256 == hashlib.sha256(b"[]").hexdigest()
 
 
-def test_zip_members_are_read_in_place_never_extracted(tmp_path):
+def test_zip_members_are_read_in_place_never_extracted(tmp_path, monkeypatch):
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("../../escape/DI-Connect-Wellness/x_sleepData.json", '[{"calendarDate": "2024-01-01"}]')
         zf.writestr("/abs/DI-Connect-Wellness/y_sleepData.json", "[]")
-    before = set(tmp_path.parent.rglob("*"))
-    found = list_files(archive, PATTERNS)
-    assert len(found) == 2
-    items = list(iter_json_array(found[0]))
+    with nothing_written(tmp_path, monkeypatch):
+        found = list_files(archive, PATTERNS)
+        assert len(found) == 2
+        items = list(iter_json_array(found[0]))
     assert items == [(0, {"calendarDate": "2024-01-01"})]
-    assert set(tmp_path.parent.rglob("*")) == before, "something was written while reading the zip"
+    assert not (tmp_path.parent.parent / "escape").exists()
     assert found[0].display_path.startswith(str(archive) + "!")
 
 
@@ -141,7 +164,7 @@ def _records_xml(count: int) -> str:
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-def test_truncated_zip_is_read_up_to_the_cut(tmp_path, streamed):
+def test_truncated_zip_is_read_up_to_the_cut(tmp_path, monkeypatch, streamed):
     from bronze_core.files import damaged_zip, iter_xml_elements
 
     text = _records_xml(20000)
@@ -168,16 +191,15 @@ def test_truncated_zip_is_read_up_to_the_cut(tmp_path, streamed):
     assert sum(1 for _ in iter_xml_elements(source, ["Record"])) == 20000
 
     archive.write_bytes(whole[: len(whole) // 2])  # cut inside export.xml
-    before = set(tmp_path.parent.rglob("*"))
-    (source,) = list_files(archive, XML_PATTERNS)
     got = []
-    with pytest.raises(FileFormatError) as error:
-        for line, element in iter_xml_elements(source, ["Record"]):
-            got.append((line, element.get("type")))
+    with nothing_written(tmp_path, monkeypatch):
+        (source,) = list_files(archive, XML_PATTERNS)
+        with pytest.raises(FileFormatError) as error:
+            for line, element in iter_xml_elements(source, ["Record"]):
+                got.append((line, element.get("type")))
     assert 0 < len(got) < 20000
     assert got == [(i + 2, f"t{i}") for i in range(len(got))]
     assert f"{archive}!apple_health_export/export.xml, line {len(got) + 2}" in str(error.value)
-    assert set(tmp_path.parent.rglob("*")) == before
 
 
 def test_a_break_after_a_big_integer_still_names_the_line(tmp_path):

@@ -103,13 +103,18 @@ def test_zip_export_is_read_in_place(tmp_path):
         for path in (tmp_path / "drop").rglob("*.csv"):
             zf.write(path, path.relative_to(tmp_path / "drop").as_posix())
         zf.writestr("../../evil/sleepDay_merged.csv", "Id,SleepDay\n1,4/12/2016\n")
-    before = set(tmp_path.parent.rglob("*"))
-    result, messages, _ = run(archive, tmp_path)
+    scratch = tmp_path / "temp"  # the tap's temp folder: reading in place leaves it empty
+    scratch.mkdir()
+    before = set(tmp_path.rglob("*"))
+    result, messages, _ = tap_runner.run_tap(
+        "tap-wearable-csv", {"data_dir": str(archive)}, tmp_path, env={"TMPDIR": str(scratch)}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert by_stream(messages)["daily_activity"] == 12
-    created = set(tmp_path.parent.rglob("*")) - before
-    assert all(p.is_relative_to(tmp_path) for p in created), "something was written outside"
-    assert not (tmp_path.parent.parent / "evil").exists()
+    assert set(tmp_path.rglob("*")) - before == {tmp_path / "config.json"}, "the tap wrote beside the zip"
+    assert not any(scratch.iterdir()), "the tap extracted into a temp folder"
+    for base in (tmp_path, tmp_path.parent, tmp_path.parent.parent, Path.cwd(), Path.cwd().parent):
+        assert not (base / "evil").exists()
 
 
 @pytest.mark.parametrize(
