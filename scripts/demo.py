@@ -11,6 +11,8 @@ was run before (re-running it lands no duplicates).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -30,6 +32,7 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 LOADER = "target-postgres"
 
 DEMO_LOG = ROOT / ".meltano" / "logs" / "demo.log"
+DEMO_LOCK = ROOT / ".meltano" / "run" / "demo.lock"
 STARTED = re.compile(r"Running job with name '[^':]*:(?P<tap>.+?)-to-")
 RECORDS = re.compile(r": (?P<rows>\d+) records \((?P<invalid>\d+) invalid, \d+ warning\)")
 
@@ -149,6 +152,24 @@ def run_with_progress(args: list[str], env: dict) -> int:
     return process.wait()
 
 
+@contextlib.contextmanager
+def only_demo_running():
+    """Hold the project's demo lock, or stop: two demos would load one database at once.
+
+    Holding it also proves that no earlier demo is still running, so Meltano's own
+    "already running" check may be skipped (``--force``): a demo killed before its end
+    leaves its pipelines marked running in Meltano's system database until their
+    heartbeat goes stale (about five minutes), which would refuse the next demo.
+    """
+    DEMO_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(DEMO_LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit("demo: another make demo is running in this project; wait for it to end") from None
+        yield
+
+
 def demo_database_url(name: str) -> str:
     """The effective server's URL, pointing at the demo database."""
     parts = urlsplit(dbctl.settings()["url"])
@@ -176,6 +197,11 @@ def print_counts(url: str) -> None:
 
 
 def main() -> None:
+    with only_demo_running():
+        demo()
+
+
+def demo() -> None:
     database = dbctl.settings()["PG_DB"] + "_demo"
     dbctl.create_database(database)
     url = demo_database_url(database)
@@ -187,7 +213,7 @@ def main() -> None:
         run_feeds(chosen)
         print(f"Loading into database {database!r} (Meltano environment 'demo').\n", flush=True)
         env = {**os.environ, **demo_env(chosen, served), "DATABASE_URL": url}
-        code = run_with_progress(["--environment=demo", "run", "--full-refresh", *plan(chosen)], env)
+        code = run_with_progress(["--environment=demo", "run", "--full-refresh", "--force", *plan(chosen)], env)
         if code != 0:
             raise SystemExit(f"demo: meltano run failed (exit {code}); the whole log is in {DEMO_LOG}")
     finally:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import psycopg
 
@@ -36,6 +39,9 @@ def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_r
     }
     demo_db = fresh_db.rsplit("/", 1)[1] + "_demo"
     try:
+        # A demo killed in the middle (Ctrl-C twice, a closed terminal) leaves its pipelines
+        # marked running in Meltano's system database; the next demo must run all the same.
+        kill_a_demo_midway(env, tmp_path / "meltano.db")
         done = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "demo.py")],
             cwd=ROOT,
@@ -88,3 +94,41 @@ def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_r
         assert report.read_text(encoding="utf-8").count("data:image/png;base64,") >= 8
     finally:
         dbctl.drop_database(demo_db)
+
+
+def kill_a_demo_midway(env: dict, system_db) -> None:
+    """Start a demo, check a second one is refused while it runs, then SIGKILL the first
+    once a pipeline is under way, leaving a job marked running behind."""
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        started = 0
+        for line in first.stdout:
+            started += line.rstrip().endswith(" started")
+            if started == 2:  # the first pipeline is done, the second one's job is running
+                break
+        assert started == 2, "the first demo ended before its second pipeline started"
+        second = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "demo.py")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert "another make demo is running in this project" in second.stderr, second.stderr[-2000:]
+        time.sleep(1)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
+    with sqlite3.connect(system_db) as db:
+        running = db.execute("SELECT job_name FROM runs WHERE state = 'RUNNING'").fetchall()
+    assert any(name.startswith("demo:") for (name,) in running), running
