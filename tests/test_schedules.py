@@ -112,3 +112,15 @@ def test_crontab_lines():
         ">> '/home/me/my lake/.meltano/logs/cron/garmin-every-6h.log' 2>&1"
     )
     assert lines[2].startswith("0 0 * * 0 umask 077 && cd ")
+
+
+def test_the_operations_guide_lists_every_schedule_as_meltano_does():
+    """docs/operations.md's table once missed a schedule added later: it must say what Meltano runs."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    table = {}
+    for line in text.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            table[cells[0]] = (cells[1].split()[0].strip("`"), cells[2])
+    listed = {s["name"]: (s["job"]["name"], s["cron_interval"]) for s in crontab.schedules(listing())}
+    assert table == listed
