@@ -63,6 +63,11 @@ class Collector:
                 time.sleep(0.1)
         raise AssertionError("collector did not answer /health")
 
+    def lift_file_size_limit(self) -> None:
+        """The disk has room again, for the running process (its soft limit back up to the hard one)."""
+        hard = resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE)[1]
+        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
@@ -86,7 +91,7 @@ def _limit_file_size(limit: int) -> None:
     """In the child before exec: files stop growing at ``limit`` bytes; the write that would
     pass it fails with EFBIG instead of killing the process (SIGXFSZ stays ignored across exec)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
 def collector(tmp_path: Path, **env: str) -> Collector:

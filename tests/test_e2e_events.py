@@ -309,9 +309,23 @@ def test_a_full_disk_answers_503_keeps_running_and_loses_nothing_acknowledged(me
         overland = post(f"{c.url}/overland?token={TOKEN}", apps.overland_batch(0, 200))
         assert overland[0] == 503 and overland[1] != {"result": "ok"}, overland
         assert c.proc.poll() is None
+        # Room again: /health's own probe write sees it within seconds, without a restart or a post.
+        c.lift_file_size_limit()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(c.url + "/health", timeout=10) as answer:
+                    assert json.loads(answer.read())["spool_writable"] is True
+                    break
+            except urllib.error.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("/health still says the spool is not writable")
+        assert post(c.url + "/events", apps.event("d-after"), headers=auth)[1]["accepted"] == 1
+        acked.append("d-after")
     finally:
         c.stop()
-    c.start()  # the disk has room again
+    c.start()  # and after a restart
     assert sorted(p["event_id"] for _, p, _ in c.spooled()) == sorted(acked)
     with urllib.request.urlopen(c.url + "/health", timeout=10) as answer:
         assert json.loads(answer.read())["spool_writable"] is True
