@@ -28,6 +28,7 @@ import hmac
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import uuid
@@ -69,14 +70,36 @@ class HTTPError(Exception):
 
 
 # --- the spool writer --------------------------------------------------------------
+#: ``/health`` writes to the spool at most this often; in between it reports the last write.
+PROBE_SECONDS = 5.0
+#: ``/health`` waits this long for its probe write before it calls the spool not writable.
+PROBE_TIMEOUT = 10.0
+
+
+def why_not_stored(exc: BaseException) -> str:
+    """What to tell a client (and ``/health``) when a commit failed: SQLite's or the OS's
+    own short message (``disk I/O error``, ``database or disk is full``), never a path."""
+    if isinstance(exc, sqlite3.Error):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
+
+
 class SpoolWriter:
-    """The one thread that writes the spool; ``store`` returns once the items are synced."""
+    """The one thread that writes the spool; ``store`` returns once the items are synced.
+
+    It remembers how its last commit went (``failure``: None when it worked), so a
+    full disk shows on ``/health`` as soon as one write fails there.
+    """
 
     def __init__(self, path: Path, max_group: int = 512):
         self.path, self.max_group = path, max_group
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.failure: str | None = None
+        self.checked_at = float("-inf")  # time.monotonic() of the last commit, good or bad
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -88,6 +111,25 @@ class SpoolWriter:
         future = loop.create_future()
         self._queue.put((items, loop, future))
         return await future
+
+    async def check(self) -> str | None:
+        """None when the spool takes writes, else why not.
+
+        A real, synced write (``probe``) when the last commit is older than
+        ``PROBE_SECONDS``: a check that writes nothing says nothing about a full
+        disk; the limit keeps an unauthenticated ``/health`` from costing an fsync each.
+        """
+        if time.monotonic() - self.checked_at >= PROBE_SECONDS:
+            loop = asyncio.get_running_loop()
+            future = loop.create_future()
+            self._queue.put((None, loop, future))
+            try:
+                await asyncio.wait_for(future, PROBE_TIMEOUT)
+            except TimeoutError:
+                return f"no write finished within {PROBE_TIMEOUT:.0f} s"
+            except Exception:  # noqa: BLE001, S110 - the writer noted why in self.failure
+                pass
+        return self.failure
 
     def close(self) -> None:
         self._queue.put(None)
@@ -114,11 +156,15 @@ class SpoolWriter:
                         break
                     group.append(more)
                 try:
-                    results = spool.append_groups([items for items, _, _ in group])
+                    results = spool.append_groups(
+                        [items or [] for items, _, _ in group], probe=any(items is None for items, _, _ in group)
+                    )
                 except Exception as exc:  # noqa: BLE001 - every waiting request is told
+                    self.failure, self.checked_at = why_not_stored(exc), time.monotonic()
                     for _, loop, future in group:
                         loop.call_soon_threadsafe(_settle, future, None, exc)
                     continue
+                self.failure, self.checked_at = None, time.monotonic()
                 for (_, loop, future), stored in zip(group, results):
                     loop.call_soon_threadsafe(_settle, future, stored, None)
         finally:
@@ -257,7 +303,14 @@ def create_app(settings: Settings) -> Starlette:
                 outcomes = split(body, context, request, user)
             except apps.BadBody as exc:
                 raise HTTPError(400, str(exc)) from None
-            stored = await writer.store([o.item for o in outcomes if o.item is not None])
+            try:
+                stored = await writer.store([o.item for o in outcomes if o.item is not None])
+            except Exception as exc:  # noqa: BLE001 - nothing of it was kept: the client must send it again
+                reason = why_not_stored(exc)
+                log.error("collector: %s: the spool is not writable (%s); answered 503", endpoint, reason)
+                raise HTTPError(
+                    503, f"could not store the request: the spool is not writable ({reason}); send it again"
+                ) from None
             _mark_duplicates(outcomes, stored)
             response = answer(outcomes)
         except HTTPError as exc:
@@ -313,14 +366,12 @@ def create_app(settings: Settings) -> Starlette:
         return await accept(request, "/events", lambda body, ctx, r, u: apps.events(body, ctx, contracts), _summary)
 
     async def health(request: Request) -> Response:
-        def check():
-            with reader_lock:
-                return reader.writable(), reader.backlog()
-
-        writable, waiting = await run_in_threadpool(check)
+        problem = await writer.check()
+        waiting = int(await run_in_threadpool(backlog))
+        writable = problem is None
         return JSONResponse(
             {
-                "status": "ok" if writable else "spool not writable",
+                "status": "ok" if writable else f"spool not writable ({problem})",
                 "spool_writable": writable,
                 "waiting_to_load": waiting,
             },

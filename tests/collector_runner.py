@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import sqlite3
@@ -36,12 +37,19 @@ class Collector:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Collector:
+    def start(self, timeout: float = 30, file_size_limit: int | None = None) -> Collector:
+        """Start it and wait for ``/health``; ``file_size_limit`` (bytes) makes every write past
+        that size fail as on a full disk (RLIMIT_FSIZE, SIGXFSZ ignored: ``EFBIG``)."""
         self.port = free_port()
         env = {**os.environ, **self.env, "COLLECTOR_PORT": str(self.port)}
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "collector"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "collector"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=None if file_size_limit is None else lambda: _limit_file_size(file_size_limit),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -54,6 +62,11 @@ class Collector:
             except OSError:
                 time.sleep(0.1)
         raise AssertionError("collector did not answer /health")
+
+    def lift_file_size_limit(self) -> None:
+        """The disk has room again, for the running process (its soft limit back up to the hard one)."""
+        hard = resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE)[1]
+        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -72,6 +85,13 @@ class Collector:
         with sqlite3.connect(self.spool) as conn:
             rows = conn.execute("SELECT stream, payload, context FROM items ORDER BY seq").fetchall()
         return [(s, json.loads(p), json.loads(c)) for s, p, c in rows if stream in (None, s)]
+
+
+def _limit_file_size(limit: int) -> None:
+    """In the child before exec: files stop growing at ``limit`` bytes; the write that would
+    pass it fails with EFBIG instead of killing the process (SIGXFSZ stays ignored across exec)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
 def collector(tmp_path: Path, **env: str) -> Collector:

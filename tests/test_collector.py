@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -217,3 +218,37 @@ def test_spool_is_owner_only(running):
         path = running.spool.with_name(running.spool.name + extra)
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+def test_a_spool_written_before_dedupe_records_had_a_seq_is_upgraded_in_place(tmp_path):
+    c = collector(tmp_path).start()
+    numbered = {**apps.event("ignored"), "event_id": 7}  # an integer id is keyed as "7"
+    try:
+        posted = post(c.url + "/events", [apps.event("u-1"), apps.event(" u-2 "), numbered], headers=bearer(TOKEN))
+        assert posted[1]["accepted"] == 3
+    finally:
+        c.stop()
+    # The layout the collector wrote before: event_ids (event_id) only. A compaction of
+    # those days had deleted u-1's item (loaded, past retention) and kept its record.
+    with sqlite3.connect(c.spool) as conn:
+        conn.executescript(
+            """
+            DROP INDEX event_ids_seq;
+            DROP TABLE write_probe;
+            CREATE TABLE old_ids (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+            INSERT INTO old_ids SELECT event_id FROM event_ids;
+            DROP TABLE event_ids;
+            ALTER TABLE old_ids RENAME TO event_ids;
+            DELETE FROM items WHERE json_extract(payload, '$.event_id') = 'u-1';
+            """
+        )
+        held = dict(conn.execute("SELECT json_extract(payload, '$.event_id'), seq FROM items"))
+    c.start()
+    try:
+        with sqlite3.connect(c.spool) as conn:
+            records = dict(conn.execute("SELECT event_id, seq FROM event_ids"))
+        assert records == {"u-2": held[" u-2 "], "7": held[7]}  # each with its item; u-1's went with it
+        again = post(c.url + "/events", [apps.event("u-1"), apps.event("u-2"), numbered], headers=bearer(TOKEN))
+        assert (again[1]["accepted"], again[1]["duplicate"]) == (1, 2)
+    finally:
+        c.stop()

@@ -3,11 +3,14 @@ real `meltano run tap-events target-postgres` into real PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -244,3 +247,95 @@ def test_the_demo_feed_posts_one_batch_per_app_and_tap_events_lands_them(meltano
         "events__mood_logged": 3,
         "events__page_view": 1,
     }
+
+
+def spooled_event_ids(c) -> list[str]:
+    """The dedupe records the spool holds (what it answers ``duplicate`` for)."""
+    with sqlite3.connect(c.spool) as conn:
+        return [row[0] for row in conn.execute("SELECT event_id FROM event_ids ORDER BY event_id")]
+
+
+def test_dedupe_records_go_with_compacted_items_and_a_late_resend_lands_nothing_new(meltano, running):
+    auth = bearer(TOKEN)
+    first = [apps.event("r-1"), apps.event("r-2", score=99)]
+    assert post(running.url + "/events", first, headers=auth)[1]["accepted"] == 2
+    load(meltano, running)
+    assert post(running.url + "/events", apps.event("r-3"), headers=auth)[1]["accepted"] == 1
+    # Retention 0: this run compacts what the first run loaded (r-1, r-2) and their dedupe
+    # records; r-3, loaded by this run, stays in the spool with its record until the next.
+    second = load(meltano, running, TAP_EVENTS_RETENTION_DAYS="0")
+    assert "events__mood_logged: compacted 2 loaded spool items" in second.stderr
+    assert spooled_event_ids(running) == ["r-3"]
+    # The app resends all three after the retention: r-3 is still known, r-1 and r-2 are taken again...
+    status, answer = post(running.url + "/events", [*first, apps.event("r-3")], headers=auth)
+    assert (status, answer["accepted"], answer["duplicate"]) == (200, 2, 1)
+    assert spooled_event_ids(running) == ["r-1", "r-2", "r-3"]
+    # ...and land nothing new: bronze's (raw_id, raw_hash) key holds them already.
+    third = load(meltano, running)
+    assert "tap-events: 2 records sent" in summary(third), summary(third)
+    assert meltano.query(
+        "SELECT raw_id, validation_status, count(*) FROM bronze.events__mood_logged GROUP BY 1, 2 ORDER BY 1"
+    ) == [("r-1", "valid", 1), ("r-2", "invalid", 1), ("r-3", "valid", 1)]
+
+
+def test_a_full_disk_answers_503_keeps_running_and_loses_nothing_acknowledged(meltano, tmp_path):
+    auth = bearer(TOKEN)
+    c = collector(tmp_path)
+    # Every file the collector writes stops growing at 512 KiB: the spool's write-ahead log fills up.
+    c.start(file_size_limit=512 * 1024)
+    acked: list[str] = []
+    try:
+        refused = None
+        for n in range(100):
+            batch = [apps.event(f"d-{n}-{i}", score=1 + i % 10) for i in range(50)]
+            status, answer = post(c.url + "/events", batch, headers=auth)
+            if status != 200:
+                refused = (status, answer, batch)
+                break
+            assert answer["accepted"] == 50
+            acked += [e["event_id"] for e in batch]
+        assert refused is not None and acked, "the spool never filled up"
+        status, answer, batch = refused
+        assert status == 503, (status, answer)
+        assert answer["error"].startswith("could not store the request: the spool is not writable ("), answer
+        with pytest.raises(urllib.error.HTTPError) as health:
+            urllib.request.urlopen(c.url + "/health", timeout=10)
+        report = json.loads(health.value.read())
+        assert health.value.code == 503 and report["spool_writable"] is False, report
+        assert report["status"].startswith("spool not writable ("), report
+        # Nothing of the refused batch was half-accepted, everything acknowledged is there.
+        assert sorted(p["event_id"] for _, p, _ in c.spooled()) == sorted(acked)
+        # It keeps running and keeps refusing clearly (Overland is never told "ok").
+        overland = post(f"{c.url}/overland?token={TOKEN}", apps.overland_batch(0, 200))
+        assert overland[0] == 503 and overland[1] != {"result": "ok"}, overland
+        assert c.proc.poll() is None
+        # Room again: /health's own probe write sees it within seconds, without a restart or a post.
+        c.lift_file_size_limit()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(c.url + "/health", timeout=10) as answer:
+                    assert json.loads(answer.read())["spool_writable"] is True
+                    break
+            except urllib.error.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("/health still says the spool is not writable")
+        assert post(c.url + "/events", apps.event("d-after"), headers=auth)[1]["accepted"] == 1
+        acked.append("d-after")
+    finally:
+        c.stop()
+    c.start()  # and after a restart
+    assert sorted(p["event_id"] for _, p, _ in c.spooled()) == sorted(acked)
+    with urllib.request.urlopen(c.url + "/health", timeout=10) as answer:
+        assert json.loads(answer.read())["spool_writable"] is True
+    # The refused batch, sent again, is new to the collector: none of it had been kept.
+    status, answer = post(c.url + "/events", batch, headers=auth)
+    assert (status, answer["accepted"], answer["duplicate"]) == (200, 50, 0)
+    try:
+        load(meltano, c)
+    finally:
+        c.stop()
+    landed = dict(meltano.query("SELECT raw_id, count(*) FROM bronze.events__mood_logged GROUP BY raw_id"))
+    assert set(landed) == set(acked) | {e["event_id"] for e in batch}
+    assert set(landed.values()) == {1}

@@ -33,9 +33,12 @@ CREATE TABLE IF NOT EXISTS items (
     context TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_stream_seq ON items (stream, seq);
-CREATE TABLE IF NOT EXISTS event_ids (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_ids (event_id TEXT PRIMARY KEY, seq INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS loaded (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
 """
+#: After ``_upgrade``: dedupe records are found by their item's seq when it is compacted.
+INDEXES = "CREATE INDEX IF NOT EXISTS event_ids_seq ON event_ids (seq);"
 
 
 @dataclass
@@ -74,7 +77,43 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.executescript(SCHEMA)
+    _upgrade(conn)
+    conn.executescript(INDEXES)
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Give a spool written before dedupe records were compacted their item's ``seq``.
+
+    Such a spool has ``event_ids (event_id)`` only. Each record is matched to its
+    item by the id the collector keyed it on (``str(event_id).strip()``, one pass
+    over the items); a record left without an item belongs to one compaction already
+    deleted (loaded and past retention), so it goes too. Once, under the write
+    lock, whoever connects first.
+    """
+    if _has_seq(conn):
+        return
+    conn.create_function("event_key", 1, lambda v: None if v is None else str(v).strip(), deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_seq(conn):
+            conn.execute("ALTER TABLE event_ids ADD COLUMN seq INTEGER")
+            conn.execute(
+                "UPDATE event_ids SET seq = held.seq FROM "
+                "(SELECT event_key(json_extract(payload, '$.event_id')) AS event_id, max(seq) AS seq FROM items "
+                "WHERE substr(stream, 1, 8) = 'events__' GROUP BY 1) AS held "
+                "WHERE event_ids.event_id = held.event_id"
+            )
+            conn.execute("DELETE FROM event_ids WHERE seq IS NULL")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _has_seq(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "seq" for row in conn.execute("PRAGMA table_info(event_ids)"))
 
 
 class Spool:
@@ -88,36 +127,26 @@ class Spool:
         self.conn.close()
 
     # --- the collector's side ----------------------------------------------
-    def append_groups(self, groups: Sequence[Sequence[Item]]) -> list[list[bool]]:
+    def append_groups(self, groups: Sequence[Sequence[Item]], probe: bool = False) -> list[list[bool]]:
         """Store the items of several requests in one transaction (one fsync for all).
 
         Returns, per group and item, whether it was stored (False: an event whose
         id is already spooled). Raises if the commit fails: then nothing of any
-        group is stored and none may be acknowledged.
+        group is stored and none may be acknowledged. ``probe`` also rewrites one
+        small row, so the commit writes and syncs something even with no items:
+        that is how ``/health`` knows the spool can be written.
         """
         now = time.time()
         results: list[list[bool]] = []
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            if probe:
+                cur.execute("INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)", (now,))
             for items in groups:
                 stored = []
                 for item in items:
-                    if item.event_id is not None:
-                        cur.execute("INSERT OR IGNORE INTO event_ids (event_id) VALUES (?)", (item.event_id,))
-                        if cur.rowcount == 0:
-                            stored.append(False)
-                            continue
-                    cur.execute(
-                        "INSERT INTO items (stream, received, payload, context) VALUES (?, ?, ?, ?)",
-                        (
-                            item.stream,
-                            now,
-                            json.dumps(item.payload, ensure_ascii=False),
-                            json.dumps(item.context, ensure_ascii=False),
-                        ),
-                    )
-                    stored.append(True)
+                    stored.append(self._append(cur, item, now))
                 results.append(stored)
             cur.execute("COMMIT")
         except BaseException:
@@ -126,14 +155,31 @@ class Spool:
             raise
         return results
 
-    def writable(self) -> bool:
-        """Whether a write transaction can be taken now (nothing is written)."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("ROLLBACK")
+    @staticmethod
+    def _append(cur: sqlite3.Cursor, item: Item, now: float) -> bool:
+        """Insert one item in the open transaction; False (nothing kept) for an event_id already held.
+
+        The item goes in first so its dedupe record can carry its ``seq``: ``compact``
+        drops the record together with the item. A duplicate's row is taken back at
+        once (its seq is never reused, so readers skip nothing).
+        """
+        cur.execute(
+            "INSERT INTO items (stream, received, payload, context) VALUES (?, ?, ?, ?)",
+            (
+                item.stream,
+                now,
+                json.dumps(item.payload, ensure_ascii=False),
+                json.dumps(item.context, ensure_ascii=False),
+            ),
+        )
+        if item.event_id is None:
             return True
-        except sqlite3.Error:
-            return False
+        seq = cur.lastrowid
+        cur.execute("INSERT OR IGNORE INTO event_ids (event_id, seq) VALUES (?, ?)", (item.event_id, seq))
+        if cur.rowcount == 1:
+            return True
+        cur.execute("DELETE FROM items WHERE seq = ?", (seq,))
+        return False
 
     def backlog(self) -> int:
         """Items not yet known to be in bronze (as of tap-events' last run start)."""
@@ -163,7 +209,12 @@ class Spool:
 
     def compact(self, stream: str, loaded_through: int, retention_days: float) -> int:
         """Record that ``stream`` is in bronze up to ``loaded_through`` (the committed state),
-        and delete its loaded items older than ``retention_days``. Returns how many went."""
+        and delete its loaded items older than ``retention_days``. Returns how many went.
+
+        An event's dedupe record goes with its item: the collector answers ``duplicate``
+        for an event_id while its item is in the spool. A resend after that is stored
+        again and lands nothing new: bronze keys rows by ``raw_id`` + ``raw_hash``.
+        """
         cutoff = time.time() - retention_days * 86400
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
@@ -172,6 +223,11 @@ class Spool:
                 "INSERT INTO loaded (stream, seq) VALUES (?, ?) ON CONFLICT (stream) "
                 "DO UPDATE SET seq = max(seq, excluded.seq)",
                 (stream, loaded_through),
+            )
+            cur.execute(
+                "DELETE FROM event_ids WHERE seq IN "
+                "(SELECT seq FROM items WHERE stream = ? AND seq <= ? AND received < ?)",
+                (stream, loaded_through, cutoff),
             )
             cur.execute(
                 "DELETE FROM items WHERE stream = ? AND seq <= ? AND received < ?", (stream, loaded_through, cutoff)
