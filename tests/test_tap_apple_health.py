@@ -34,8 +34,8 @@ TestTapAppleHealth = get_tap_test_class(
 )
 
 
-def run(path, workdir, state=None):
-    return run_tap("tap-apple-health", {"export_path": str(path)}, workdir, state)
+def run(path, workdir, state=None, env=None):
+    return run_tap("tap-apple-health", {"export_path": str(path)}, workdir, state, env=env)
 
 
 def by_stream(messages) -> dict[str, list[dict]]:
@@ -204,12 +204,16 @@ def test_hostile_member_names_are_read_in_place_never_written(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("../../escaped/export.xml", text)
         zf.writestr("/abs/apple_health_export/export.xml", text)
-    outside = tmp_path.parent
-    before = set(outside.rglob("*"))
-    result, messages, state = run(archive, tmp_path / "box")
+    scratch = tmp_path / "temp"  # the tap's temp folder: reading in place leaves it empty
+    scratch.mkdir()
+    before = set(tmp_path.rglob("*"))
+    result, messages, state = run(archive, tmp_path / "box", env={"TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stderr[-3000:]
-    after = set(outside.rglob("*")) - before
+    after = set(tmp_path.rglob("*")) - before
     assert after <= {tmp_path / "box" / "config.json"}, f"written while reading the zip: {after}"
+    for base in (tmp_path.parent, tmp_path.parent.parent, Path.cwd().parent):
+        assert not (base / "escaped").exists()
+    assert not Path("/abs").exists()
     rows = records(messages, STREAMS["records"])
     assert len({r["raw_id"] for r in rows}) == 300  # both members read in place, same rows
     assert {r["metadata"]["file"] for r in rows} == {"../../escaped/export.xml", "/abs/apple_health_export/export.xml"}
