@@ -9,8 +9,11 @@ import pytest
 import requests
 
 from bronze_core.http import (
+    CredentialsRejected,
+    CredentialsUnavailable,
     RateLimitTooLong,
     TokenRefreshed,
+    auth_answer_error,
     error_message,
     json_object_body,
     retry_after_seconds,
@@ -124,6 +127,33 @@ def test_an_error_body_that_is_not_a_json_object_reads_as_empty(body):
 def test_an_error_object_without_words_has_no_message(body):
     assert json_object_body(answered(400, body)) == json.loads(body)
     assert error_message(answered(400, body)) is None
+
+
+#: Answers of a token or login endpoint that hand out no credentials, and what they mean.
+AUTH_ANSWERS = [
+    # Garmin's DI OAuth: a revoked, expired or rotated-out refresh token; it quotes the token.
+    (400, b'{"error":"invalid_grant","error_description":"Invalid refresh token: rt-echoed-7"}', CredentialsRejected),
+    (401, b'{"error":"invalid_client","error_description":"client authentication failed"}', CredentialsRejected),
+    (404, b'{"code":101,"error":"Invalid username/password."}', CredentialsRejected),  # Parse's wrong password
+    (200, b"<html><title>Sign in</title></html>", CredentialsRejected),  # a 2xx that hands none out
+    (429, b"", CredentialsUnavailable),
+    (503, b"<html><title>503 Service Unavailable</title></html>", CredentialsUnavailable),
+]
+
+
+@pytest.mark.parametrize("status, body, kind", AUTH_ANSWERS)
+def test_an_auth_answer_without_credentials_is_refused_or_unavailable(status, body, kind):
+    """A refusal names the settings to fix; an outage says run again later and blames nothing."""
+    register_secret("rt-echoed-7")
+    error = auth_answer_error(
+        "src", answered(status, body), refused="refresh refused", failed="refresh failed", fix="Fix `refresh_token`."
+    )
+    text = str(error)
+    assert type(error) is kind and f"HTTP {status}" in text and "rt-echoed-7" not in text
+    if kind is CredentialsRejected:
+        assert text.startswith("src: refresh refused (") and text.endswith(". Fix `refresh_token`.")
+    else:
+        assert text.startswith("src: refresh failed (") and "Run again later" in text and "`refresh_token`" not in text
 
 
 def test_error_message_never_echoes_a_secret_and_stays_short():

@@ -5,6 +5,12 @@ The app talks to a Parse server; there is no official API. A login
 client key headers) returns a ``sessionToken``, sent back as
 ``X-Parse-Session-Token``. The password travels in the query string, as the
 app sends it: it is registered as a secret so it is masked everywhere.
+
+A refused login (a wrong or changed password, wrong app keys) stops the run
+naming the settings to fix, and a login the server cannot answer now stops it
+with "run again later" (``bronze_core.http.auth_answer_error``): the password
+is tried once per run, never once per stream (Parse servers can lock an
+account after repeated failed logins).
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from __future__ import annotations
 import threading
 
 import requests
-from singer_sdk.exceptions import FatalAPIError
 
-from bronze_core.http import error_message, json_object_body
+from bronze_core.http import CredentialsUnavailable, auth_answer_error, json_object_body
 from bronze_core.redact import register_secret
 from bronze_core.redirects import SameOriginSession
+
+#: The settings a refused login asks to check.
+FIX = "Check the `username` and `password` settings, and `app_id`/`client_key` (the app's Parse keys)."
 
 
 class HidrateSession(requests.auth.AuthBase):
@@ -46,15 +54,12 @@ class HidrateSession(requests.auth.AuthBase):
                     timeout=self._timeout,
                 )
             except requests.RequestException as exc:
-                raise FatalAPIError(f"hidrate: could not reach the login endpoint ({type(exc).__name__})") from None
+                raise CredentialsUnavailable(
+                    f"hidrate: could not reach the login endpoint ({type(exc).__name__}); run again later."
+                ) from None
             token = json_object_body(response).get("sessionToken") if response.status_code == 200 else None
             if not token or not isinstance(token, str):
-                said = error_message(response)
-                raise FatalAPIError(
-                    f"hidrate: login refused (HTTP {response.status_code}{': ' + said if said else ''}). "
-                    "Check the `username` and `password` settings, and `app_id`/`client_key` (the "
-                    "app's Parse keys)."
-                )
+                raise auth_answer_error("hidrate", response, refused="login refused", failed="login failed", fix=FIX)
             self._token = token
             register_secret(self._token)
             self.logins += 1

@@ -8,7 +8,9 @@
   (``parse_json_body``), for the envelope to flag;
 - error answers are read for a code or a message (``json_object_body``,
   ``error_message``) without a second error when they are not JSON, and
-  without echoing a secret.
+  without echoing a secret;
+- a token or login endpoint that hands out no credentials is judged once for
+  every tap that refreshes (``auth_answer_error``): refused, or unavailable.
 """
 
 from __future__ import annotations
@@ -121,7 +123,19 @@ class TokenRefreshed(RetriableAPIError):
 
 
 class CredentialsRejected(FatalAPIError):
-    """The API refused the credentials (after any refresh): every stream would fail alike."""
+    """The API refused the credentials (after any refresh): every stream would fail alike.
+
+    The run stops (``BronzeRESTStream.stream_failed``) with the message, which
+    names the setting to fix; a refused refresh or login is one too
+    (``auth_answer_error``), so it is never tried again stream after stream.
+    """
+
+
+class CredentialsUnavailable(FatalAPIError):
+    """Fresh credentials could not be had now: the token or login service was
+    unreachable, rate limited or failing. The credentials may be fine, but every
+    stream would fail alike, so the run stops the same way; the next run tries again.
+    """
 
 
 class RateLimitTooLong(FatalAPIError):
@@ -225,3 +239,34 @@ def error_message(response: requests.Response) -> str | None:
         if isinstance(value, str) and value.strip():
             return scrub(" ".join(value.split()))[:ERROR_MESSAGE_CHARS]
     return None
+
+
+#: Answers of a token or login endpoint that say nothing about the credentials (a timeout,
+#: "too early", a rate limit), like any 5xx: the service is unavailable, try again later.
+AUTH_UNAVAILABLE_STATUSES = (408, 425, 429)
+
+
+def auth_answer_error(
+    source: str, response: requests.Response, *, refused: str, failed: str, fix: str
+) -> FatalAPIError:
+    """The error for a token or login endpoint that answered without fresh credentials.
+
+    A 4xx refuses the credentials (OAuth's ``invalid_grant`` for a revoked or
+    rotated refresh token is a 400, a bad client id a 401, Parse's wrong
+    password a 404), and so does a 2xx that hands none out:
+    ``CredentialsRejected`` with ``refused``, the status, the API's own words
+    and ``fix`` (the settings to change). A 5xx, 429, 408 or 425 (or a 3xx
+    left unfollowed) says nothing about them: ``CredentialsUnavailable`` with ``failed`` and
+    "run again later", so nobody logs in again for nothing (Garmin answers
+    logins with hours of 429s). Either stops the run once, not stream after
+    stream. The API's words are scrubbed: Garmin's ``invalid_grant`` quotes
+    the refresh token it refused.
+    """
+    said = error_message(response)
+    status = response.status_code
+    answer = f"HTTP {status}" + (f": {said}" if said else "")
+    if 200 <= status < 300 or (400 <= status < 500 and status not in AUTH_UNAVAILABLE_STATUSES):
+        return CredentialsRejected(f"{source}: {refused} ({answer}). {fix}")
+    return CredentialsUnavailable(
+        f"{source}: {failed} ({answer}); this says nothing about the credentials. Run again later."
+    )
