@@ -3,6 +3,7 @@
 import email.utils
 import json
 import logging
+import socket
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from bronze_core.http import (
     RateLimitTooLong,
     TokenRefreshed,
     auth_answer_error,
+    auth_request,
     error_message,
     json_object_body,
     retry_after_seconds,
@@ -154,6 +156,28 @@ def test_an_auth_answer_without_credentials_is_refused_or_unavailable(status, bo
         assert text.startswith("src: refresh refused (") and text.endswith(". Fix `refresh_token`.")
     else:
         assert text.startswith("src: refresh failed (") and "Run again later" in text and "`refresh_token`" not in text
+
+
+def test_an_auth_endpoint_that_cannot_be_reached_is_retried_then_unavailable():
+    """No server at all: tried ``max_retries`` + 1 times, then "run again later" (no URL: a
+    login's carries the password)."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/login?password=pw-in-url-77"
+    config = {"max_retries": 2, "backoff_base_ms": 1, "request_timeout": 2}
+    session = CountingSession()
+    with pytest.raises(CredentialsUnavailable) as caught:
+        auth_request(session, "GET", url, config, source="src", what="the login endpoint")
+    assert str(caught.value) == "src: could not reach the login endpoint (ConnectionError); run again later."
+    assert session.sent == 3
+
+
+class CountingSession(requests.Session):
+    sent = 0
+
+    def send(self, request, **kwargs):
+        self.sent += 1
+        return super().send(request, **kwargs)
 
 
 def test_error_message_never_echoes_a_secret_and_stays_short():

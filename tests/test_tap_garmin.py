@@ -208,15 +208,25 @@ def test_a_refused_refresh_stops_the_run_once_naming_the_setting(fake, tmp_path,
     assert "fake-access" not in result.stderr + result.stdout and "fake-refresh" not in result.stderr + result.stdout
 
 
-def test_a_token_service_outage_stops_the_run_without_blaming_the_tokens(fake, tmp_path):
-    """A 503 from the token service says nothing about the tokens: "run again later", not "log in
-    again" (logging in needlessly costs hours of 429s); asked once, the token file untouched."""
+def test_a_token_service_outage_is_retried_then_stops_the_run_without_blaming_the_tokens(fake, tmp_path):
+    """A 503 or a 429 from the token service is retried like any request. A 503 that lasts
+    says nothing about the tokens: "run again later", not "log in again" (a needless login
+    costs hours of 429s); the run stops after the retries of one refresh, the token file
+    untouched."""
+    html = "<html><title>503 Service Unavailable</title></html>"
+    fake.fail_next(503, path_contains=TOKEN_PATH, body=html)
+    fake.fail_next(429, path_contains=TOKEN_PATH, headers={"Retry-After": "0"})
+    result, _ = run_tap(fake, tmp_path, **expired_token_file(fake, tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["status"] for r in fake.requests if r["path"] == TOKEN_PATH] == [503, 429, 200]  # max_retries is 2
+
     overrides = expired_token_file(fake, tmp_path)
     saved = json.loads((tmp_path / "tokens.json").read_text())
-    fake.fail_next(503, path_contains=TOKEN_PATH, body="<html><title>503 Service Unavailable</title></html>")
+    fake.reset_log()
+    fake.fail_next(503, times=3, path_contains=TOKEN_PATH, body=html)  # max_retries is 2
     result, _ = run_tap(fake, tmp_path, **overrides)
     assert result.returncode != 0
     assert "the token service could not refresh the access token (HTTP 503)" in result.stderr
     assert "Run again later" in result.stderr and "Log in again" not in result.stderr
-    assert [r["path"] for r in fake.requests] == [TOKEN_PATH]
+    assert [r["path"] for r in fake.requests] == [TOKEN_PATH] * 3
     assert json.loads((tmp_path / "tokens.json").read_text()) == saved

@@ -7,11 +7,12 @@ tap never logs in: it reuses the pair from ``token_file`` (or the
 has expired or the API answers 401, and writes the new pair back to the token
 file so the next run starts with it. Tokens never reach logs or state.
 
+The refresh is retried like any request (``bronze_core.http.auth_request``).
 A refresh the token service refuses (``invalid_grant``: the refresh token was
 revoked, expired or rotated by another client) stops the run naming the
-settings to fix; one it cannot answer now stops it with "run again later"
-(``bronze_core.http.auth_answer_error``). Either way the refresh token is sent
-once per run, not once per stream.
+settings to fix; one it still cannot answer after the retries stops it with
+"run again later" (``bronze_core.http.auth_answer_error``). Either way a
+refused refresh token is sent once per run, not once per stream.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from typing import Any
 
 import requests
 
-from bronze_core.http import CredentialsRejected, CredentialsUnavailable, auth_answer_error, json_object_body
+from bronze_core.http import (
+    CredentialsRejected,
+    CredentialsUnavailable,
+    auth_answer_error,
+    auth_request,
+    json_object_body,
+)
 from bronze_core.redact import register_secret
 from bronze_core.redirects import SameOriginSession
 
@@ -49,7 +56,7 @@ class GarminTokenAuth(requests.auth.AuthBase):
         self._lock = threading.Lock()
         self._auth_url = config["auth_url"]
         self._client_id = config["client_id"]
-        self._timeout = float(config.get("request_timeout", 60))
+        self._config = config  # the HTTP settings: the refresh is timed and retried as other requests
         # The refresh posts the refresh token: a 307/308 must not re-post it to another host.
         self._session = SameOriginSession("garmin", setting="auth_url")
         self._token_file = Path(config["token_file"]).expanduser() if config.get("token_file") else None
@@ -104,17 +111,16 @@ class GarminTokenAuth(requests.auth.AuthBase):
                     "garmin: the access token was rejected and there is no refresh token. "
                     "Re-create `token_file` (or set `refresh_token`)."
                 )
-            try:
-                response = self._session.post(
-                    self._auth_url,
-                    data={"grant_type": "refresh_token", "refresh_token": self._refresh, "client_id": self._client_id},
-                    auth=(self._client_id, ""),
-                    timeout=self._timeout,
-                )
-            except requests.RequestException as exc:
-                raise CredentialsUnavailable(
-                    f"garmin: could not reach the token service to refresh ({type(exc).__name__}); run again later."
-                ) from None
+            response = auth_request(
+                self._session,
+                "POST",
+                self._auth_url,
+                self._config,
+                source="garmin",
+                what="the token service",
+                data={"grant_type": "refresh_token", "refresh_token": self._refresh, "client_id": self._client_id},
+                auth=(self._client_id, ""),
+            )
             if response.status_code != 200:
                 raise auth_answer_error(
                     "garmin",

@@ -9,8 +9,9 @@
 - error answers are read for a code or a message (``json_object_body``,
   ``error_message``) without a second error when they are not JSON, and
   without echoing a secret;
-- a token or login endpoint that hands out no credentials is judged once for
-  every tap that refreshes (``auth_answer_error``): refused, or unavailable.
+- a token or login request is retried like any other (``auth_request``), and
+  an answer without credentials is judged once for every tap that refreshes
+  (``auth_answer_error``): refused, or unavailable.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import logging
 import math
 import random
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,8 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from bronze_core.envelope import keep_duplicates
 from bronze_core.redact import scrub
+
+logger = logging.getLogger(__name__)
 
 BODY_PREVIEW_CHARS = 300
 #: Fields in which APIs put the human-readable part of an error body, in the order tried:
@@ -246,6 +252,53 @@ def error_message(response: requests.Response) -> str | None:
 AUTH_UNAVAILABLE_STATUSES = (408, 425, 429)
 
 
+def _auth_unavailable(status: int) -> bool:
+    return status >= 500 or status in AUTH_UNAVAILABLE_STATUSES
+
+
+def auth_request(
+    session: requests.Session, method: str, url: str, config: Mapping[str, Any], *, source: str, what: str, **kwargs
+) -> requests.Response:
+    """One request to a token or login endpoint (``what``), retried as every other request is.
+
+    A network error, a 5xx or a 429/408/425 is retried with the tap's
+    ``request_timeout``, ``max_retries`` and backoff settings (``Retry-After``
+    honoured, ``retry_waits``): a token service that hiccups once must not
+    fail a run any more than a data endpoint does. Returns the last answer,
+    for the caller to take its credentials from or judge (``auth_answer_error``);
+    raises ``CredentialsUnavailable`` when ``what`` could not be reached at all
+    or asks for a longer wait than ``backoff_max_seconds``.
+    """
+    tries = int(config.get("max_retries", 5)) + 1
+    waits = retry_waits(
+        int(config.get("backoff_base_ms", 2000)) / 1000.0, float(config.get("backoff_max_seconds", 300))
+    )
+    next(waits)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = session.request(method, url, timeout=float(config.get("request_timeout", 60)), **kwargs)
+        except requests.RequestException as exc:
+            if attempt >= tries:
+                raise CredentialsUnavailable(
+                    f"{source}: could not reach {what} ({type(exc).__name__}); run again later."
+                ) from None
+            failure: Exception = exc
+            said = type(exc).__name__  # its text holds the URL, a login's password included
+        else:
+            if not _auth_unavailable(response.status_code) or attempt >= tries:
+                return response
+            said = f"HTTP {response.status_code}"
+            failure = RetriableAPIError(said, response)
+        try:
+            delay = waits.send(failure)
+        except RateLimitTooLong as exc:
+            raise CredentialsUnavailable(f"{source}: {what} {exc}") from None
+        logger.warning("%s: %s failed (%s), retry %d in %.2f s", source, what, said, attempt, delay)
+        time.sleep(delay)
+
+
 def auth_answer_error(
     source: str, response: requests.Response, *, refused: str, failed: str, fix: str
 ) -> FatalAPIError:
@@ -265,7 +318,7 @@ def auth_answer_error(
     said = error_message(response)
     status = response.status_code
     answer = f"HTTP {status}" + (f": {said}" if said else "")
-    if 200 <= status < 300 or (400 <= status < 500 and status not in AUTH_UNAVAILABLE_STATUSES):
+    if 200 <= status < 300 or (400 <= status < 500 and not _auth_unavailable(status)):
         return CredentialsRejected(f"{source}: {refused} ({answer}). {fix}")
     return CredentialsUnavailable(
         f"{source}: {failed} ({answer}); this says nothing about the credentials. Run again later."
