@@ -308,12 +308,12 @@ def auth_answer_error(
     rotated refresh token is a 400, a bad client id a 401, Parse's wrong
     password a 404), and so does a 2xx that hands none out:
     ``CredentialsRejected`` with ``refused``, the status, the API's own words
-    and ``fix`` (the settings to change). A 5xx, 429, 408 or 425 (or a 3xx
-    left unfollowed) says nothing about them: ``CredentialsUnavailable`` with ``failed`` and
-    "run again later", so nobody logs in again for nothing (Garmin answers
-    logins with hours of 429s). Either stops the run once, not stream after
-    stream. The API's words are scrubbed: Garmin's ``invalid_grant`` quotes
-    the refresh token it refused.
+    and ``fix`` (the settings to change). A 5xx, 429, 408 or 425 (what is
+    left after ``auth_request``'s retries) says nothing about them:
+    ``CredentialsUnavailable`` with ``failed`` and "run again later", so nobody
+    logs in again for nothing (Garmin answers logins with hours of 429s).
+    Either stops the run once, not stream after stream. The API's words are
+    scrubbed: Garmin's ``invalid_grant`` quotes the refresh token it refused.
     """
     said = error_message(response)
     status = response.status_code
