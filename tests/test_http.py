@@ -3,14 +3,19 @@
 import email.utils
 import json
 import logging
+import socket
 import time
 
 import pytest
 import requests
 
 from bronze_core.http import (
+    CredentialsRejected,
+    CredentialsUnavailable,
     RateLimitTooLong,
     TokenRefreshed,
+    auth_answer_error,
+    auth_request,
     error_message,
     json_object_body,
     retry_after_seconds,
@@ -124,6 +129,55 @@ def test_an_error_body_that_is_not_a_json_object_reads_as_empty(body):
 def test_an_error_object_without_words_has_no_message(body):
     assert json_object_body(answered(400, body)) == json.loads(body)
     assert error_message(answered(400, body)) is None
+
+
+#: Answers of a token or login endpoint that hand out no credentials, and what they mean.
+AUTH_ANSWERS = [
+    # Garmin's DI OAuth: a revoked, expired or rotated-out refresh token; it quotes the token.
+    (400, b'{"error":"invalid_grant","error_description":"Invalid refresh token: rt-echoed-7"}', CredentialsRejected),
+    (401, b'{"error":"invalid_client","error_description":"client authentication failed"}', CredentialsRejected),
+    (404, b'{"code":101,"error":"Invalid username/password."}', CredentialsRejected),  # Parse's wrong password
+    (200, b"<html><title>Sign in</title></html>", CredentialsRejected),  # a 2xx that hands none out
+    (429, b"", CredentialsUnavailable),
+    (503, b"<html><title>503 Service Unavailable</title></html>", CredentialsUnavailable),
+]
+
+
+@pytest.mark.parametrize("status, body, kind", AUTH_ANSWERS)
+def test_an_auth_answer_without_credentials_is_refused_or_unavailable(status, body, kind):
+    """A refusal names the settings to fix; an outage says run again later and blames nothing."""
+    register_secret("rt-echoed-7")
+    error = auth_answer_error(
+        "src", answered(status, body), refused="refresh refused", failed="refresh failed", fix="Fix `refresh_token`."
+    )
+    text = str(error)
+    assert type(error) is kind and f"HTTP {status}" in text and "rt-echoed-7" not in text
+    if kind is CredentialsRejected:
+        assert text.startswith("src: refresh refused (") and text.endswith(". Fix `refresh_token`.")
+    else:
+        assert text.startswith("src: refresh failed (") and "Run again later" in text and "`refresh_token`" not in text
+
+
+def test_an_auth_endpoint_that_cannot_be_reached_is_retried_then_unavailable():
+    """No server at all: tried ``max_retries`` + 1 times, then "run again later" (no URL: a
+    login's carries the password)."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/login?password=pw-in-url-77"
+    config = {"max_retries": 2, "backoff_base_ms": 1, "request_timeout": 2}
+    session = CountingSession()
+    with pytest.raises(CredentialsUnavailable) as caught:
+        auth_request(session, "GET", url, config, source="src", what="the login endpoint")
+    assert str(caught.value) == "src: could not reach the login endpoint (ConnectionError); run again later."
+    assert session.sent == 3
+
+
+class CountingSession(requests.Session):
+    sent = 0
+
+    def send(self, request, **kwargs):
+        self.sent += 1
+        return super().send(request, **kwargs)
 
 
 def test_error_message_never_echoes_a_secret_and_stays_short():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests import tap_runner
-from tests.fakes.garmin_api import FakeGarmin
+from tests.fakes.garmin_api import TOKEN_PATH, FakeGarmin
 
 
 @pytest.fixture
@@ -168,3 +168,65 @@ def test_a_refresh_answered_without_a_token_fails_clearly(fake, tmp_path):
     assert "answered the refresh (HTTP 200) without an access token" in result.stderr
     assert "JSONDecodeError" not in result.stderr and "Traceback" not in result.stderr
     assert json.loads(token_file.read_text()) == saved
+
+
+def expired_token_file(fake, tmp_path):
+    """A token file whose access token has expired: the tap refreshes before its first request."""
+    token_file = tmp_path / "tokens.json"
+    token_file.write_text(
+        json.dumps({"access_token": fake.access_token, "refresh_token": fake.refresh_token, "expires_at": 1})
+    )
+    return {"access_token": None, "refresh_token": None, "token_file": str(token_file)}
+
+
+@pytest.mark.parametrize("held", ["settings", "expired token_file"])
+def test_a_refused_refresh_stops_the_run_once_naming_the_setting(fake, tmp_path, held):
+    """The refresh token was revoked: Garmin answers invalid_grant, quoting it. Like any rejected
+    credential the run stops there: the refresh token is sent once, not once per stream (each
+    stream used to try it again), the message names the settings and shows no token, nothing
+    is read and the state stays as the last good run left it."""
+    first, messages = run_tap(fake, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = messages[-1]["value"]
+    fake.revoke()
+    fake.reset_log()
+    overrides = expired_token_file(fake, tmp_path) if held == "expired token_file" else {}
+    result, messages = run_tap(fake, tmp_path, state=state, **overrides)
+    assert result.returncode != 0
+    assert [r["path"] for r in fake.requests].count(TOKEN_PATH) == 1 and fake.requests[-1]["path"] == TOKEN_PATH
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "tap-garmin: garmin: the token service refused the refresh token (HTTP 400: Invalid refresh token: ***). "
+            "Log in again and re-create `token_file` (or the `refresh_token` setting)."
+        )
+    )
+    assert "the run stops here" in result.stderr and "everything else landed" not in result.stderr
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    assert [m["value"] for m in messages if m["type"] == "STATE"][-1] == state
+    assert "fake-access" not in result.stderr + result.stdout and "fake-refresh" not in result.stderr + result.stdout
+
+
+def test_a_token_service_outage_is_retried_then_stops_the_run_without_blaming_the_tokens(fake, tmp_path):
+    """A 503 or a 429 from the token service is retried like any request. A 503 that lasts
+    says nothing about the tokens: "run again later", not "log in again" (a needless login
+    costs hours of 429s); the run stops after the retries of one refresh, the token file
+    untouched."""
+    html = "<html><title>503 Service Unavailable</title></html>"
+    fake.fail_next(503, path_contains=TOKEN_PATH, body=html)
+    fake.fail_next(429, path_contains=TOKEN_PATH, headers={"Retry-After": "0"})
+    result, _ = run_tap(fake, tmp_path, **expired_token_file(fake, tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["status"] for r in fake.requests if r["path"] == TOKEN_PATH] == [503, 429, 200]  # max_retries is 2
+
+    overrides = expired_token_file(fake, tmp_path)
+    saved = json.loads((tmp_path / "tokens.json").read_text())
+    fake.reset_log()
+    fake.fail_next(503, times=3, path_contains=TOKEN_PATH, body=html)  # max_retries is 2
+    result, _ = run_tap(fake, tmp_path, **overrides)
+    assert result.returncode != 0
+    assert "the token service could not refresh the access token (HTTP 503)" in result.stderr
+    assert "Run again later" in result.stderr and "Log in again" not in result.stderr
+    assert [r["path"] for r in fake.requests] == [TOKEN_PATH] * 3
+    assert json.loads((tmp_path / "tokens.json").read_text()) == saved

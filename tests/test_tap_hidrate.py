@@ -103,3 +103,33 @@ def test_a_login_answered_with_an_html_page_fails_clearly(fake, tmp_path):
     assert result.returncode != 0
     assert "login refused (HTTP 200)" in result.stderr and "`password`" in result.stderr
     assert "JSONDecodeError" not in result.stderr and fake.logins == 0
+
+
+def test_a_refused_login_is_sent_once_then_the_run_stops(fake, tmp_path):
+    """A wrong or changed password (Parse: 404, code 101) is sent once per run, not once per
+    stream (Parse servers can lock an account after failed logins); the run stops there like
+    any rejected credential, reading nothing."""
+    result, messages, _ = run_tap(fake, tmp_path, password="not-the-password-97")
+    assert result.returncode != 0
+    assert [r["path"] for r in fake.requests] == ["/parse/login"]
+    assert "the run stops here" in result.stderr and "everything else landed" not in result.stderr
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    assert "not-the-password-97" not in result.stderr + result.stdout
+
+
+def test_a_login_outage_is_retried_then_stops_the_run_without_blaming_the_password(fake, tmp_path):
+    """A 503 from the login endpoint is retried like any request; one that lasts says nothing
+    about the password: "run again later", after the retries of one login."""
+    html = "<html><title>503 Service Unavailable</title></html>"
+    fake.fail_next(503, path_contains="/parse/login", body=html)
+    result, _, _ = run_tap(fake, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["status"] for r in fake.requests if r["path"] == "/parse/login"] == [503, 200]
+
+    fake.reset_log()
+    fake.fail_next(503, times=3, path_contains="/parse/login", body=html)  # max_retries is 2
+    result, _, _ = run_tap(fake, tmp_path)
+    assert result.returncode != 0
+    assert "hidrate: login failed (HTTP 503)" in result.stderr and "Run again later" in result.stderr
+    assert "`password`" not in result.stderr
+    assert [r["path"] for r in fake.requests] == ["/parse/login"] * 3

@@ -10,7 +10,7 @@ alone, so it is the same whatever order it is asked in and across two
 instances with the same arguments. The user lives in UTC+1.
 
 Fault injection (``fail_next``, ``expire_access_token``, ``revoke``,
-``die_after``) lets tests drive retries, refreshes and mid-run failures.
+``refresh_elsewhere``, ``die_after``) lets tests drive retries, refreshes and mid-run failures.
 Serve it by hand with ``python -m tests.fakes.garmin_api --port 8765`` (or
 alongside the other fakes with ``python -m tests.fakes.serve garmin``).
 """
@@ -100,6 +100,14 @@ class FakeGarmin(FakeAPI):
         """The user signed out everywhere: data answers 401 and refreshes answer invalid_grant."""
         with self._lock:
             self._revoked = True
+
+    def refresh_elsewhere(self) -> None:
+        """Another client refreshed with the same pair (garminconnect on another machine):
+        Garmin rotated the refresh token, so the one the tap holds answers invalid_grant,
+        while its access token works until it expires. The new pair is ``access_token``
+        and ``refresh_token`` (what a re-created token file would hold)."""
+        with self._lock:
+            self.refresh_token = f"fake-refresh-elsewhere-{self.refresh_count}"
 
     def set_sleep_override(self, day: dt.date, changes: dict) -> None:
         """Merge ``changes`` into that night's dailySleepDTO, as when Garmin rescores a night."""
@@ -429,7 +437,14 @@ class FakeGarmin(FakeAPI):
 
     # --- the API ---------------------------------------------------------------------
     def refresh(self, request: Request) -> tuple[int, object]:
-        """Garmin DI OAuth refresh: client id in HTTP Basic, rotates both tokens on success."""
+        """Garmin DI OAuth refresh: client id in HTTP Basic, rotates both tokens on success.
+
+        A refresh token that was revoked, or rotated by another refresh, answers
+        ``400 {"error": "invalid_grant", "error_description": "Invalid refresh
+        token: <the token>"}``: the real service quotes the token it refused
+        (as garminconnect logs it: "DI token refresh failed: 400 ..."), so a tap
+        must scrub it from any message.
+        """
         form = request.form()
         if form.get("grant_type") != "refresh_token":
             return 400, {"error": "unsupported_grant_type"}
@@ -437,7 +452,8 @@ class FakeGarmin(FakeAPI):
             return 401, {"error": "invalid_client", "error_description": "client authentication failed"}
         with self._lock:
             if self._revoked or form.get("refresh_token") != self.refresh_token:
-                return 400, {"error": "invalid_grant", "error_description": "refresh token is invalid"}
+                sent = form.get("refresh_token")
+                return 400, {"error": "invalid_grant", "error_description": f"Invalid refresh token: {sent}"}
             self.refresh_count += 1
             self.access_token = f"fake-access-{self.refresh_count}"
             self.refresh_token = f"fake-refresh-{self.refresh_count}"

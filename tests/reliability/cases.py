@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.fakes import hidrate_api
+from tests.fakes import garmin_api, hidrate_api
 from tests.fakes.airtable_api import BASE_ID, FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.hidrate_api import FakeHidrate
@@ -42,6 +42,13 @@ class ApiTap:
     revoke: Callable | None = None  # fake -> settings overrides (or None: change the fake)
     #: Fault that makes the tap refresh its credentials and go on, where the source has refresh.
     expire: dict | None = None
+    #: Where the source refreshes: makes its next refresh (or login) be refused as the source
+    #: refuses it (fake -> None), the path of that endpoint, the stream ``fault_path`` reads
+    #: and the SQL of that stream's cursor value in a bronze row.
+    refuse_refresh: Callable | None = None
+    auth_path: str = ""
+    fault_stream: str = ""
+    cursor_sql: str = ""
     fault_skip: int = 1
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +82,13 @@ def _garmin_revoke(fake):
     return {}
 
 
+def _hidrate_password_changed(fake):
+    """The password was changed in the app after the run logged in: the next login is refused
+    the way Parse refuses one (404, ``code`` 101)."""
+    body = json.dumps({"code": 101, "error": "Invalid username/password."})
+    fake.inject("status", path_contains="/parse/login", skip=1, status=404, body=body)
+
+
 def _openmeteo_start():
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
 
@@ -95,6 +109,10 @@ API_TAPS = [
         auth_setting="refresh_token",
         revoke=_garmin_revoke,
         expire={"kind": "status", "status": 401},
+        refuse_refresh=lambda f: f.refresh_elsewhere(),
+        auth_path=garmin_api.TOKEN_PATH,
+        fault_stream="garmin__sleep",
+        cursor_sql="source_timestamp",
         fault_skip=2,
     ),
     ApiTap(
@@ -169,6 +187,10 @@ API_TAPS = [
         auth_setting="password",
         revoke=lambda f: {"password": "HIDRATEPASS-s3cr3t-REVOKED"},
         expire={"kind": "status", "status": 400, "body": json.dumps({"code": 209, "error": "invalid session token"})},
+        refuse_refresh=_hidrate_password_changed,
+        auth_path="/parse/login",
+        fault_stream="hidrate__sips",
+        cursor_sql="(raw_data->>'updatedAt')::timestamptz",
     ),
     ApiTap(
         "tap-hubspot",

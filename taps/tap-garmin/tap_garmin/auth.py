@@ -6,6 +6,13 @@ tap never logs in: it reuses the pair from ``token_file`` (or the
 ``access_token``/``refresh_token`` settings), refreshes when the access token
 has expired or the API answers 401, and writes the new pair back to the token
 file so the next run starts with it. Tokens never reach logs or state.
+
+The refresh is retried like any request (``bronze_core.http.auth_request``).
+A refresh the token service refuses (``invalid_grant``: the refresh token was
+revoked, expired or rotated by another client) stops the run naming the
+settings to fix; one it still cannot answer after the retries stops it with
+"run again later" (``bronze_core.http.auth_answer_error``). Either way a
+refused refresh token is sent once per run, not once per stream.
 """
 
 from __future__ import annotations
@@ -19,17 +26,26 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from singer_sdk.exceptions import FatalAPIError
 
-from bronze_core.http import error_message, json_object_body
+from bronze_core.http import (
+    CredentialsRejected,
+    CredentialsUnavailable,
+    auth_answer_error,
+    auth_request,
+    json_object_body,
+)
 from bronze_core.redact import register_secret
 from bronze_core.redirects import SameOriginSession
 
 EXPIRY_MARGIN_SECONDS = 60
 
 
-class GarminAuthError(FatalAPIError):
-    """The credentials cannot be used or refreshed; the user must act."""
+#: What to do when the token service refuses the refresh token.
+REFRESH_FIX = "Log in again and re-create `token_file` (or the `refresh_token` setting)."
+
+
+class GarminAuthError(CredentialsRejected):
+    """The tokens cannot be used or refreshed; the user must act (the run stops, naming the setting)."""
 
 
 class GarminTokenAuth(requests.auth.AuthBase):
@@ -40,7 +56,7 @@ class GarminTokenAuth(requests.auth.AuthBase):
         self._lock = threading.Lock()
         self._auth_url = config["auth_url"]
         self._client_id = config["client_id"]
-        self._timeout = float(config.get("request_timeout", 60))
+        self._config = config  # the HTTP settings: the refresh is timed and retried as other requests
         # The refresh posts the refresh token: a 307/308 must not re-post it to another host.
         self._session = SameOriginSession("garmin", setting="auth_url")
         self._token_file = Path(config["token_file"]).expanduser() if config.get("token_file") else None
@@ -95,27 +111,27 @@ class GarminTokenAuth(requests.auth.AuthBase):
                     "garmin: the access token was rejected and there is no refresh token. "
                     "Re-create `token_file` (or set `refresh_token`)."
                 )
-            try:
-                response = self._session.post(
-                    self._auth_url,
-                    data={"grant_type": "refresh_token", "refresh_token": self._refresh, "client_id": self._client_id},
-                    auth=(self._client_id, ""),
-                    timeout=self._timeout,
-                )
-            except requests.RequestException as exc:
-                raise GarminAuthError(
-                    f"garmin: could not reach the token service to refresh ({type(exc).__name__})."
-                ) from None
+            response = auth_request(
+                self._session,
+                "POST",
+                self._auth_url,
+                self._config,
+                source="garmin",
+                what="the token service",
+                data={"grant_type": "refresh_token", "refresh_token": self._refresh, "client_id": self._client_id},
+                auth=(self._client_id, ""),
+            )
             if response.status_code != 200:
-                said = error_message(response)
-                raise GarminAuthError(
-                    f"garmin: the token service refused the refresh token (HTTP "
-                    f"{response.status_code}{': ' + said if said else ''}). Log in again and "
-                    "re-create `token_file` (or the `refresh_token` setting)."
+                raise auth_answer_error(
+                    "garmin",
+                    response,
+                    refused="the token service refused the refresh token",
+                    failed="the token service could not refresh the access token",
+                    fix=REFRESH_FIX,
                 )
             body = json_object_body(response)
             if not body.get("access_token") or not isinstance(body["access_token"], str):
-                raise GarminAuthError(
+                raise CredentialsUnavailable(
                     "garmin: the token service answered the refresh (HTTP 200) without an access "
                     "token; the saved tokens are unchanged. Run again later; if it persists, log "
                     "in again and re-create `token_file`."

@@ -53,7 +53,7 @@ class TapHidrate(BronzeTap):
     @cached_property
     def hidrate_session(self) -> HidrateSession:
         """One login shared by all streams."""
-        return HidrateSession(dict(self.config), float(self.config.get("request_timeout", 60)))
+        return HidrateSession(dict(self.config))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ paths verbatim. Here:
   else exponential backoff with jitter; a wait longer than
   ``backoff_max_seconds`` fails the run cleanly instead of hanging for hours;
 - 401/403 are fatal with a message naming the setting to fix (a tap that can
-  refresh its credentials does so once first: ``refresh_credentials``);
+  refresh its credentials does so once first: ``refresh_credentials``); a
+  refresh or login the source refuses ends the run the same way, tried once
+  (``auth_answer_error``);
 - a 2xx whose body is not JSON (an HTML error page, a cut-off body) is retried;
 - a 2xx whose body is not the container the API documents for that request
   (``response_shape``: an empty body, ``null``, ``{}`` where a list is due, an
@@ -50,10 +52,13 @@ from bronze_core.http.request import (
     JSON_OBJECT,
     BearerAuth,
     CredentialsRejected,
+    CredentialsUnavailable,
     NoAuth,
     RateLimitTooLong,
     ResponseShape,
     TokenRefreshed,
+    auth_answer_error,
+    auth_request,
     error_message,
     json_object_body,
     object_with_list,
@@ -73,6 +78,7 @@ __all__ = [
     "BearerAuth",
     "BronzeRESTStream",
     "CredentialsRejected",
+    "CredentialsUnavailable",
     "DateWindow",
     "DateWindowPaginator",
     "NoAuth",
@@ -85,6 +91,8 @@ __all__ = [
     "TokenRefreshed",
     "api_settings",
     "api_url_setting",
+    "auth_answer_error",
+    "auth_request",
     "error_message",
     "guard_loops",
     "json_object_body",

@@ -8,7 +8,10 @@
   (``parse_json_body``), for the envelope to flag;
 - error answers are read for a code or a message (``json_object_body``,
   ``error_message``) without a second error when they are not JSON, and
-  without echoing a secret.
+  without echoing a secret;
+- a token or login request is retried like any other (``auth_request``), and
+  an answer without credentials is judged once for every tap that refreshes
+  (``auth_answer_error``): refused, or unavailable.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import logging
 import math
 import random
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +32,8 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from bronze_core.envelope import keep_duplicates
 from bronze_core.redact import scrub
+
+logger = logging.getLogger(__name__)
 
 BODY_PREVIEW_CHARS = 300
 #: Fields in which APIs put the human-readable part of an error body, in the order tried:
@@ -121,7 +129,19 @@ class TokenRefreshed(RetriableAPIError):
 
 
 class CredentialsRejected(FatalAPIError):
-    """The API refused the credentials (after any refresh): every stream would fail alike."""
+    """The API refused the credentials (after any refresh): every stream would fail alike.
+
+    The run stops (``BronzeRESTStream.stream_failed``) with the message, which
+    names the setting to fix; a refused refresh or login is one too
+    (``auth_answer_error``), so it is never tried again stream after stream.
+    """
+
+
+class CredentialsUnavailable(FatalAPIError):
+    """Fresh credentials could not be had now: the token or login service was
+    unreachable, rate limited or failing. The credentials may be fine, but every
+    stream would fail alike, so the run stops the same way; the next run tries again.
+    """
 
 
 class RateLimitTooLong(FatalAPIError):
@@ -225,3 +245,81 @@ def error_message(response: requests.Response) -> str | None:
         if isinstance(value, str) and value.strip():
             return scrub(" ".join(value.split()))[:ERROR_MESSAGE_CHARS]
     return None
+
+
+#: Answers of a token or login endpoint that say nothing about the credentials (a timeout,
+#: "too early", a rate limit), like any 5xx: the service is unavailable, try again later.
+AUTH_UNAVAILABLE_STATUSES = (408, 425, 429)
+
+
+def _auth_unavailable(status: int) -> bool:
+    return status >= 500 or status in AUTH_UNAVAILABLE_STATUSES
+
+
+def auth_request(
+    session: requests.Session, method: str, url: str, config: Mapping[str, Any], *, source: str, what: str, **kwargs
+) -> requests.Response:
+    """One request to a token or login endpoint (``what``), retried as every other request is.
+
+    A network error, a 5xx or a 429/408/425 is retried with the tap's
+    ``request_timeout``, ``max_retries`` and backoff settings (``Retry-After``
+    honoured, ``retry_waits``): a token service that hiccups once must not
+    fail a run any more than a data endpoint does. Returns the last answer,
+    for the caller to take its credentials from or judge (``auth_answer_error``);
+    raises ``CredentialsUnavailable`` when ``what`` could not be reached at all
+    or asks for a longer wait than ``backoff_max_seconds``.
+    """
+    tries = int(config.get("max_retries", 5)) + 1
+    waits = retry_waits(
+        int(config.get("backoff_base_ms", 2000)) / 1000.0, float(config.get("backoff_max_seconds", 300))
+    )
+    next(waits)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = session.request(method, url, timeout=float(config.get("request_timeout", 60)), **kwargs)
+        except requests.RequestException as exc:
+            if attempt >= tries:
+                raise CredentialsUnavailable(
+                    f"{source}: could not reach {what} ({type(exc).__name__}); run again later."
+                ) from None
+            failure: Exception = exc
+            said = type(exc).__name__  # its text holds the URL, a login's password included
+        else:
+            if not _auth_unavailable(response.status_code) or attempt >= tries:
+                return response
+            said = f"HTTP {response.status_code}"
+            failure = RetriableAPIError(said, response)
+        try:
+            delay = waits.send(failure)
+        except RateLimitTooLong as exc:
+            raise CredentialsUnavailable(f"{source}: {what} {exc}") from None
+        logger.warning("%s: %s failed (%s), retry %d in %.2f s", source, what, said, attempt, delay)
+        time.sleep(delay)
+
+
+def auth_answer_error(
+    source: str, response: requests.Response, *, refused: str, failed: str, fix: str
+) -> FatalAPIError:
+    """The error for a token or login endpoint that answered without fresh credentials.
+
+    A 4xx refuses the credentials (OAuth's ``invalid_grant`` for a revoked or
+    rotated refresh token is a 400, a bad client id a 401, Parse's wrong
+    password a 404), and so does a 2xx that hands none out:
+    ``CredentialsRejected`` with ``refused``, the status, the API's own words
+    and ``fix`` (the settings to change). A 5xx, 429, 408 or 425 (what is
+    left after ``auth_request``'s retries) says nothing about them:
+    ``CredentialsUnavailable`` with ``failed`` and "run again later", so nobody
+    logs in again for nothing (Garmin answers logins with hours of 429s).
+    Either stops the run once, not stream after stream. The API's words are
+    scrubbed: Garmin's ``invalid_grant`` quotes the refresh token it refused.
+    """
+    said = error_message(response)
+    status = response.status_code
+    answer = f"HTTP {status}" + (f": {said}" if said else "")
+    if 200 <= status < 300 or (400 <= status < 500 and not _auth_unavailable(status)):
+        return CredentialsRejected(f"{source}: {refused} ({answer}). {fix}")
+    return CredentialsUnavailable(
+        f"{source}: {failed} ({answer}); this says nothing about the credentials. Run again later."
+    )

@@ -12,7 +12,8 @@ writing its own:
   in, so no tap keeps "what am I reading now" in a stream attribute;
 - ``credentials_expired`` / ``refresh_credentials``: on an expired-credentials
   answer the tap refreshes once and the request is sent again; if the fresh
-  credentials are refused too, that is ``CredentialsRejected``;
+  credentials are refused too, that is ``CredentialsRejected``; a refresh the
+  source refuses is one as well (``auth_answer_error``): the run stops there;
 - ``bronze_core.http.request.json_object_body`` / ``error_message``: reading a
   code or a message out of an error body.
 """
@@ -173,7 +174,11 @@ class RESTRequests:
         """Get fresh credentials (a new token, a new login); False when the tap cannot.
 
         Called at most once per request (``validate_response``); the request is
-        then sent again at once with what the authenticator now holds.
+        then sent again at once with what the authenticator now holds. When the
+        token or login endpoint answers without credentials, raise
+        ``auth_answer_error(...)``: a refusal is ``CredentialsRejected`` naming the
+        settings to fix, an outage ``CredentialsUnavailable``; either stops the
+        run here, so a revoked token is sent once, not once per stream.
         """
         return False
 

@@ -12,7 +12,7 @@ from singer_sdk.helpers._state import reset_state_progress_markers
 
 from bronze_core.cursors import CursorStream
 from bronze_core.http.pagination import _guarded, guard_loops
-from bronze_core.http.request import CredentialsRejected, ResponseShape
+from bronze_core.http.request import CredentialsRejected, CredentialsUnavailable, ResponseShape
 from bronze_core.http.requesting import RESTRequests
 from bronze_core.pacing import SyncStopped
 from bronze_core.redact import scrub
@@ -81,12 +81,14 @@ class BronzeRESTStream(RESTRequests, CursorStream, BronzeStream, RESTStream):
         The state keeps only what was safely read: bookmarks written per
         completed window or page stay, progress markers of an unsorted read
         are dropped (singer-sdk would otherwise promote them to the bookmark
-        when it finalizes state). Rejected credentials stop the whole run
-        instead: every stream shares them.
+        when it finalizes state). Rejected credentials (a refused refresh or
+        login included) and credentials that cannot be had now stop the whole
+        run instead: every stream shares them, and trying again per stream
+        would only send a revoked token or a wrong password again and again.
         """
         reason = scrub(str(exc)) or type(exc).__name__
         label = self.name + (f" {dict(context)}" if context else "")
-        if isinstance(exc, CredentialsRejected):
+        if isinstance(exc, (CredentialsRejected, CredentialsUnavailable)):
             self._tap.stopped = SyncStopped(reason, failed=True)
             self.logger.error("%s: %s; the run stops here", label, reason)
         else:
