@@ -2,8 +2,8 @@
 and print a week of mart.daily_health.
 
 dbt runs as Meltano's `dbt-postgres` transformer in the demo environment, against
-the demo database, as `meltano invoke dbt-postgres:run-full-refresh` (then `:test`)
-would for a user.
+the demo database, as `meltano invoke dbt-postgres:run-full-refresh` (then `:test`
+and `:freshness`) would for a user.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 SUMMARY = re.compile(r"Done\. PASS=\d+ WARN=\d+ ERROR=\d+ SKIP=\d+.*")
+# dbt's line per source: "PASS|WARN|ERROR STALE|ERROR freshness of bronze.<table>".
+FRESHNESS_VERDICT = re.compile(r"\b(PASS|WARN|ERROR STALE|ERROR) freshness of ")
 WEEK_SQL = """
 SELECT day, steps, round(sleep_minutes / 60.0, 1), sleep_score, resting_heart_rate, hrv_ms,
        average_stress, body_battery_high, body_battery_low, weight_kg, water_ml,
@@ -61,6 +63,9 @@ def dbt(command: str, database_url: str) -> str:
     if result.returncode != 0:
         print("\n".join(output.splitlines()[-40:]), file=sys.stderr)
         raise SystemExit(f"demo: dbt {command} failed (exit {result.returncode})")
+    if command == "freshness":  # dbt prints no summary line for it: count its verdicts
+        verdicts = [v.split()[0] for v in FRESHNESS_VERDICT.findall(output)]
+        return "Done. " + " ".join(f"{v}={verdicts.count(v)}" for v in ("PASS", "WARN", "ERROR"))
     found = SUMMARY.findall(output)
     return found[-1] if found else "done"
 
@@ -70,12 +75,14 @@ def cell(value) -> str:
 
 
 def build_and_show(database_url: str) -> None:
-    """dbt run, dbt test, then the last seven days of mart.daily_health as a table."""
+    """dbt run, dbt test, source freshness, then the last seven days of mart.daily_health as a table."""
     print("\nTransform (dbt through Meltano: silver and mart schemas):", flush=True)
     # A full rebuild, like the demo's loads: a demo database kept from an older checkout
     # may hold incremental tables of another shape.
     print(f"  dbt run   {dbt('run-full-refresh', database_url)}", flush=True)
     print(f"  dbt test  {dbt('test', database_url)}", flush=True)
+    # When each bronze source last landed rows (dbt source freshness; just loaded: fresh).
+    print(f"  dbt freshness  {dbt('freshness', database_url)}", flush=True)
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(WEEK_SQL).fetchall()
     print("\nA week of mart.daily_health (newest first; '-' where no source knew):")

@@ -16,12 +16,21 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
+import yaml
+
 from tests.fakes.apple_health_export import write_export
 from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_api import FakeGarmin
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+#: The bronze tables dbt reads, as transform/models/sources.yml declares them.
+BRONZE_SOURCES = [
+    table["name"]
+    for source in yaml.safe_load((ROOT / "transform" / "models" / "sources.yml").read_text())["sources"]
+    for table in source["tables"]
+]
 
 
 def dbt(meltano, *args, check=True):
@@ -49,6 +58,21 @@ def relation_exists(meltano, name):
     return meltano.query("SELECT to_regclass(%s) IS NOT NULL", name)[0][0]
 
 
+def freshness(meltano, check=True):
+    """`meltano invoke dbt-postgres:freshness`: (exit code, {table: dbt's verdict}, tables left out)."""
+    result = meltano.run("invoke", "dbt-postgres:freshness", check=check, timeout=600)
+    output = result.stdout + result.stderr
+    found = re.findall(r"\b(PASS|WARN|ERROR STALE|ERROR) freshness of bronze\.(\w+)", output)
+    verdicts = {table: verdict for verdict, table in found}
+    left_out = re.search(r"leaves out what this database does not hold: (.*)", output)
+    return result.returncode, verdicts, left_out.group(1).split(", ") if left_out else []
+
+
+def bronze_sources_here(meltano):
+    """The declared bronze sources whose tables this database holds."""
+    return [t for t in BRONZE_SOURCES if relation_exists(meltano, f"bronze.{t}")]
+
+
 def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     """Only Fitabase CSVs loaded: run and test pass, other sources' models exist and are empty,
     and the research marts equal what the raw rows say (median of the first 14 active days)."""
@@ -69,15 +93,13 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     assert not relation_exists(meltano, "bronze.garmin__sleep")
     tested = dbt(meltano, "test")
     assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", tested.stdout + tested.stderr)
-    # Freshness of the bronze sources that exist here (just landed: fresh).
-    fresh = dbt(
-        meltano,
-        "source",
-        "freshness",
-        "--select",
-        "source:bronze.wearable__daily_activity source:bronze.wearable__sleep_day",
-    )
-    assert len(re.findall(r"PASS freshness of bronze\.wearable__", fresh.stdout + fresh.stderr)) == 2
+    # Freshness as a user runs it: the bronze sources that exist here pass (just landed),
+    # the absent ones are named as left out, not reported as errors.
+    present = bronze_sources_here(meltano)
+    assert {"wearable__daily_activity", "wearable__sleep_day"} <= set(present)
+    code, verdicts, left_out = freshness(meltano)
+    assert (code, verdicts) == (0, dict.fromkeys(present, "PASS"))
+    assert sorted(left_out) == sorted(f"bronze.{t}" for t in set(BRONZE_SOURCES) - set(present))
     password = urlsplit(meltano.database_url).password
     written = [
         p
@@ -160,6 +182,53 @@ def test_fitabase_only_database_builds_and_tests(meltano, tmp_path):
     )
     assert expected, "the drop has no day below half its baseline"
     assert [row[:2] for row in meltano.query(question)] == expected
+
+
+def land_earlier(meltano, table, days):
+    """As if every row of a bronze table had landed `days` earlier. Bronze rows are immutable
+    (a trigger drops every UPDATE), so the shift runs with triggers off (replica role)."""
+    with psycopg.connect(meltano.database_url) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(f"UPDATE bronze.{table} SET ingested_at = ingested_at - make_interval(days => %s)", (days,))
+    age = meltano.query(f"SELECT extract(day FROM now() - max(ingested_at)) FROM bronze.{table}")[0][0]
+    assert age >= days
+
+
+def test_freshness_warns_and_fails_on_stale_sources_and_leaves_absent_ones_out(meltano, tmp_path):
+    """Only Fitabase loaded, its sleep rows last landed 4 days ago and its daily activity 15:
+    source freshness warns on the first and fails on the second, as sources.yml says (warn
+    after 3 days, error after 14), passes the fresh ones and leaves the absent sources out."""
+    write_drop(tmp_path / "drop", people=1, days=3)
+    meltano.run(
+        "run",
+        "tap-wearable-csv",
+        "target-postgres",
+        extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(tmp_path / "drop")},
+        timeout=600,
+    )
+    land_earlier(meltano, "wearable__sleep_day", 4)
+    land_earlier(meltano, "wearable__daily_activity", 15)
+    code, verdicts, left_out = freshness(meltano, check=False)
+    present = bronze_sources_here(meltano)
+    assert code == 1  # an error-stale source fails the command (and a scheduled job)
+    assert verdicts == {
+        **dict.fromkeys(present, "PASS"),
+        "wearable__sleep_day": "WARN",
+        "wearable__daily_activity": "ERROR STALE",
+    }
+    assert "bronze.garmin__sleep" in left_out and not set(left_out) & {f"bronze.{t}" for t in present}
+
+
+def test_a_database_without_bronze_builds_tests_and_checks_freshness(meltano):
+    """No source loaded yet: dbt run, dbt test and source freshness all succeed, every model
+    exists and is empty, and freshness has nothing to check."""
+    assert not relation_exists(meltano, "bronze.status")
+    result = meltano.run("run", "dbt-postgres:run", "dbt-postgres:test", "dbt-postgres:freshness", timeout=900)
+    output = result.stdout + result.stderr
+    assert len(re.findall(r"Done\. PASS=[1-9]\d* WARN=0 ERROR=0", output)) == 2  # run, test
+    assert "freshness of bronze." not in output and "Nothing to do" in output
+    for relation in ("silver.rejected_rows", "silver.stg_garmin__daily_summary", "mart.daily_health"):
+        assert meltano.query(f"SELECT count(*) FROM {relation}") == [(0,)], relation
 
 
 def heartrate_table(meltano):

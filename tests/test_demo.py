@@ -19,6 +19,7 @@ import sys
 import time
 
 import psycopg
+import yaml
 
 from tests.conftest import ROOT
 
@@ -27,7 +28,7 @@ import dbctl
 import registry
 
 DONE = re.compile(r"^  (?P<pipeline>\S+)\s+done: (?P<rows>\d+) records \((?P<invalid>\d+) invalid\)", re.MULTILINE)
-DBT = re.compile(r"^  dbt (run|test) +Done\. PASS=(\d+) WARN=\d+ ERROR=(\d+)", re.MULTILINE)
+DBT = re.compile(r"^  dbt (run|test|freshness) +Done\. PASS=(\d+) WARN=\d+ ERROR=(\d+)", re.MULTILINE)
 
 
 def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_report(fresh_db, tmp_path):
@@ -58,10 +59,13 @@ def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_r
         assert set(delivered) == {p.name for p in registry.pipelines()}, out[-4000:]
         assert all(rows > 0 for rows in delivered.values()), delivered
 
-        # dbt built the marts and its tests passed.
+        # dbt built the marts and its tests passed; every bronze source dbt declares
+        # (transform/models/sources.yml) landed and passes its freshness check.
         summaries = {m[1]: (int(m[2]), int(m[3])) for m in DBT.finditer(out)}
-        assert set(summaries) == {"run", "test"}, out[-3000:]
+        assert set(summaries) == {"run", "test", "freshness"}, out[-3000:]
         assert all(passed > 0 and errors == 0 for passed, errors in summaries.values()), summaries
+        sources = yaml.safe_load((ROOT / "transform" / "models" / "sources.yml").read_text())["sources"]
+        assert summaries["freshness"] == (sum(len(s["tables"]) for s in sources), 0), out[-3000:]
 
         demo_url = fresh_db.rsplit("/", 1)[0] + "/" + demo_db
         with psycopg.connect(demo_url) as conn:

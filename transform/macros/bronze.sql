@@ -40,6 +40,24 @@
     order by raw_id, ingested_at desc, raw_hash desc
 {%- endmacro %}
 
+{#- A staging model over one bronze table: the latest valid version of each raw_id
+    (latest_valid: none when the table is absent, so the model builds empty with
+    its columns' types), raw_id and source_timestamp first for lineage, then the
+    model's own typed columns, written in the call block:
+        {% call bronze_staging('garmin__hrv') %} {{ j_int('x') }} as x {% endcall %}
+    `where` filters the latest versions (a deleted record's last version hides it).
+    A subquery, not a CTE, so models can union several (stg_hubspot__engagements). -#}
+{% macro bronze_staging(table, where=none) -%}
+    select
+        raw_id,
+        source_timestamp,
+        {{- caller() }}
+    from ({{ latest_valid(table) }}) as latest
+    {%- if where %}
+    where {{ where }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- Typed readers of a payload field, NULL for a missing key, JSON null or
     empty text (CSV exports write empty cells), so one odd value never fails a build. -#}
 {% macro j_text(path) -%}
@@ -57,6 +75,20 @@
 
 {% macro j_bool(path) -%}
   case lower({{ j_text(path) }}) when 'true' then true when 'false' then false end
+{%- endmacro %}
+
+{#- The JSON array at a payload path, or an empty one when it is missing or not an
+    array, for jsonb_array_elements. -#}
+{% macro j_array(path) -%}
+  case when jsonb_typeof(raw_data #> '{ {{- path -}} }') = 'array'
+       then raw_data #> '{ {{- path -}} }' else '[]'::jsonb end
+{%- endmacro %}
+
+{#- The number `field` of the first element of the array at `path` whose `key` is
+    `value` (Garmin's stat lists: [{"type": "TOTAL", "averageStressLevel": 31}, ...]). -#}
+{% macro j_array_find(path, key, value, field) -%}
+  (select (e ->> '{{ field }}')::numeric from jsonb_array_elements({{ j_array(path) }}) as e
+   where e ->> '{{ key }}' = '{{ value }}' and jsonb_typeof(e -> '{{ field }}') = 'number' limit 1)
 {%- endmacro %}
 
 {#- An ISO date (YYYY-MM-DD...) as date. -#}

@@ -11,15 +11,19 @@ events and its version check are off: both would call the internet, which a
 scheduled run must not need.
 
 Runs inside the transformer's own virtualenv (dbt-core, dbt-postgres and
-this package); every argument goes to dbt unchanged.
+this package); every argument goes to dbt unchanged, except that ``source
+freshness`` leaves out the bronze tables this database does not hold (see
+:func:`absent_sources`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+import yaml
 
 from bronze_loader.pgsettings import connection_settings
 
@@ -52,10 +56,72 @@ def dbt_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def declared_sources(project_dir: Path) -> dict[str, tuple[str, str]]:
+    """dbt's selector (``source:<source>.<table>``) -> (schema, table) of every declared source table."""
+    declared = {}
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources") or []:
+            for table in source.get("tables") or []:
+                where = (source.get("schema") or source["name"], table.get("identifier") or table["name"])
+                declared[f"source:{source['name']}.{table['name']}"] = where
+    return declared
+
+
+def existing_tables(env: Mapping[str, str], schemas: Iterable[str]) -> set[tuple[str, str]] | None:
+    """(schema, table) of the tables and views in ``schemas``; None when the database is unreachable.
+
+    psycopg2 is there with dbt-postgres, in the virtualenv this runs in.
+    """
+    import psycopg2
+
+    try:
+        with (
+            psycopg2.connect(
+                host=env["DBT_PG_HOST"],
+                port=env["DBT_PG_PORT"],
+                user=env["DBT_PG_USER"],
+                dbname=env["DBT_PG_DBNAME"],
+                password=env["DBT_ENV_SECRET_PG_PASSWORD"],
+                connect_timeout=10,
+            ) as conn,
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ANY(%s)",
+                (sorted(set(schemas)),),
+            )
+            return set(cursor.fetchall())
+    except psycopg2.Error:
+        return None  # dbt connects next and says what is wrong
+
+
+def absent_sources(args: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """For ``source freshness``: the selectors of the declared source tables this database lacks.
+
+    Most users load only some sources (docs/using-your-data.md), and dbt reports a
+    source whose table does not exist as an error, so freshness would always fail
+    for them. A table that is there is checked as configured, stale ones warn or fail.
+    """
+    if not any(list(args[i : i + 2]) == ["source", "freshness"] for i in range(len(args))):
+        return []
+    declared = declared_sources(Path(env["DBT_PROJECT_DIR"]))
+    existing = existing_tables(env, (schema for schema, _ in declared.values()))
+    if existing is None:
+        return []
+    return [selector for selector, where in declared.items() if where not in existing]
+
+
 def cli() -> None:
     """Replace this process by the virtualenv's ``dbt`` with the project's connection."""
     dbt = Path(sys.executable).with_name("dbt")
     # dbt's logs and compiled SQL (transform/logs, transform/target) hold row counts and
     # data-derived SQL: readable by the owner only, like everything the project writes.
     os.umask(0o077)
-    os.execve(dbt, [str(dbt), *sys.argv[1:]], dbt_environment(os.environ))
+    env = dbt_environment(os.environ)
+    args = sys.argv[1:]
+    absent = absent_sources(args, env)
+    if absent:
+        names = ", ".join(selector.removeprefix("source:") for selector in absent)
+        print(f"dbt-bronze: source freshness leaves out what this database does not hold: {names}", file=sys.stderr)
+        args = [*args, "--exclude", *absent]
+    os.execve(dbt, [str(dbt), *args], env)

@@ -16,5 +16,7 @@ from bronze.{{ adapter.quote(table) }}
 where validation_status = 'invalid'
 union all
 {% endfor %}
-select null::text, null::text, null::text, null::text, null::timestamptz, null::timestamptz
+-- The columns' names and types when no bronze table exists yet (and the union's last branch).
+select null::text as table_name, null::text as raw_id, null::text as raw_hash, null::text as reason,
+       null::timestamptz as source_timestamp, null::timestamptz as ingested_at
 where false

@@ -1,13 +1,6 @@
 -- Garmin Connect daily summary: one row per calendar day (Garmin's own calendarDate).
-with latest as ({{ latest_valid('garmin__daily_summary') }})
-select
-    raw_id,
-    source_timestamp,
-    {{ j_date('calendarDate') }} as day,
-    {{ j_int('totalSteps') }} as steps,
-    {{ j_num('totalDistanceMeters') }} as distance_m,
-    {{ j_int('moderateIntensityMinutes') }} as moderate_intensity_minutes,
-    {{ j_int('vigorousIntensityMinutes') }} as vigorous_intensity_minutes,
+{% call bronze_staging('garmin__daily_summary') %}
+    {{ garmin_daily_totals() }},
     {{ j_int('restingHeartRate') }} as resting_heart_rate,
     {{ j_int('minHeartRate') }} as min_heart_rate,
     {{ j_int('maxHeartRate') }} as max_heart_rate,
@@ -18,4 +11,4 @@ select
     {{ j_int('bodyBatteryChargedValue') }} as body_battery_charged,
     {{ j_int('bodyBatteryDrainedValue') }} as body_battery_drained,
     {{ j_bool('includesWellnessData') }} as includes_wellness_data
-from latest
+{% endcall %}

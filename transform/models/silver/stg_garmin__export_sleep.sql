@@ -1,8 +1,5 @@
 -- Garmin data export sleep: one night per calendarDate (times are GMT text, no zone written).
-with latest as ({{ latest_valid('garmin__export_sleep') }})
-select
-    raw_id,
-    source_timestamp,
+{% call bronze_staging('garmin__export_sleep') %}
     {{ j_date('calendarDate') }} as day,
     ({{ j_text('sleepStartTimestampGMT') }})::timestamp at time zone 'UTC' as sleep_start_at,
     ({{ j_text('sleepEndTimestampGMT') }})::timestamp at time zone 'UTC' as sleep_end_at,
@@ -12,4 +9,4 @@ select
     {{ j_int('remSleepSeconds') }} as rem_sleep_seconds,
     {{ j_int('awakeSleepSeconds') }} as awake_seconds,
     {{ j_int('sleepScores,overallScore') }} as sleep_score
-from latest
+{% endcall %}

@@ -1,9 +1,6 @@
 -- Garmin Connect sleep: one row per night, keyed by the calendarDate Garmin files it under
 -- (the day you woke up). A rescored night lands as a new bronze version and replaces this one.
-with latest as ({{ latest_valid('garmin__sleep') }})
-select
-    raw_id,
-    source_timestamp,
+{% call bronze_staging('garmin__sleep') %}
     {{ j_date('dailySleepDTO,calendarDate') }} as day,
     {{ j_epoch_ms('dailySleepDTO,sleepStartTimestampGMT') }} as sleep_start_at,
     {{ j_epoch_ms('dailySleepDTO,sleepEndTimestampGMT') }} as sleep_end_at,
@@ -15,4 +12,4 @@ select
     {{ j_int('dailySleepDTO,sleepScores,overall,value') }} as sleep_score,
     {{ j_int('restingHeartRate') }} as resting_heart_rate,
     {{ j_int('avgOvernightHrv') }} as average_overnight_hrv
-from latest
+{% endcall %}

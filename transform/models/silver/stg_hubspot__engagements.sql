@@ -3,13 +3,11 @@
 {% set kinds = ['calls', 'emails', 'meetings', 'notes', 'tasks'] %}
 {% for kind in kinds %}
 {% if not loop.first %}union all{% endif %}
-select
-    raw_id,
-    source_timestamp,
+{% call bronze_staging('hubspot__' ~ kind) %}
     '{{ kind[:-1] }}' as engagement_type,
     {{ j_text('id') }} as engagement_id,
     coalesce(({{ j_text('properties,hs_timestamp') }})::timestamptz,
              ({{ j_text('properties,createdate') }})::timestamptz,
              ({{ j_text('createdAt') }})::timestamptz) as occurred_at
-from ({{ latest_valid('hubspot__' ~ kind) }}) as latest_{{ kind }}
+{% endcall %}
 {% endfor %}

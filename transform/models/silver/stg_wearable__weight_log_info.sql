@@ -1,9 +1,6 @@
 -- Fitabase weightLogInfo: one row per log entry (raw_id "<Id>|<LogId>"); the day is the
 -- M/D/YYYY date the file writes.
-with latest as ({{ latest_valid('wearable__weight_log_info') }})
-select
-    raw_id,
-    source_timestamp,
+{% call bronze_staging('wearable__weight_log_info') %}
     {{ j_text('Id') }} as user_id,
     {{ j_text('LogId') }} as log_id,
     {{ j_us_date('Date') }} as day,
@@ -11,4 +8,4 @@ select
     {{ j_num('BMI') }} as bmi,
     {{ j_num('Fat') }} as fat_percent,
     {{ j_bool('IsManualReport') }} as is_manual_report
-from latest
+{% endcall %}
