@@ -67,16 +67,7 @@ def test_a_stop_part_way_through_the_newest_first_activity_list_keeps_the_old_cu
     """Garmin lists activities newest first: a run stopped (request budget) after the first
     page must not save that page's newest time, or the older pages would never be read."""
     with FakeGarmin(days=10, activities_per_day=1.0) as fake:
-        config = {
-            "api_url": fake.url,
-            "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-            "access_token": fake.access_token,
-            "refresh_token": fake.refresh_token,
-            "start_date": fake.days_list[0].isoformat(),
-            "end_date": fake.days_list[-1].isoformat(),
-            "lookback_days": 1,
-            "activities_page_size": 2,
-        }
+        config = tap_runner.garmin_config(fake, lookback_days=1, activities_page_size=2)
         result, _, _ = tap_runner.run_tap("tap-garmin", config, tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         paths = [r["path"] for r in fake.requests]

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import psycopg
 import yaml
 
+from tests import tap_runner
 from tests.fakes.apple_health_export import write_export
 from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_api import FakeGarmin
@@ -337,12 +338,7 @@ def test_daily_health_values_are_the_bronze_values_of_the_sources_own_day(meltan
     export = write_export(tmp_path / "export.zip", records=1500, seed=5)
     with FakeGarmin(days=3, end_date=dt.date(2018, 1, 3)) as fake:
         env = {
-            "TAP_GARMIN_API_URL": fake.url,
-            "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
-            "TAP_GARMIN_ACCESS_TOKEN": fake.access_token,
-            "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
-            "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
-            "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
+            **tap_runner.meltano_env("tap-garmin", tap_runner.garmin_config(fake)),
             "TAP_APPLE_HEALTH_EXPORT_PATH": str(export),
         }
         meltano.run(

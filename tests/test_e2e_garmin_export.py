@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests import tap_runner
 from tests.fakes.garmin_export import expected_counts, write_export
 
 STATE_ID = "dev:tap-garmin-export-to-target-postgres"
@@ -17,13 +18,7 @@ TABLES = {
 
 
 def run_export(meltano, path, check=True):
-    return meltano.run(
-        "run",
-        "tap-garmin-export",
-        "target-postgres",
-        check=check,
-        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)},
-    )
+    return tap_runner.run_pipeline(meltano, "tap-garmin-export", {"export_path": str(path)}, check=check)
 
 
 def counts(meltano):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tap_runner
 from tests.browser import Browser, chromium
 from tests.fakes.fitabase_export import write_drop
 from tests.fakes.garmin_api import FakeGarmin
@@ -98,12 +99,7 @@ def test_report_of_real_loads_renders_in_chromium(meltano, tmp_path):
     with FakeGarmin(days=10) as fake:
         env = {
             "TAP_WEARABLE_CSV_DATA_DIR": str(drop),
-            "TAP_GARMIN_API_URL": fake.url,
-            "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
-            "TAP_GARMIN_ACCESS_TOKEN": fake.access_token,
-            "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
-            "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
-            "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
+            **tap_runner.meltano_env("tap-garmin", tap_runner.garmin_config(fake)),
         }
         meltano.run(
             "run",

@@ -9,10 +9,10 @@ have been asked anything.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import importlib
 import json
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -205,9 +205,15 @@ def _extractors():
         (tap_class,) = [
             c for c in vars(module).values() if isinstance(c, type) and getattr(c, "name", None) == plugin["name"]
         ]
-        # A copy taken at collection: singer-sdk adds its built-in settings (stream_maps, ...)
-        # to the class's own schema whenever a tap is instantiated in this process.
-        yield plugin, copy.deepcopy(tap_class.config_jsonschema)
+        yield plugin, own_schema(tap_class)
+
+
+def own_schema(tap_class) -> dict:
+    """The tap's settings schema without the settings singer-sdk gives every tap (asked of singer-sdk)."""
+    builtin: dict = {"properties": {}}
+    tap_class.append_builtin_config(builtin)
+    schema = tap_class.config_jsonschema
+    return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in builtin["properties"]}}
 
 
 EXTRACTORS = list(_extractors())
@@ -234,6 +240,35 @@ def test_meltano_yml_settings_match_the_taps_schema(plugin, schema):
         assert plugin.get("settings_group_validation") == [sorted(required)], (
             f"{name}: settings_group_validation must list the tap's required settings {sorted(required)}"
         )
+
+
+def test_a_taps_settings_schema_is_the_same_before_and_after_a_tap_is_made(tmp_path):
+    """singer-sdk adds its built-in settings to the class's schema in place when a tap is first
+    validated; BronzeTap completes the schema at import, so what a process reads of it never
+    depends on whether a tap was made in it before. A fresh process: this one has made taps."""
+    tap = TAPS["tap-hidrate"]
+    with tap.make_fake() as fake:
+        (tmp_path / "config.json").write_text(json.dumps(_config(tap, fake)))
+        script = (
+            "import copy, json, sys\n"
+            "from tap_hidrate.tap import TapHidrate\n"
+            "before = copy.deepcopy(TapHidrate.config_jsonschema)\n"
+            "TapHidrate(config=json.load(open(sys.argv[1])), validate_config=True)\n"
+            "after = TapHidrate.config_jsonschema\n"
+            "print(json.dumps({'unchanged': before == after, 'settings': sorted(before['properties'])}))\n"
+        )
+        result = subprocess.run(
+            [str(tap_runner.BIN / "python"), "-c", script, str(tmp_path / "config.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert fake.requests == []
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout)
+    assert seen["unchanged"], "making a tap changed its class's settings schema"
+    assert {"page_size", "stream_maps", "batch_config"} <= set(seen["settings"])
 
 
 @pytest.mark.parametrize("name", sorted(TAPS))

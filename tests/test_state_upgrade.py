@@ -45,15 +45,7 @@ def rows(messages) -> set[tuple]:
 
 def test_garmin_resumes_from_the_sdk_bookmark_the_previous_version_kept(tmp_path):
     with FakeGarmin(days=10) as fake:
-        config = {
-            "api_url": fake.url,
-            "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-            "access_token": fake.access_token,
-            "refresh_token": fake.refresh_token,
-            "start_date": fake.days_list[0].isoformat(),
-            "end_date": fake.days_list[-1].isoformat(),
-            "lookback_days": 2,
-        }
+        config = tap_runner.garmin_config(fake, lookback_days=2)
         first, _, state = tap_runner.run_tap("tap-garmin", config, tmp_path)
         assert first.returncode == 0, first.stderr[-2000:]
         current = state["bookmarks"]
@@ -84,13 +76,7 @@ def test_garmin_resumes_from_the_sdk_bookmark_the_previous_version_kept(tmp_path
 
 
 def toggl_config(fake, **overrides):
-    return {
-        "api_token": fake.api_token,
-        "api_url": fake.url + "/api/v9",
-        "backoff_base_ms": 10,
-        "max_retries": 1,
-        **overrides,
-    }
+    return tap_runner.toggl_config(fake, **{"backoff_base_ms": 10, "max_retries": 1, **overrides})
 
 
 def entry_ids(messages) -> set[int]:

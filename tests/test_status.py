@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tap_runner
 from tests.fakes.garmin_api import FakeGarmin
 from tests.fakes.garmin_export import write_export
 from tests.fakes.toggl_api import FakeToggl
@@ -52,20 +53,6 @@ def verdicts(meltano, **env: str) -> tuple[int, dict]:
 def run_manual(meltano, folder: Path, check: bool = True):
     return meltano.run(
         "run", "tap-manual", "target-postgres", check=check, extra_env={"TAP_MANUAL_MANUAL_DIR": str(folder)}
-    )
-
-
-def run_toggl(meltano, fake, check: bool = True):
-    return meltano.run(
-        "run",
-        "tap-toggl",
-        "target-postgres",
-        check=check,
-        extra_env={
-            "TAP_TOGGL_API_TOKEN": fake.api_token,
-            "TAP_TOGGL_API_URL": fake.url + "/api/v9",
-            "TAP_TOGGL_BACKOFF_BASE_MS": "10",
-        },
     )
 
 
@@ -122,7 +109,7 @@ def test_failed_run_warning_never_and_metrics_from_real_runs(meltano, tmp_path, 
 
     with FakeToggl(days=5) as fake:
         fake.fail_next(429, times=1, path_contains="time_entries")  # answered once, then retried
-        run_toggl(meltano, fake)
+        tap_runner.run_toggl(meltano, fake)
         requests_made = len(fake.requests)
         code, rows = verdicts(meltano, TAP_HUBSPOT_API_TOKEN="set-but-never-run")
         assert {t: rows[t]["verdict"] for t in TOGGL_TABLES} == dict.fromkeys(TOGGL_TABLES, "fresh")
@@ -158,7 +145,7 @@ def test_failed_run_warning_never_and_metrics_from_real_runs(meltano, tmp_path, 
         # The bug: after a real failed run, the data was still called fresh.
         fake.reset_log()
         fake.fail_next(402, times=1, path_contains="time_entries", headers={"X-Toggl-Quota-Resets-In": "60"})
-        failed = run_toggl(meltano, fake, check=False)
+        failed = tap_runner.run_toggl(meltano, fake, check=False)
         assert failed.returncode != 0
         code, rows = verdicts(meltano)
         assert {t: rows[t]["verdict"] for t in TOGGL_TABLES} == dict.fromkeys(TOGGL_TABLES, "failed")
@@ -198,32 +185,12 @@ def test_failed_run_warning_never_and_metrics_from_real_runs(meltano, tmp_path, 
 
 
 def run_garmin(meltano, fake, check: bool = True):
-    return meltano.run(
-        "run",
-        "tap-garmin",
-        "target-postgres",
-        check=check,
-        extra_env={
-            "TAP_GARMIN_API_URL": fake.url,
-            "TAP_GARMIN_AUTH_URL": fake.url + "/di-oauth2-service/oauth/token",
-            "TAP_GARMIN_ACCESS_TOKEN": fake.access_token,
-            "TAP_GARMIN_REFRESH_TOKEN": fake.refresh_token,
-            "TAP_GARMIN_START_DATE": fake.days_list[0].isoformat(),
-            "TAP_GARMIN_END_DATE": fake.days_list[-1].isoformat(),
-            "TAP_GARMIN_BACKOFF_BASE_MS": "10",
-            "TAP_GARMIN_MAX_RETRIES": "1",
-        },
-    )
+    settings = tap_runner.garmin_config(fake, backoff_base_ms=10, max_retries=1)
+    return tap_runner.run_pipeline(meltano, "tap-garmin", settings, check=check)
 
 
 def run_export(meltano, path: Path, check: bool = True):
-    return meltano.run(
-        "run",
-        "tap-garmin-export",
-        "target-postgres",
-        check=check,
-        extra_env={"TAP_GARMIN_EXPORT_EXPORT_PATH": str(path)},
-    )
+    return tap_runner.run_pipeline(meltano, "tap-garmin-export", {"export_path": str(path)}, check=check)
 
 
 def by_pipeline(rows: dict) -> dict[str, set[str]]:

@@ -17,17 +17,7 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {
-        "api_url": fake.url,
-        "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-        "access_token": fake.access_token,
-        "refresh_token": fake.refresh_token,
-        "start_date": fake.days_list[0].isoformat(),
-        "end_date": fake.days_list[-1].isoformat(),
-        "backoff_base_ms": 10,
-        "max_retries": 2,
-        **overrides,
-    }
+    config = tap_runner.garmin_config(fake, **{"backoff_base_ms": 10, "max_retries": 2, **overrides})
     result, messages, _ = tap_runner.run_tap("tap-garmin", config, tmp_path, state)
     return result, messages
 

@@ -7,6 +7,7 @@ import atexit
 from singer_sdk.testing import get_tap_test_class
 
 from tap_garmin.tap import TapGarmin
+from tests import tap_runner
 from tests.fakes.garmin_api import FakeGarmin
 
 # The standard test class is built at import time from a config, so the fake
@@ -14,14 +15,6 @@ from tests.fakes.garmin_api import FakeGarmin
 _FAKE = FakeGarmin(days=5).start()
 atexit.register(_FAKE.stop)
 
-CONFIG = {
-    "api_url": _FAKE.url,
-    "auth_url": _FAKE.url + "/di-oauth2-service/oauth/token",
-    "access_token": _FAKE.access_token,
-    "refresh_token": _FAKE.refresh_token,
-    "start_date": _FAKE.days_list[0].isoformat(),
-    "end_date": _FAKE.days_list[-1].isoformat(),
-    "backoff_base_ms": 10,
-}
+CONFIG = tap_runner.garmin_config(_FAKE, backoff_base_ms=10)
 
 TestTapGarmin = get_tap_test_class(tap_class=TapGarmin, config=CONFIG)

@@ -32,13 +32,7 @@ def fake():
 
 
 def run_tap(fake, tmp_path, state=None, **overrides):
-    config = {
-        "api_token": fake.api_token,
-        "api_url": fake.url + "/api/v9",
-        "backoff_base_ms": 10,
-        "max_retries": 1,
-        **overrides,
-    }
+    config = tap_runner.toggl_config(fake, **{"backoff_base_ms": 10, "max_retries": 1, **overrides})
     return tap_runner.run_tap("tap-toggl", config, tmp_path, state)
 
 

@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tests import tap_runner
 from tests.fakes import garmin_api, hidrate_api
 from tests.fakes.airtable_api import BASE_ID, FakeAirtable
 from tests.fakes.garmin_api import FakeGarmin
@@ -66,17 +67,6 @@ class ApiTap:
         return {self.prefix + key: str(value) for key, value in values.items()}
 
 
-def _garmin_settings(fake):
-    return {
-        "api_url": fake.url,
-        "auth_url": fake.url + "/di-oauth2-service/oauth/token",
-        "access_token": fake.access_token,
-        "refresh_token": fake.refresh_token,
-        "start_date": fake.days_list[0].isoformat(),
-        "end_date": fake.days_list[-1].isoformat(),
-    }
-
-
 def _garmin_revoke(fake):
     fake.revoke()
     return {}
@@ -99,7 +89,7 @@ API_TAPS = [
     ApiTap(
         "tap-garmin",
         lambda: FakeGarmin(days=6, access_token="GARMINACCESS-s3cr3t-0", refresh_token="GARMINREFRESH-s3cr3t-0"),
-        _garmin_settings,
+        tap_runner.garmin_config,
         "dailySleepData",
         lambda f: {
             "garmin__sleep": {d.isoformat(): f.sleep_payload(d) for d in f.days_list},
@@ -118,7 +108,7 @@ API_TAPS = [
     ApiTap(
         "tap-toggl",
         lambda: FakeToggl(api_token="TOGGLTOKEN-s3cr3t-5150", days=30),
-        lambda f: {"api_token": f.api_token, "api_url": f.url + "/api/v9", "max_requests_per_run": 200},
+        lambda f: tap_runner.toggl_config(f, max_requests_per_run=200),
         "/me/time_entries",
         lambda f: {"toggl__time_entries": {str(e["id"]): e for e in f.visible_entries()}},
         secrets=lambda f: [f.api_token],

@@ -47,6 +47,20 @@ class BronzeTap(Tap):
     #: Records per stream and validation status, filled by each stream's ``sync``.
     run_counts: dict[str, Counter]
 
+    def __init_subclass__(cls, **kwargs):
+        """Give the tap a settings schema of its own, completed with singer-sdk's built-in settings.
+
+        singer-sdk adds its built-in settings (``stream_maps``, ``batch_config``,
+        ...) to the class's ``config_jsonschema`` in place, the first time a tap
+        is validated or described: the schema a process saw (our setting checks,
+        anything reading the schema) depended on whether a tap had been made in it
+        before. Completed here, once, it is the same from import on.
+        """
+        super().__init_subclass__(**kwargs)
+        schema = {**cls.config_jsonschema, "properties": dict(cls.config_jsonschema.get("properties") or {})}
+        cls.append_builtin_config(schema)
+        cls.config_jsonschema = schema
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         register_config_secrets(self.config, secret_names(self.config_jsonschema, self.secret_settings))

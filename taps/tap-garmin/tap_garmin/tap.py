@@ -8,7 +8,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from bronze_core.file_streams import FILE_SETTINGS
-from bronze_core.http import HTTP_SETTINGS, ResponseShape, api_url_setting
+from bronze_core.http import HTTP_SETTINGS, RequestSpec, ResponseShape, api_url_setting
 from bronze_core.tap import BronzeTap
 from tap_garmin.auth import GarminTokenAuth
 from tap_garmin.streams import API_STREAMS
@@ -119,7 +119,7 @@ class TapGarmin(BronzeTap):
             return self.config["display_name"]
         stream = self.streams["garmin__activities"]  # any API stream: same session and retries
         profile = stream.request_json(
-            "/userprofile-service/socialProfile", shape=ResponseShape(dict, required=("displayName",))
+            RequestSpec("/userprofile-service/socialProfile", shape=ResponseShape(dict, required=("displayName",)))
         )
         return profile["displayName"]
 

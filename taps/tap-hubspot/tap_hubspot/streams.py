@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bronze_core.fields import When
-from bronze_core.http import BronzeRESTStream, SyncStopped, json_object_body, object_with_list
+from bronze_core.http import BronzeRESTStream, RequestSpec, SyncStopped, json_object_body, object_with_list
 from bronze_core.timestamps import UTC, parse_timestamp
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
@@ -69,7 +69,7 @@ class ObjectStream(BronzeRESTStream):
         configured = (self.config.get("properties") or {}).get(self.object_type)
         if configured:
             return sorted({*configured, self.modified, "hs_object_id"})
-        answer = self.request_json(f"/crm/v3/properties/{self.object_type}")
+        answer = self.request_json(RequestSpec(f"/crm/v3/properties/{self.object_type}"))
         return sorted(p["name"] for p in answer["results"])
 
     def validate_response(self, response) -> None:
@@ -126,7 +126,7 @@ class ObjectStream(BronzeRESTStream):
             "properties": self.properties,
             "limit": PAGE_SIZE,
         }
-        return list(self.fetch(self.path, json_body=body, method="POST"))
+        return list(self.fetch(RequestSpec(self.path, method="POST", json_body=body)))
 
     # --- the payload -------------------------------------------------------------
     @property

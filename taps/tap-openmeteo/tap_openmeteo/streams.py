@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from singer_sdk.exceptions import RetriableAPIError
 
-from bronze_core.http import BronzeRESTStream, NoAuth, ResponseShape
+from bronze_core.http import BronzeRESTStream, NoAuth, RequestSpec, ResponseShape
 from bronze_core.timestamps import UTC
 from bronze_core.windows import date_windows, resume_day, start_day, today
 
@@ -89,7 +89,7 @@ class WeatherStream(BronzeRESTStream):
                 start_day(self.config, DEFAULT_HISTORY_DAYS), self.cursor(scope), int(self.config["trailing_days"])
             )
             for window in date_windows(first, last, int(self.config["chunk_days"])):
-                yield from self.fetch(self.path, self.params(location, window), context=scope)
+                yield from self.fetch(RequestSpec(self.path, self.params(location, window), context=scope))
             self.save_cursor(scope, last)
 
     def cursor_scope(self, context) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bronze_core.http import JSON_ARRAY
+from bronze_core.http import JSON_ARRAY, RequestSpec
 from bronze_core.timestamps import UTC, parse_timestamp
 from bronze_core.windows import date_windows, start_day, today
 from tap_toggl.client import TogglFullStream, TogglStream
@@ -45,7 +45,7 @@ class TimeEntriesStream(TogglStream):
         now = dt.datetime.now(UTC).replace(microsecond=0)
         since = parse_timestamp(self.cursor(context))
         if since and now - since < dt.timedelta(days=SINCE_REACH_DAYS) and "backfill_through" not in state:
-            yield from self.fetch(self.url_base + self.path, {"since": int(since.timestamp()) - SINCE_SLACK_SECONDS})
+            yield from self.fetch(RequestSpec(self.path, {"since": int(since.timestamp()) - SINCE_SLACK_SECONDS}))
             self.save_cursor(context, now)
             return
         yield from self.backfill(context, state, now, since)
@@ -63,7 +63,7 @@ class TimeEntriesStream(TogglStream):
                 "start_date": window.first.isoformat(),
                 "end_date": (window.last + dt.timedelta(days=1)).isoformat(),
             }
-            yield from self.fetch(self.url_base + self.path, params)
+            yield from self.fetch(RequestSpec(self.path, params))
             state["backfill_through"] = window.last.isoformat()
         self.save_cursor(context, state.pop("backfill_started"))
         state.pop("backfill_through", None)

@@ -20,7 +20,9 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
+
+from bronze_core.files.source import ByteReader
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 ORDERS = (MONTH_FIRST, DAY_FIRST)
@@ -137,7 +139,7 @@ class DateOrder:
         return cls(entry.get("order", MONTH_FIRST), entry.get("proof"), entry.get("mixed"))
 
 
-def scan_date_order(handle: IO[bytes], first_line: int = 1, chunk_size: int = 1 << 20) -> dict[str, str]:
+def scan_date_order(handle: ByteReader, first_line: int = 1, chunk_size: int = 1 << 20) -> dict[str, str]:
     """The first line proving each order in the rest of ``handle``: ``{order: "line N (text)"}``.
 
     One fast pass over the bytes (a regular expression, no CSV parsing): it

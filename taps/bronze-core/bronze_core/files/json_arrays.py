@@ -8,11 +8,11 @@ file of the wrong shape is a broken file, not an empty one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import ijson
 
-from bronze_core.files.source import FileFormatError, SourceFile
+from bronze_core.files.source import ByteReader, FileFormatError, SourceFile
 
 _PYTHON_IJSON = ijson.get_backend("python")
 
@@ -20,7 +20,7 @@ _PYTHON_IJSON = ijson.get_backend("python")
 class _LineCounter:
     """A reader that counts the newlines handed to the parser, to locate errors."""
 
-    def __init__(self, raw: IO[bytes]):
+    def __init__(self, raw: ByteReader):
         self._raw, self.lines = raw, 1
 
     def read(self, size: int = -1) -> bytes:

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import IO, Any
+from typing import Any
 
-from bronze_core.files.source import FileFormatError, SourceFile
+from bronze_core.files.source import ByteReader, FileFormatError, SourceFile
 
 #: A CSV field may be long (a note, an embedded JSON blob), but not unbounded.
 MAX_FIELD_CHARS = 16 * 1024 * 1024
@@ -47,7 +47,7 @@ class ResumePoint:
 
 
 def _decoded_lines(
-    raw: IO[bytes], path: str, first_line: int, defects: dict[int, list[str]]
+    raw: ByteReader, path: str, first_line: int, defects: dict[int, list[str]]
 ) -> Iterator[tuple[int, str]]:
     """Decode a byte stream line by line, so a bad byte is pinned to its line.
 
@@ -71,7 +71,7 @@ def _decoded_lines(
         yield number, text
 
 
-def _byte_lines(raw: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+def _byte_lines(raw: ByteReader, chunk_size: int = 1 << 20) -> Iterator[bytes]:
     """Lines (with their ``\n``) from any reader that has ``read``: plain files,
     zip members behind a size cap, members salvaged from a truncated zip."""
     pending = b""
@@ -86,7 +86,7 @@ def _byte_lines(raw: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
         yield pending
 
 
-def open_at(source: SourceFile, resume: ResumePoint | None) -> IO[bytes]:
+def open_at(source: SourceFile, resume: ResumePoint | None) -> ByteReader:
     """``source`` opened where ``resume`` says (from the start without one); a tap that
     pre-scans part of a file reads it from where the reader will."""
     handle = source.open()
@@ -227,7 +227,7 @@ def iter_csv_rows(source: SourceFile, resume: ResumePoint | None = None) -> Iter
                     f"{', '.join(map(repr, long_columns)) or 'a field'}; "
                     "the row is kept whole"
                 )
-            payload = dict(zip(header, values))
+            payload: dict[str, str | list[str]] = dict(zip(header, values))  # + "_extra": the fields past the header
             if len(values) != len(header):
                 problems.append(
                     f"{source.display_path}, line {start}: {len(values)} fields, the header has {len(header)}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -56,7 +57,7 @@ def list_files(
         if damaged_zip(root):
             return salvaged_members(root, patterns)
         if matches(root.name, patterns):  # the wanted file itself, e.g. a bare export.xml
-            return [SourceFile(root.name, str(root.parent), root.stat().st_size, lambda p=root: open(p, "rb"))]
+            return [SourceFile(root.name, str(root.parent), root.stat().st_size, partial(_open_named, root))]
         raise FileFormatError(str(root), None, NOT_A_ZIP)
     found, seen = [], set()
     for relative, path in _walk(root, follow_symlinks, problems, skipped):
@@ -66,7 +67,7 @@ def list_files(
                 found.extend(nested_zip_members(root, path, relative, patterns, problems))
         elif matches(relative, patterns) and path not in seen:
             seen.add(path)
-            found.append(SourceFile(relative, str(root), path.stat().st_size, lambda p=path: _open_no_follow(p), path))
+            found.append(SourceFile(relative, str(root), path.stat().st_size, partial(_open_no_follow, path), path))
     return sorted(found, key=lambda f: f.relative_path)
 
 
@@ -120,6 +121,11 @@ def _walk(
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _open_named(path: Path) -> IO[bytes]:
+    """Open the file the setting names itself (a link there is the user's choice, so followed)."""
+    return open(path, "rb")
 
 
 def _open_no_follow(path: Path) -> IO[bytes]:

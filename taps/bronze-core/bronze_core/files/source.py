@@ -12,7 +12,26 @@ import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import Protocol, Self
+
+
+class ByteReader(Protocol):
+    """What the file readers need of an open file: its bytes, chunk by chunk, then closing it.
+
+    A plain file, a zip member and the readers that cap, bound or inflate one
+    (``WrappedReader``) all are one; none of them promises ``seek``.
+    """
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ByteReader: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None, /
+    ) -> None: ...
 
 
 class FileFormatError(ValueError):
@@ -31,7 +50,7 @@ class WrappedReader:
     only how it reads.
     """
 
-    _raw: IO[bytes]
+    _raw: ByteReader
 
     def read(self, size: int = -1) -> bytes:
         raise NotImplementedError
@@ -39,17 +58,17 @@ class WrappedReader:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 class Bounded(WrappedReader):
     """A reader that stops after ``limit`` bytes."""
 
-    def __init__(self, raw: IO[bytes], limit: int):
+    def __init__(self, raw: ByteReader, limit: int):
         self._raw, self._left = raw, limit
 
     def read(self, size: int = -1) -> bytes:
@@ -74,7 +93,7 @@ class SourceFile:
     #: The root it was found in (a folder or a .zip).
     root: str
     size: int
-    _open: Callable[[], IO[bytes]]
+    _open: Callable[[], ByteReader]
     #: The file on disk, for a plain file (None for a zip member).
     local_path: Path | None = None
 
@@ -135,5 +154,5 @@ class SourceFile:
         """
         return message.replace(self.display_path, self.row_path)
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> ByteReader:
         return self._open()

@@ -16,10 +16,11 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO
 
-from bronze_core.files.source import FileFormatError, SourceFile, WrappedReader, matches
+from bronze_core.files.source import ByteReader, FileFormatError, SourceFile, WrappedReader, matches
 
 #: Largest decompressed zip member read, unless ``BRONZE_MAX_MEMBER_BYTES`` says otherwise.
 #: Generous: an Apple Health export.xml of a decade is a few GB.
@@ -53,8 +54,8 @@ def zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
     with zipfile.ZipFile(archive) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir() and matches(i.filename, patterns)]
 
-    def opener(name: str) -> Callable[[], IO[bytes]]:
-        def _open() -> IO[bytes]:
+    def opener(name: str) -> Callable[[], ByteReader]:
+        def _open() -> ByteReader:
             cap = max_member_bytes()
             where = f"{archive}!{name}"
             zf = zipfile.ZipFile(archive)
@@ -62,9 +63,7 @@ def zip_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]:
             if info.file_size > cap:
                 zf.close()
                 raise FileFormatError(where, None, _too_big(f"declares {info.file_size} bytes", cap))
-            member = zf.open(name)
-            member._bronze_zip = zf  # keep the archive open as long as the member
-            return _CappedReader(member, cap, where)
+            return _CappedReader(zf.open(name), cap, where, archive=zf)
 
         return _open
 
@@ -117,7 +116,7 @@ def salvaged_members(archive: Path, patterns: Sequence[str]) -> list[SourceFile]
                         name,
                         str(archive),
                         usize if known else 0,
-                        lambda a=start, m=method, c=(csize if known else None): _MemberStream(archive, a, m, c),
+                        partial(_MemberStream, archive, start, method, csize if known else None),
                     )
                 )
             end = start + csize if known else _deflated_end(archive, start, method)
@@ -222,10 +221,14 @@ def _too_big(what: str, cap: int) -> str:
 
 
 class _CappedReader(WrappedReader):
-    """A zip member that refuses to decompress past the cap, whatever its header claims."""
+    """A zip member that refuses to decompress past the cap, whatever its header claims.
 
-    def __init__(self, member: IO[bytes], cap: int, where: str):
+    ``archive``, the zip the member was opened from, is kept open as long as the member.
+    """
+
+    def __init__(self, member: ByteReader, cap: int, where: str, archive: zipfile.ZipFile | None = None):
         self._raw, self._cap, self._where, self._read = member, cap, where, 0
+        self._archive = archive
 
     def read(self, size: int = -1) -> bytes:
         room = self._cap + 1 - self._read  # one byte past the cap proves it is exceeded
@@ -239,7 +242,6 @@ class _CappedReader(WrappedReader):
         return chunk
 
     def close(self) -> None:
-        archive = getattr(self._raw, "_bronze_zip", None)
         super().close()
-        if archive is not None:
-            archive.close()
+        if self._archive is not None:
+            self._archive.close()

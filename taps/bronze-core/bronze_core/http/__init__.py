@@ -66,6 +66,7 @@ from bronze_core.http.request import (
     retry_after_seconds,
     retry_waits,
 )
+from bronze_core.http.requesting import RequestSpec
 from bronze_core.http.settings import HTTP_SETTINGS, api_settings, api_url_setting, pace_setting, token_setting
 from bronze_core.http.stream import BronzeRESTStream
 from bronze_core.pacing import RequestBudget, RequestThrottle, SyncStopped
@@ -85,6 +86,7 @@ __all__ = [
     "PaginationLoop",
     "RateLimitTooLong",
     "RequestBudget",
+    "RequestSpec",
     "RequestThrottle",
     "ResponseShape",
     "SyncStopped",

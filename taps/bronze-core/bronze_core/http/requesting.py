@@ -7,7 +7,8 @@ the same-origin session with its whole-answer deadline, retries with
 writing its own:
 
 - ``request_json`` / ``fetch``: one request outside the paginator (a profile,
-  a property list, a search page, a date window), decoded or as records;
+  a property list, a search page, a date window), described once as a
+  ``RequestSpec``, decoded or as records;
 - ``request_lineage(response, context)``: the request's context is handed
   in, so no tap keeps "what am I reading now" in a stream attribute;
 - ``credentials_expired`` / ``refresh_credentials``: on an expired-credentials
@@ -20,7 +21,8 @@ writing its own:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -39,6 +41,23 @@ from bronze_core.http.request import (
 )
 from bronze_core.redact import redact_params, scrub
 from bronze_core.redirects import SameOriginSession
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One request outside the paginator: what ``request_once``, ``request_json`` and ``fetch`` send.
+
+    ``url`` is a path under ``api_url`` or a full URL; the answer is checked
+    against ``shape`` (default: the stream's ``response_shape``); ``context``
+    says what was asked for, for ``request_lineage``.
+    """
+
+    url: str
+    params: Mapping[str, Any] | None = None
+    method: str = "GET"
+    json_body: Any = None
+    shape: ResponseShape | None = None
+    context: dict | None = None
 
 
 class RESTRequests:
@@ -108,59 +127,23 @@ class RESTRequests:
         response._bronze_context = context
         return response
 
-    def request_once(
-        self,
-        url: str,
-        params: dict | None = None,
-        *,
-        method: str = "GET",
-        json_body: Any = None,
-        shape: ResponseShape | None = None,
-        context: dict | None = None,
-    ) -> requests.Response:
-        """One request outside the paginator, under the rules of paginated ones.
-
-        ``url`` is a path under ``api_url`` or a full URL; the answer is checked
-        against ``shape`` (default: the stream's ``response_shape``); ``context``
-        says what was asked for, for ``request_lineage``.
-        """
-        if "://" not in url:
-            url = self.url_base + url
+    def request_once(self, spec: RequestSpec) -> requests.Response:
+        """One request outside the paginator, under the rules of paginated ones."""
+        url = spec.url if "://" in spec.url else self.url_base + spec.url
         request = self.build_prepared_request(
-            method=method, url=url, params=params or {}, headers=self.http_headers, json=json_body
+            method=spec.method, url=url, params=dict(spec.params or {}), headers=self.http_headers, json=spec.json_body
         )
-        if shape is not None:
-            request._bronze_shape = shape  # read back by validate_response
-        return self.request_decorator(self._request)(request, context)
+        if spec.shape is not None:
+            request._bronze_shape = spec.shape  # read back by validate_response
+        return self.request_decorator(self._request)(request, spec.context)
 
-    def request_json(
-        self,
-        url: str,
-        params: dict | None = None,
-        *,
-        method: str = "GET",
-        json_body: Any = None,
-        shape: ResponseShape | None = None,
-        context: dict | None = None,
-    ) -> Any:
+    def request_json(self, spec: RequestSpec) -> Any:
         """The decoded body of one request outside the paginator (``request_once``)."""
-        return self.response_json(
-            self.request_once(url, params, method=method, json_body=json_body, shape=shape, context=context)
-        )
+        return self.response_json(self.request_once(spec))
 
-    def fetch(
-        self,
-        url: str,
-        params: dict | None = None,
-        *,
-        method: str = "GET",
-        json_body: Any = None,
-        context: dict | None = None,
-    ) -> Iterable[dict]:
+    def fetch(self, spec: RequestSpec) -> Iterable[dict]:
         """One request outside the paginator (``request_once``), as bronze records."""
-        yield from self.parse_response(
-            self.request_once(url, params, method=method, json_body=json_body, context=context)
-        )
+        yield from self.parse_response(self.request_once(spec))
 
     # --- credentials ------------------------------------------------------------
     def credentials_expired(self, response: requests.Response) -> bool:
