@@ -131,8 +131,18 @@ $$;
 -- stays off). To erase rows on purpose, e.g. a person's own records:
 --     SELECT bronze.erase('bronze.<source>__<stream>', $w$raw_id = '2024-05-01'$w$);
 -- Bookmarks are not rewound: an incremental run does not fetch erased rows
--- again; a full refresh (or a re-imported file) lands them again.
+-- again; a full refresh (or a re-imported file) lands them again. Erasures are
+-- listed in bronze.erasures (table, when), never what was erased.
 -- ============================================================================
+-- Every DELETE or TRUNCATE let through is written down (one row per statement, in its
+-- transaction): dbt's marts are rebuilt when rows they read were erased since they
+-- were built (transform/macros/unchanged.sql). Append-only, like the rest of bronze.
+CREATE TABLE IF NOT EXISTS bronze.erasures (
+    table_schema text        NOT NULL,
+    table_name   text        NOT NULL,
+    erased_at    timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE OR REPLACE FUNCTION bronze.refuse_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -144,6 +154,7 @@ BEGIN
                                 'or SET bronze.allow_delete = on in this session first.',
                                 TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
     END IF;
+    INSERT INTO bronze.erasures (table_schema, table_name) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME);
     RETURN NULL;  -- statement-level: the value is ignored
 END
 $$;

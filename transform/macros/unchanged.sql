@@ -15,12 +15,13 @@
       created again, a table replaced), and the moment before which every
       bronze row was committed when it last read (macros/bronze.sql
       read_through). Rows landed since then in any bronze table the mart reads,
-      through any number of models, rebuild it; the BRIN index on
-      `ingested_at` (sql/001_bronze.sql) makes that check cheap.
+      through any number of models, or erased from one (bronze.erasures),
+      rebuild it; the BRIN index on `ingested_at` (sql/001_bronze.sql) makes
+      that check cheap.
 
     `--full-refresh`, hooks, grants and persisted docs take dbt's own path
-    every time. Rows erased from bronze (bronze.erase) leave silver and marts
-    as they are until `dbt run --full-refresh`, as for the incremental models. -#}
+    every time. Rows erased from bronze (bronze.erase) stay in the incremental
+    models (and the marts over them) until `dbt run --full-refresh`. -#}
 
 {%- materialization view, adapter='postgres' -%}
   {%- set target_relation = this.incorporate(type='view') -%}
@@ -40,7 +41,7 @@
                     'read_through': state.read_through} -%}
   {%- set built = built_marker(target_relation, 'r') if may_skip() else none -%}
   {%- if built and built.sql == marker.sql and built.parents == marker.parents
-        and not bronze_landed_since(state.bronze, built.read_through) -%}
+        and not bronze_changed_since(state.bronze, built.read_through, state.erasures) -%}
     {{ return({'relations': [target_relation]}) }}
   {%- endif -%}
   {%- set relations = dbt.materialization_table_default() -%}
@@ -81,7 +82,8 @@
 
 {#- The model's parents as {relation: oid (text), or null when missing}, the bronze
     tables it reads through any number of models ([schema.table] of those that
-    exist), and the read_through moment now. -#}
+    exist), the read_through moment now, and whether bronze.erasures exists (it
+    does once a loader applied this version's sql/). -#}
 {% macro upstream_state() -%}
   {%- set parents = [] -%}
   {%- set sources = [] -%}
@@ -113,20 +115,30 @@
       (select coalesce(json_agg(name), '[]')::text
        from unnest(array[{% for s in sources %}{{ dbt.string_literal(s) }}{{ ', ' if not loop.last }}{% endfor %}]::text[]) as name
        where to_regclass(name) is not null),
-      {{ read_through() }}::text
+      {{ read_through() }}::text,
+      to_regclass('bronze.erasures') is not null
   {%- endcall -%}
   {%- set row = load_result('upstream_state')['data'][0] -%}
-  {{ return({'parents': fromjson(row[0]), 'bronze': fromjson(row[1]), 'read_through': row[2]}) }}
+  {{ return({'parents': fromjson(row[0]), 'bronze': fromjson(row[1]), 'read_through': row[2],
+             'erasures': row[3]}) }}
 {%- endmacro %}
 
-{#- Whether any of `tables` holds a row landed at or after `moment`. -#}
-{% macro bronze_landed_since(tables, moment) -%}
+{#- Whether any of `tables` holds a row landed at or after `moment`, or had rows
+    erased since then (bronze.erasures, when it `exists`). -#}
+{% macro bronze_changed_since(tables, moment, erasures) -%}
   {%- if not tables -%}{{ return(false) }}{%- endif -%}
-  {%- call statement('bronze_landed_since', fetch_result=True) -%}
+  {%- set since = dbt.string_literal(moment) ~ '::timestamptz' -%}
+  {%- call statement('bronze_changed_since', fetch_result=True) -%}
     select {% for t in tables -%}
-      exists (select from {{ t }} where ingested_at >= {{ dbt.string_literal(moment) }}::timestamptz)
+      exists (select from {{ t }} where ingested_at >= {{ since }})
       {{- ' or ' if not loop.last }}
     {%- endfor %}
+    {%- if erasures %}
+      or exists (select from bronze.erasures
+                 where erased_at >= {{ since }}
+                   and to_regclass(format('%I.%I', table_schema, table_name)) in (
+                     {%- for t in tables %}{{ dbt.string_literal(t) }}::regclass{{ ', ' if not loop.last }}{% endfor %}))
+    {%- endif %}
   {%- endcall -%}
-  {{ return(load_result('bronze_landed_since')['data'][0][0]) }}
+  {{ return(load_result('bronze_changed_since')['data'][0][0]) }}
 {%- endmacro %}
