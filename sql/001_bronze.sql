@@ -16,7 +16,7 @@ END
 $$;
 
 -- The name of one of a bronze table's indexes (p_kind: 'pkey',
--- 'source_timestamp_idx', 'validation_status_idx', 'raw_data_idx').
+-- 'source_timestamp_idx', 'validation_status_idx', 'raw_data_idx', 'ingested_at_idx').
 -- `<table>__<kind>`, or when that exceeds PostgreSQL's 63 bytes the cut table
 -- name, an md5 of the whole name and the kind. Never a table name: a stream's
 -- table (bronze_core.streams.stream_name) is `<source>__<slug>` with one `__`,
@@ -98,7 +98,12 @@ BEGIN
     FOR v_kind, v_column, v_method IN VALUES
         ('source_timestamp_idx', 'source_timestamp', 'btree'),
         ('validation_status_idx', 'validation_status', 'btree'),
-        ('raw_data_idx', 'raw_data', 'gin')
+        ('raw_data_idx', 'raw_data', 'gin'),
+        -- Incremental dbt models read `ingested_at >= <last build>`. Bronze is
+        -- append-only and rows land in ingested_at order, so a BRIN index (a few
+        -- pages per million rows, next to nothing to keep up) finds the new rows
+        -- without a scan of the table. Older tables get it on their next load.
+        ('ingested_at_idx', 'ingested_at', 'brin')
     LOOP
         CONTINUE WHEN to_regclass(format('%I.%I', p_schema, bronze.index_name(p_table, v_kind))) IS NOT NULL;
         IF bronze.is_index_of(p_schema, p_table, p_table || '_' || v_kind) THEN
@@ -126,8 +131,18 @@ $$;
 -- stays off). To erase rows on purpose, e.g. a person's own records:
 --     SELECT bronze.erase('bronze.<source>__<stream>', $w$raw_id = '2024-05-01'$w$);
 -- Bookmarks are not rewound: an incremental run does not fetch erased rows
--- again; a full refresh (or a re-imported file) lands them again.
+-- again; a full refresh (or a re-imported file) lands them again. Erasures are
+-- listed in bronze.erasures (table, when), never what was erased.
 -- ============================================================================
+-- Every DELETE or TRUNCATE let through is written down (one row per statement, in its
+-- transaction): dbt's marts are rebuilt when rows they read were erased since they
+-- were built (transform/macros/unchanged.sql). Append-only, like the rest of bronze.
+CREATE TABLE IF NOT EXISTS bronze.erasures (
+    table_schema text        NOT NULL,
+    table_name   text        NOT NULL,
+    erased_at    timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE OR REPLACE FUNCTION bronze.refuse_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -139,6 +154,7 @@ BEGIN
                                 'or SET bronze.allow_delete = on in this session first.',
                                 TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
     END IF;
+    INSERT INTO bronze.erasures (table_schema, table_name) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME);
     RETURN NULL;  -- statement-level: the value is ignored
 END
 $$;

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', unique_key='raw_id', incremental_strategy='delete+insert',
-          on_schema_change='fail') }}
+          on_schema_change='fail', indexes=[{'columns': ['read_through']}]) }}
+-- The index on read_through finds the next run's cut-off (macros/bronze.sql, its max) without a scan.
 -- Apple Health <Record>s (millions in a real export): one row per record, incremental.
 -- Dates are written with their own offset ("2018-01-02 09:10:08 +0100"); `day` is the
 -- calendar date as written there, i.e. the phone's own day, whatever `timezone` says.

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', unique_key='raw_id', incremental_strategy='delete+insert',
-          on_schema_change='fail') }}
+          on_schema_change='fail', indexes=[{'columns': ['read_through']}]) }}
+-- The index on read_through finds the next run's cut-off (macros/bronze.sql, its max) without a scan.
 -- Fitabase heartrate_seconds (millions of rows): one reading per participant and second,
 -- incremental. raw_id is "<Id>|<ISO local time>" (the file's zone-less time, normalised by
 -- the tap), so the reading's own wall-clock time and day come from there.
