@@ -27,6 +27,7 @@
   {%- set target_relation = this.incorporate(type='view') -%}
   {%- set marker = {'ddl': local_md5(get_create_view_as_sql(target_relation, sql))} -%}
   {%- if may_skip() and built_marker(target_relation, 'v') == marker -%}
+    {%- do log_unchanged(target_relation) -%}
     {{ return({'relations': [target_relation]}) }}
   {%- endif -%}
   {%- set relations = dbt.materialization_view_default() -%}
@@ -42,12 +43,19 @@
   {%- set built = built_marker(target_relation, 'r') if may_skip() else none -%}
   {%- if built and built.sql == marker.sql and built.parents == marker.parents
         and not bronze_changed_since(state.bronze, built.read_through, state.erasures) -%}
+    {%- do log_unchanged(target_relation) -%}
     {{ return({'relations': [target_relation]}) }}
   {%- endif -%}
   {%- set relations = dbt.materialization_table_default() -%}
   {%- do keep_marker(target_relation, marker) -%}
   {{ return(relations) }}
 {%- endmaterialization -%}
+
+{#- dbt's own result line still says "OK created ... [SELECT 1]" for a model left alone
+    (that is the marker query's answer): this line, just before it, says what happened. -#}
+{% macro log_unchanged(relation) -%}
+  {%- do log(relation.schema ~ '.' ~ relation.identifier ~ ' unchanged since its last build: left as it is', info=True) -%}
+{%- endmacro %}
 
 {#- Whether this run may leave the model alone when nothing changed. -#}
 {% macro may_skip() -%}
