@@ -46,12 +46,17 @@ def load(meltano, drop):
     meltano.run("run", "tap-wearable-csv", "target-postgres", extra_env={"TAP_WEARABLE_CSV_DATA_DIR": str(drop)})
 
 
-def test_nothing_new_changes_nothing_and_new_rows_rebuild_what_reads_them(meltano, tmp_path):
-    drop = tmp_path / "drop"
-    write_drop(drop, people=2, days=20, heartrate_rows_count=100)
+def load_and_build(meltano, drop, people: int, days: int) -> dict[str, int]:
+    """A Fitabase drop landed by a real `meltano run`, then one `dbt run`: the relations built."""
+    write_drop(drop, people=people, days=days, heartrate_rows_count=50 * people)
     load(meltano, drop)
     dbt(meltano, "run", *NO_MARGIN)
-    built = relations(meltano)
+    return relations(meltano)
+
+
+def test_nothing_new_changes_nothing_and_new_rows_rebuild_what_reads_them(meltano, tmp_path):
+    drop = tmp_path / "drop"
+    built = load_and_build(meltano, drop, people=2, days=20)
     assert {f"mart.{name}" for name in MARTS} <= set(built)
     before = marts(meltano)
 
@@ -96,11 +101,7 @@ def test_nothing_new_changes_nothing_and_new_rows_rebuild_what_reads_them(meltan
 
 
 def test_a_changed_variable_rebuilds_the_models_it_changes(meltano, tmp_path):
-    drop = tmp_path / "drop"
-    write_drop(drop, people=1, days=5, heartrate_rows_count=50)
-    load(meltano, drop)
-    dbt(meltano, "run", *NO_MARGIN)
-    built = relations(meltano)
+    built = load_and_build(meltano, tmp_path / "drop", people=1, days=5)
     precedence = "[manual, fitabase, garmin, garmin_export, apple_health, hidrate]"
     dbt(meltano, "run", "--vars", f"{{incremental_margin_minutes: 0, health_precedence: {precedence}}}")
     rebuilt = {name for name, oid in relations(meltano).items() if built[name] != oid}

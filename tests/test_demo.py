@@ -43,14 +43,7 @@ def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_r
         # A demo killed in the middle (Ctrl-C twice, a closed terminal) leaves its pipelines
         # marked running in Meltano's system database; the next demo must run all the same.
         kill_a_demo_midway(env, tmp_path / "meltano.db")
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "demo.py")],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1500,
-        )
+        done = run_demo(env, timeout=1500)
         out = done.stdout
         assert done.returncode == 0, out[-4000:] + done.stderr[-4000:]
 
@@ -100,6 +93,18 @@ def test_the_demo_lands_every_source_builds_and_tests_the_marts_and_writes_the_r
         dbctl.drop_database(demo_db)
 
 
+def run_demo(env: dict, timeout: int) -> subprocess.CompletedProcess:
+    """`make demo` as a user runs it (scripts/demo.py), its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def kill_a_demo_midway(env: dict, system_db) -> None:
     """Start a demo, check a second one is refused while it runs, then SIGKILL the first
     once a pipeline is under way, leaving a job marked running behind."""
@@ -119,14 +124,7 @@ def kill_a_demo_midway(env: dict, system_db) -> None:
             if started == 2:  # the first pipeline is done, the second one's job is running
                 break
         assert started == 2, "the first demo ended before its second pipeline started"
-        second = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "demo.py")],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        second = run_demo(env, timeout=120)
         assert second.returncode != 0
         assert "another make demo is running in this project" in second.stderr, second.stderr[-2000:]
         time.sleep(1)
